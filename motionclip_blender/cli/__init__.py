@@ -1,0 +1,52 @@
+"""The `motionclip` command line.
+
+Each subcommand lives in its own module with `add_parser(subparsers)`, which registers the
+subcommand and sets `run(args) -> int` as its handler. Errors the user can fix (MotionClipError)
+print one clear line and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..core.errors import MotionClipError
+
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="motionclip",
+        description="MotionCLIP for Blender: generate, recognise, search and blend human motion "
+        "in a text-aligned latent space.",
+    )
+    parser.add_argument("--version", action="version", version=f"motionclip {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        module = __import__(f"{__name__}.{name}", fromlist=["add_parser"])
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "run", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args))
+    except MotionClipError as error:
+        print(f"motionclip: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("motionclip: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""AMASS-style `.npz` motion files.
+
+AMASS stores an SMPL-family motion as `poses` (T, 3 * J) axis-angle with the global
+orientation first, `trans` (T, 3) in metres, `mocap_framerate`, `betas` and `gender`, in a Z-up
+world. SMPL files have 24 joints (72 values); SMPL-H 52 (156) and SMPL-X 55 (165), whose first
+22 joints are SMPL's body joints: their hand joints are not SMPL's two hand joints, which are left
+at rest.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import skeleton
+from .atomic import write_atomically
+from .errors import MotionDataError, MotionFileError
+from .motion import Motion
+
+BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X
+POSE_WIDTHS = {72: "SMPL", 156: "SMPL-H", 165: "SMPL-X"}
+FRAMERATE_KEYS = ("mocap_framerate", "mocap_frame_rate")  # AMASS SMPL-H, AMASS SMPL-X
+
+
+def read_npz(path: str | os.PathLike[str]) -> Motion:
+    """Read an AMASS-style npz into a Motion; errors name the file and what was expected."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise MotionFileError(f"{path}: no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise MotionFileError(f"{path}: not a readable .npz file ({error})") from None
+
+    if "poses" not in arrays:
+        raise MotionFileError(
+            f"{path}: no 'poses' array (found: {', '.join(sorted(arrays)) or 'nothing'}); "
+            "expected AMASS layout with 'poses' (frames, 72|156|165), 'trans' and 'mocap_framerate'"
+        )
+    poses = arrays["poses"]
+    if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTHS:
+        raise MotionFileError(
+            f"{path}: 'poses' has shape {poses.shape}; expected (frames, 72) for SMPL, "
+            "(frames, 156) for SMPL-H or (frames, 165) for SMPL-X"
+        )
+    frames = poses.shape[0]
+    trans = arrays.get("trans")
+    if trans is None:
+        raise MotionFileError(f"{path}: no 'trans' array (root translation, (frames, 3) metres)")
+    if trans.shape != (frames, 3):
+        raise MotionFileError(f"{path}: 'trans' has shape {trans.shape}; expected ({frames}, 3)")
+    rate_key = next((key for key in FRAMERATE_KEYS if key in arrays), None)
+    if rate_key is None:
+        raise MotionFileError(f"{path}: no 'mocap_framerate' (frames per second)")
+    try:
+        fps = float(arrays[rate_key])
+    except (TypeError, ValueError):
+        raise MotionFileError(f"{path}: '{rate_key}' is not a number") from None
+
+    body = torch.as_tensor(poses[:, : BODY_JOINTS * 3], dtype=torch.float32)
+    rotations = torch.zeros(frames, skeleton.NUM_JOINTS, 3)
+    rotations[:, :BODY_JOINTS] = body.reshape(frames, BODY_JOINTS, 3)
+    if poses.shape[1] == 72:
+        rotations[:, BODY_JOINTS:] = torch.as_tensor(
+            poses[:, BODY_JOINTS * 3 :], dtype=torch.float32
+        ).reshape(frames, skeleton.NUM_JOINTS - BODY_JOINTS, 3)
+    try:
+        return Motion(rotations, torch.as_tensor(trans, dtype=torch.float32), fps)
+    except MotionDataError as error:
+        raise MotionFileError(f"{path}: {error}") from None
+
+
+def write_npz(motion: Motion, path: str | os.PathLike[str]) -> None:
+    """Write an AMASS-style SMPL npz; a failure leaves no partial file (see write_atomically)."""
+    path = Path(path)
+    arrays = {
+        "poses": motion.rotations.detach().cpu().reshape(motion.num_frames, -1).double().numpy(),
+        "trans": motion.translation.detach().cpu().double().numpy(),
+        "mocap_framerate": np.array(motion.fps, dtype=np.float64),
+        "betas": np.zeros(10, dtype=np.float64),
+        "gender": np.array("neutral"),
+    }
+    write_atomically(path, lambda handle: np.savez(handle, **arrays))

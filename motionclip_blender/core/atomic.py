@@ -1,0 +1,29 @@
+"""Writing a file without ever leaving partial output behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import MotionFileError
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call write(stream) on a temporary file beside `path`, then move it into place.
+
+    A failure at any point removes the temporary file, so no partial output is ever left behind
+    and an existing file at `path` is only replaced by a complete one.
+    """
+    if not path.parent.is_dir():
+        raise MotionFileError(f"{path}: folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

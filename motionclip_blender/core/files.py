@@ -1,0 +1,38 @@
+"""Reading and writing motion files, the format chosen by the file's suffix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from . import amass
+from .errors import MotionFileError
+from .motion import Motion
+
+READERS: dict[str, Callable[[Path], Motion]] = {".npz": amass.read_npz}
+WRITERS: dict[str, Callable[[Motion, Path], None]] = {".npz": amass.write_npz}
+
+
+def read_motion(path: str | os.PathLike[str]) -> Motion:
+    """Read any supported motion file, chosen by suffix."""
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise MotionFileError(
+            f"{path}: unknown motion file type '{path.suffix}'; expected one of "
+            f"{', '.join(sorted(READERS))}"
+        )
+    return reader(path)
+
+
+def write_motion(motion: Motion, path: str | os.PathLike[str]) -> None:
+    """Write a motion to a supported file type, chosen by suffix."""
+    path = Path(path)
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise MotionFileError(
+            f"{path}: cannot write motion files of type '{path.suffix}'; expected one of "
+            f"{', '.join(sorted(WRITERS))}"
+        )
+    writer(motion, path)

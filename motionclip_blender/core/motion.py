@@ -1,0 +1,161 @@
+"""The motion container: local rotations of the 24 SMPL joints, root translation and frame rate.
+
+World convention (as AMASS): Z up. The SMPL body is defined in its own Y-up frame; the root (global)
+orientation maps it into the world, so a body standing upright and facing the canonical forward
+direction, -Y (Blender's "front" view looks along +Y at it), has root axis-angle (pi/2, 0, 0).
+The root joint rotates about its rest location and the translation is added after (see
+kinematics.forward_kinematics).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from . import rotations as rot
+from . import skeleton
+from .errors import MotionDataError
+from .kinematics import forward_kinematics
+
+UP_AXIS = 2  # Z
+FORWARD = (0.0, -1.0, 0.0)  # the way a canonical body faces
+UPRIGHT_ROOT_AXIS_ANGLE = (math.pi / 2, 0.0, 0.0)  # SMPL's Y-up body standing in the Z-up world
+
+
+@dataclass(frozen=True)
+class Motion:
+    """A motion on the SMPL skeleton.
+
+    rotations: (T, 24, 3) local joint rotations as axis-angle, joint 0 the global orientation.
+    translation: (T, 3) root translation in metres, Z-up world.
+    fps: frames per second, > 0.
+    """
+
+    rotations: torch.Tensor
+    translation: torch.Tensor
+    fps: float
+
+    def __post_init__(self) -> None:
+        rotations, translation = self.rotations, self.translation
+        if rotations.ndim != 3 or rotations.shape[1:] != (skeleton.NUM_JOINTS, 3):
+            raise MotionDataError(
+                f"rotations must have shape (frames, 24, 3), got {tuple(rotations.shape)}"
+            )
+        if translation.shape != (rotations.shape[0], 3):
+            raise MotionDataError(
+                f"translation must have shape ({rotations.shape[0]}, 3) to match the rotations, "
+                f"got {tuple(translation.shape)}"
+            )
+        if rotations.shape[0] == 0:
+            raise MotionDataError("a motion needs at least one frame, got zero")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise MotionDataError(f"frame rate must be a positive number, got {self.fps}")
+        for name, values in (("rotations", rotations), ("translation", translation)):
+            bad = ~torch.isfinite(values)
+            if bad.any():
+                frame = int(bad.reshape(values.shape[0], -1).any(dim=1).nonzero()[0])
+                raise MotionDataError(f"{name} contain NaN or inf values (first at frame {frame})")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rotations.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Seconds covered by the frames: num_frames / fps."""
+        return self.num_frames / self.fps
+
+    def rotation_matrices(self) -> torch.Tensor:
+        """(T, 24, 3, 3) local rotation matrices."""
+        return rot.axis_angle_to_matrix(self.rotations)
+
+    def joints(self) -> torch.Tensor:
+        """(T, 24, 3) world joint positions, Z up."""
+        return forward_kinematics(self.rotation_matrices(), self.translation)
+
+    def slice(self, start: int, stop: int | None = None) -> Motion:
+        """Frames [start, stop), Python slice rules; raises if the result would be empty."""
+        return Motion(self.rotations[start:stop], self.translation[start:stop], self.fps)
+
+    def resample(self, fps: float) -> Motion:
+        """The same motion at another frame rate: slerp for rotations, linear for translation.
+
+        The duration (frames / fps) is kept: frame k samples time k / fps and the first frame is
+        kept exactly. A sample past the last source frame (less than one frame past it) continues
+        the motion of the last interval.
+        """
+        if not (math.isfinite(fps) and fps > 0):
+            raise MotionDataError(f"target frame rate must be a positive number, got {fps}")
+        if fps == self.fps or self.num_frames == 1:
+            return Motion(self.rotations, self.translation, float(fps))
+        count = max(1, round(self.num_frames * fps / self.fps))
+        position = torch.arange(count, dtype=torch.float64) * (self.fps / fps)
+        lower = position.floor().long().clamp(max=self.num_frames - 2)
+        weight = (position - lower).to(self.rotations.dtype)
+        quats = rot.axis_angle_to_quaternion(self.rotations)
+        blended = rot.quaternion_slerp(
+            quats[lower], quats[lower + 1], weight[:, None].expand(-1, skeleton.NUM_JOINTS)
+        )
+        translation = torch.lerp(
+            self.translation[lower], self.translation[lower + 1], weight[:, None]
+        )
+        return Motion(rot.quaternion_to_axis_angle(blended), translation, float(fps))
+
+    def on_floor(self) -> Motion:
+        """Shift vertically so the lowest foot joint over the whole motion is at height 0."""
+        lowest = self.joints()[:, skeleton.FOOT_JOINTS, UP_AXIS].min()
+        shift = torch.zeros(3, dtype=self.translation.dtype)
+        shift[UP_AXIS] = lowest
+        return Motion(self.rotations, self.translation - shift, self.fps)
+
+    def canonicalize(self) -> Motion:
+        """Frame 0's pelvis above the origin, body facing -Y at frame 0, lowest foot on the floor.
+
+        The heading is that of the pelvis' left axis (SMPL +x) projected on the floor, which stays
+        defined while the body is upright or bent forward.
+        """
+        root = rot.axis_angle_to_matrix(self.rotations[:, 0])
+        left = root[0, :, 0]
+        yaw = torch.atan2(left[1], left[0])
+        turn = rot.axis_angle_to_matrix(
+            torch.stack([torch.zeros_like(yaw), torch.zeros_like(yaw), -yaw])
+        )
+        rest_root = skeleton.rest_joints(self.translation.dtype)[0]
+        pelvis = (self.translation + rest_root) @ turn.T
+        pelvis = pelvis - torch.stack([pelvis[0, 0], pelvis[0, 1], pelvis.new_zeros(())])
+        rotations = self.rotations.clone()
+        rotations[:, 0] = rot.matrix_to_axis_angle(turn @ root)
+        return Motion(rotations, pelvis - rest_root, self.fps).on_floor()
+
+    def in_place(self) -> Motion:
+        """The motion with its horizontal root travel removed (height kept)."""
+        translation = self.translation.clone()
+        horizontal = [axis for axis in range(3) if axis != UP_AXIS]
+        translation[:, horizontal] = translation[:1, horizontal]
+        return Motion(self.rotations, translation, self.fps)
+
+
+def concatenate(motions: Sequence[Motion]) -> Motion:
+    """Frames of several motions one after another; all must share one frame rate."""
+    if not motions:
+        raise MotionDataError("nothing to concatenate: no motions given")
+    rates = {m.fps for m in motions}
+    if len(rates) > 1:
+        raise MotionDataError(
+            f"cannot concatenate motions at different frame rates {sorted(rates)}; resample first"
+        )
+    return Motion(
+        torch.cat([m.rotations for m in motions]),
+        torch.cat([m.translation for m in motions]),
+        motions[0].fps,
+    )
+
+
+def rest_motion(num_frames: int = 1, fps: float = 30.0) -> Motion:
+    """The SMPL rest pose standing upright in the Z-up world, facing -Y, on the floor."""
+    rotations = torch.zeros(num_frames, skeleton.NUM_JOINTS, 3)
+    rotations[:, 0] = torch.tensor(UPRIGHT_ROOT_AXIS_ANGLE)
+    return Motion(rotations, torch.zeros(num_frames, 3), fps).on_floor()

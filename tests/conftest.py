@@ -1,0 +1,40 @@
+"""Shared test set-up.
+
+Blender (the bpy package) must write nothing into the home folder: its user resources and caches
+go to a temporary folder made before any test imports bpy.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SANDBOX = Path(tempfile.mkdtemp(prefix="motionclip-tests-"))
+os.environ["BLENDER_USER_RESOURCES"] = str(_SANDBOX / "blender")
+os.environ["XDG_CACHE_HOME"] = str(_SANDBOX / "cache")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+DATA_CACHE = REPO / ".cache" / "data"
+
+
+def shared_dataset(name: str) -> Path:
+    """The unpacked folder of ../shared/data/NAME.tar.xz, unpacked once into the git-ignored cache.
+
+    Skips the test when the shared data is absent (a user's clone has none).
+    """
+    archive = SHARED_DATA / f"{name}.tar.xz"
+    if not archive.is_file():
+        pytest.skip(f"needs the shared motion data ({archive} is absent in this checkout)")
+    target = DATA_CACHE / name
+    marker = DATA_CACHE / f".{name}.unpacked"
+    if not marker.is_file() or marker.stat().st_mtime < archive.stat().st_mtime:
+        DATA_CACHE.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(DATA_CACHE, filter="data")
+        marker.touch()
+    return target

@@ -1,0 +1,1 @@
+"""Produces MotionCLIP weights: data preparation, training and evaluation."""
