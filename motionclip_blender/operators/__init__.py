@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import bpy
 
+from .add_rig import MOTIONCLIP_OT_add_rig
+
 # Registered in this order and unregistered in reverse.
-CLASSES: tuple[type, ...] = ()
+CLASSES: tuple[type, ...] = (MOTIONCLIP_OT_add_rig,)
 
 
 def register() -> None:

@@ -1,0 +1,115 @@
+"""Write pose channels into a new Blender action in bulk, and read them back.
+
+Keys are written with `keyframe_points.foreach_set`, never one `keyframe_insert` per key. Blender
+4.4 and later store F-curves in a layered action's channelbag for the object's slot; earlier
+versions keep them on the action itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import bpy
+import numpy as np
+import torch
+
+from ..core.rig import Armature, PoseChannels
+
+LINEAR = (
+    cast(bpy.types.EnumProperty, bpy.types.Keyframe.bl_rna.properties["interpolation"])
+    .enum_items["LINEAR"]
+    .value
+)
+
+
+def layered_actions() -> bool:
+    """Whether this Blender has slotted, layered actions (4.4 and later)."""
+    return "layers" in bpy.types.Action.bl_rna.properties
+
+
+def new_action(obj: bpy.types.Object, name: str) -> tuple[bpy.types.Action, Any]:
+    """A new empty action for `obj`, and the F-curve collection to add its curves to.
+
+    The collection is typed Any: before Blender 4.4 it is the action's own (legacy) `fcurves`,
+    which the 5.0 type stubs no longer describe.
+    """
+    action = bpy.data.actions.new(name)
+    if not layered_actions():
+        return action, cast(Any, action).fcurves
+    slot = action.slots.new(id_type="OBJECT", name=obj.name)
+    strip = cast(bpy.types.ActionKeyframeStrip, action.layers.new("Layer").strips.new())
+    return action, strip.channelbag(slot, ensure=True).fcurves
+
+
+def action_slot(action: bpy.types.Action) -> bpy.types.ActionSlot | None:
+    """The slot holding the action's object animation (None before Blender 4.4)."""
+    if not layered_actions():
+        return None
+    return next((slot for slot in action.slots if slot.target_id_type == "OBJECT"), None)
+
+
+def action_fcurves(action: bpy.types.Action) -> list[bpy.types.FCurve]:
+    """Every F-curve of the action, whichever way this Blender stores them."""
+    if not layered_actions():
+        return list(cast(Any, action).fcurves)
+    slot = action_slot(action)
+    curves: list[bpy.types.FCurve] = []
+    for layer in action.layers:
+        for strip in layer.strips:
+            keyframes = cast(bpy.types.ActionKeyframeStrip, strip)
+            bag = keyframes.channelbag(slot) if slot is not None else None
+            if bag is not None:
+                curves.extend(bag.fcurves)
+    return curves
+
+
+def write_action(
+    obj: bpy.types.Object,
+    armature: Armature,
+    channels: PoseChannels,
+    name: str,
+    frame_start: float,
+) -> bpy.types.Action:
+    """A new action keying every frame of `channels` on the armature's bones, from frame_start."""
+    action, fcurves = new_action(obj, name)
+    frames = frame_start + np.arange(channels.quaternions.shape[0], dtype=np.float32)
+    quaternions = channels.quaternions.to(torch.float32).numpy()
+    for index, bone in enumerate(armature.names):
+        path = f'pose.bones["{bone}"].rotation_quaternion'
+        for component in range(4):
+            add_curve(fcurves, path, component, bone, frames, quaternions[:, index, component])
+    root = armature.names[0]
+    location = channels.root_location.to(torch.float32).numpy()
+    for component in range(3):
+        path = f'pose.bones["{root}"].location'
+        add_curve(fcurves, path, component, root, frames, location[:, component])
+    return action
+
+
+def add_curve(
+    fcurves: Any,
+    data_path: str,
+    index: int,
+    group: str,
+    frames: np.ndarray,
+    values: np.ndarray,
+) -> None:
+    """One F-curve with a linear key per frame, written in bulk."""
+    if layered_actions():
+        curve = fcurves.new(data_path, index=index, group_name=group)
+    else:
+        curve = fcurves.new(data_path, index=index, action_group=group)
+    points = curve.keyframe_points
+    points.add(len(frames))
+    points.foreach_set("co", np.column_stack([frames, values]).ravel())
+    points.foreach_set("interpolation", np.full(len(frames), LINEAR, dtype=np.int32))
+    curve.update()
+
+
+def assign_action(obj: bpy.types.Object, action: bpy.types.Action) -> None:
+    """Make `action` the object's active action (with its slot on Blender 4.4 and later)."""
+    animation = obj.animation_data or obj.animation_data_create()
+    animation.action = action
+    slot = action_slot(action)
+    if slot is not None:
+        animation.action_slot = slot
