@@ -28,17 +28,17 @@ def layered_actions() -> bool:
 
 
 def new_action(obj: bpy.types.Object, name: str) -> tuple[bpy.types.Action, Any]:
-    """A new empty action for `obj`, and the F-curve collection to add its curves to.
+    """A new empty action for `obj`, and where its F-curves go.
 
-    The collection is typed Any: before Blender 4.4 it is the action's own (legacy) `fcurves`,
-    which the 5.0 type stubs no longer describe.
+    That is the slot's channelbag on Blender 4.4 and later, the action itself before (typed Any:
+    the legacy `Action.fcurves` is not in the 5.0 type stubs).
     """
     action = bpy.data.actions.new(name)
     if not layered_actions():
-        return action, cast(Any, action).fcurves
+        return action, action
     slot = action.slots.new(id_type="OBJECT", name=obj.name)
     strip = cast(bpy.types.ActionKeyframeStrip, action.layers.new("Layer").strips.new())
-    return action, strip.channelbag(slot, ensure=True).fcurves
+    return action, strip.channelbag(slot, ensure=True)
 
 
 def action_slot(action: bpy.types.Action) -> bpy.types.ActionSlot | None:
@@ -71,34 +71,37 @@ def write_action(
     frame_start: float,
 ) -> bpy.types.Action:
     """A new action keying every frame of `channels` on the armature's bones, from frame_start."""
-    action, fcurves = new_action(obj, name)
+    action, channels_owner = new_action(obj, name)
     frames = frame_start + np.arange(channels.quaternions.shape[0], dtype=np.float32)
     quaternions = channels.quaternions.to(torch.float32).numpy()
     for index, bone in enumerate(armature.names):
         path = f'pose.bones["{bone}"].rotation_quaternion'
         for component in range(4):
-            add_curve(fcurves, path, component, bone, frames, quaternions[:, index, component])
+            add_curve(
+                channels_owner, path, component, bone, frames, quaternions[:, index, component]
+            )
     root = armature.names[0]
     location = channels.root_location.to(torch.float32).numpy()
     for component in range(3):
         path = f'pose.bones["{root}"].location'
-        add_curve(fcurves, path, component, root, frames, location[:, component])
+        add_curve(channels_owner, path, component, root, frames, location[:, component])
     return action
 
 
 def add_curve(
-    fcurves: Any,
+    owner: Any,
     data_path: str,
     index: int,
     group: str,
     frames: np.ndarray,
     values: np.ndarray,
 ) -> None:
-    """One F-curve with a linear key per frame, written in bulk."""
+    """One F-curve in `owner` (a channelbag or a legacy action) with a linear key per frame."""
     if layered_actions():
-        curve = fcurves.new(data_path, index=index, group_name=group)
+        curve = owner.fcurves.new(data_path, index=index)
+        curve.group = owner.groups.get(group) or owner.groups.new(group)
     else:
-        curve = fcurves.new(data_path, index=index, action_group=group)
+        curve = owner.fcurves.new(data_path, index=index, action_group=group)
     points = curve.keyframe_points
     points.add(len(frames))
     points.foreach_set("co", np.column_stack([frames, values]).ravel())
