@@ -192,7 +192,9 @@ def load_clip_model(path: Path) -> torch.nn.Module:
         with zipfile.ZipFile(path) as archive:
             torchscript = any("/code/" in f"/{name}" for name in archive.namelist())
         if torchscript:
-            state_dict = torch.jit.load(str(path), map_location="cpu").state_dict()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # the released file format
+                state_dict = torch.jit.load(str(path), map_location="cpu").state_dict()
         else:
             state_dict = torch.load(path, map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, ValueError) as error:
