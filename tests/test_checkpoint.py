@@ -75,7 +75,9 @@ def test_truncated_and_corrupt_files_are_named(tiny_checkpoint: Path, tmp_path: 
     corrupt.write_bytes(data[:100] + bytes(1000) + data[1100:])
     noise = tmp_path / "noise.pt"
     noise.write_bytes(b"\x89PNG not a checkpoint")
-    for path in (truncated, corrupt, noise):
+    short = tmp_path / "short.pt"
+    short.write_bytes(b"broken")
+    for path in (truncated, corrupt, noise, short):
         with pytest.raises(CheckpointError, match=f"{path}: .*(truncated|corrupt|inconsistent)"):
             load_checkpoint(path)
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
