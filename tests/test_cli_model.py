@@ -105,12 +105,14 @@ def test_blend_and_edit_write_motions(
     code, out, _ = run(
         capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.5", "-o", "mid.npz"
     )
-    assert code == 0 and read_npz(workdir / "mid.npz").num_frames == 50
+    assert code == 0 and out.startswith("wrote mid.npz: 2.50 s")
+    assert read_npz(workdir / "mid.npz").num_frames == 50
     code, out, _ = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
         "--strength", "0.5", "-o", "run.npz",
     )  # fmt: skip
-    assert code == 0 and read_npz(workdir / "run.npz").num_frames == 60
+    assert code == 0 and out.startswith("wrote run.npz: 3.00 s")
+    assert read_npz(workdir / "run.npz").num_frames == 60
 
 
 def write_nan_motion(path: Path) -> None:
@@ -149,7 +151,7 @@ def test_bad_input_gives_a_message_and_status_2(
     write_npz(smooth_motion(9.0), workdir / "long.npz")
     write_nan_motion(workdir / "nan.npz")
     (workdir / "notes.txt").write_text("hello")
-    code, out, err = run(capsys, tiny_checkpoint, *argv)
+    code, _, err = run(capsys, tiny_checkpoint, *argv)
     assert code == 2 and err.startswith("motionclip: error: ") and message in err, err
     assert not (workdir / "x.npz").exists()
 

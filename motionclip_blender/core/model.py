@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -85,6 +86,18 @@ def sinusoidal_encoding(length: int, width: int) -> torch.Tensor:
     return encoding
 
 
+def layer_options(config: ModelConfig) -> dict[str, Any]:
+    """Settings of every encoder and decoder layer: post-norm with GELU, as in the paper."""
+    return {
+        "d_model": config.width,
+        "nhead": config.heads,
+        "dim_feedforward": config.feedforward,
+        "dropout": config.dropout,
+        "activation": "gelu",
+        "batch_first": True,
+    }
+
+
 def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
     """(B,) frame counts -> (B, frames) bool, True on real frames, False on padding."""
     return torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]
@@ -99,14 +112,7 @@ class MotionEncoder(nn.Module):
         super().__init__()
         self.pose_embedding = nn.Linear(FEATURE_DIM, config.width)
         self.latent_token = nn.Parameter(torch.randn(config.width) * 0.02)
-        layer = nn.TransformerEncoderLayer(
-            config.width,
-            config.heads,
-            config.feedforward,
-            config.dropout,
-            activation="gelu",
-            batch_first=True,
-        )
+        layer = nn.TransformerEncoderLayer(**layer_options(config))
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.to_latent = nn.Linear(config.width, config.latent_dim)
         positions = sinusoidal_encoding(config.max_frames + 1, config.width)
@@ -131,14 +137,7 @@ class MotionDecoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.from_latent = nn.Linear(config.latent_dim, config.width)
-        layer = nn.TransformerDecoderLayer(
-            config.width,
-            config.heads,
-            config.feedforward,
-            config.dropout,
-            activation="gelu",
-            batch_first=True,
-        )
+        layer = nn.TransformerDecoderLayer(**layer_options(config))
         self.transformer = nn.TransformerDecoder(layer, config.layers)
         self.to_pose = nn.Linear(config.width, FEATURE_DIM)
         positions = sinusoidal_encoding(config.max_frames, config.width)
