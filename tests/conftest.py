@@ -38,3 +38,23 @@ def shared_dataset(name: str) -> Path:
             tar.extractall(DATA_CACHE, filter="data")
         marker.touch()
     return target
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random CLIP saved as a TorchScript archive, like the released ViT-B-32.pt."""
+    from tests.tiny_models import save_tiny_clip_torchscript, tiny_clip
+
+    path = tmp_path_factory.mktemp("clip") / "tiny-clip.pt"
+    save_tiny_clip_torchscript(tiny_clip(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random MotionCLIP checkpoint in the tiny CLIP's space."""
+    from tests.tiny_models import save_tiny_checkpoint
+
+    path = tmp_path_factory.mktemp("checkpoint") / "tiny.pt"
+    save_tiny_checkpoint(path)
+    return path

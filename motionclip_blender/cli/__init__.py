@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from .. import __version__
 from ..core.errors import MotionClipError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("generate", "encode", "classify", "search", "blend", "edit")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,14 +40,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 0
-    try:
-        return int(handler(args))
-    except MotionClipError as error:
-        print(f"motionclip: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("motionclip: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(handler(args))
+        except MotionClipError as error:
+            print(f"motionclip: error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("motionclip: interrupted", file=sys.stderr)
+            return 130
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings (a prompt cut to the encoder's context, ...) as one plain line on stderr."""
+    print(f"motionclip: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -14,3 +14,21 @@ class MotionFileError(MotionClipError):
 
 class MotionDataError(MotionClipError):
     """Motion values that are not usable: wrong shapes, NaN or inf, no frames, a bad frame rate."""
+
+
+class CheckpointError(MotionClipError):
+    """A checkpoint that cannot be used: missing, truncated or corrupt, another format version,
+    inconsistent contents, or made for another text space. Names the file and the problem."""
+
+
+class TextSpaceError(MotionClipError):
+    """A text space that cannot be used: unknown name, weights missing or unreadable, no image
+    tower."""
+
+
+class PromptError(MotionClipError):
+    """Text that cannot be encoded: no text, or an empty prompt or label."""
+
+
+class RequestError(MotionClipError):
+    """An argument out of its range: a duration, a weight, a strength, a count, an option."""

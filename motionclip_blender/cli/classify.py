@@ -1,0 +1,46 @@
+"""`motionclip classify IN... --labels "walk,run,..." [--json]`: zero-shot recognition."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..core import files
+from .common import add_checkpoint_argument, load_session, print_json
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "classify",
+        help="rank text labels for motion files",
+        description="Rank the labels by how well they describe each motion (cosine similarity "
+        "of latents), best first.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="IN", help="motion files")
+    parser.add_argument(
+        "--labels", required=True, help='comma-separated labels, e.g. "walk,run,jump"'
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print a JSON array of {"input": PATH, "labels": [{"label", "score"}, ...]}',
+    )
+    add_checkpoint_argument(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    labels = args.labels.split(",")
+    motions = [files.read_motion(path) for path in args.inputs]
+    rankings = load_session(args).classify_many(motions, labels)
+    results = [
+        {"input": path, "labels": [{"label": s.label, "score": s.score} for s in ranking]}
+        for path, ranking in zip(args.inputs, rankings, strict=True)
+    ]
+    if args.json:
+        print_json(results)
+        return 0
+    for result in results:
+        print(result["input"])
+        for entry in result["labels"]:
+            print(f"  {entry['score']:7.4f}  {entry['label']}")
+    return 0

@@ -1,0 +1,78 @@
+"""What the model commands share: the --checkpoint option, loading a session, output checks,
+previews and JSON output.
+
+The CLIP text space (for CLIP-space checkpoints) finds its weights in the standard cache
+(~/.cache/clip/ViT-B-32.pt) or at $MOTIONCLIP_CLIP_WEIGHTS, and downloads them only when
+$MOTIONCLIP_ALLOW_DOWNLOAD is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core import files, preview, skeleton
+from ..core.errors import MotionFileError
+from ..core.inference import MotionClip, load
+from ..core.motion import Motion
+
+
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="model checkpoint file (default: the bundled model)",
+    )
+
+
+def add_output_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="OUT",
+        help=f"motion file to write ({', '.join(sorted(files.WRITERS))})",
+    )
+
+
+def load_session(args: argparse.Namespace) -> MotionClip:
+    return load(
+        args.checkpoint,
+        clip_weights=os.environ.get("MOTIONCLIP_CLIP_WEIGHTS") or None,
+        allow_download=os.environ.get("MOTIONCLIP_ALLOW_DOWNLOAD") == "1",
+    )
+
+
+def check_writable(path: Path, suffixes: set[str] | dict[str, Any]) -> None:
+    """Fail before any model work when an output file could not be written."""
+    if path.suffix.lower() not in suffixes:
+        raise MotionFileError(
+            f"{path}: cannot write files of type '{path.suffix}'; expected one of "
+            f"{', '.join(sorted(suffixes))}"
+        )
+    if not path.parent.is_dir():
+        raise MotionFileError(f"{path}: folder {path.parent} does not exist")
+
+
+def write_result(motion: Motion, path: Path) -> None:
+    files.write_motion(motion, path)
+    print(
+        f"wrote {path}: {motion.duration:.2f} s, {motion.num_frames} frames at {motion.fps:g} fps"
+    )
+
+
+def write_preview(motion: Motion, path: Path, title: str) -> None:
+    """A looping GIF of the motion as a stick figure."""
+    figure = preview.Figure(
+        motion.joints(), skeleton.PARENTS, title, preview.sides_from_names(skeleton.JOINT_NAMES)
+    )
+    preview.write_gif(preview.render([figure]), path, motion.fps)
+    print(f"wrote {path}")
+
+
+def print_json(value: object) -> None:
+    print(json.dumps(value, indent=2))

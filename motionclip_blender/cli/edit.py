@@ -1,0 +1,38 @@
+"""`motionclip edit IN --from TEXT --to TEXT [--strength S] -o OUT`: text-driven editing."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..core import files
+from .common import (
+    add_checkpoint_argument,
+    add_output_argument,
+    check_writable,
+    load_session,
+    write_result,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "edit",
+        help="edit a motion with text (latent arithmetic)",
+        description="Move a motion's latent by strength * (latent(TO) - latent(FROM)) and "
+        'decode it, e.g. --from "walk" --to "run".',
+    )
+    parser.add_argument("input", metavar="IN", help="motion file, 1 to 8 seconds")
+    parser.add_argument("--from", dest="from_text", required=True, metavar="TEXT")
+    parser.add_argument("--to", dest="to_text", required=True, metavar="TEXT")
+    parser.add_argument("--strength", type=float, default=1.0, help="(default 1)")
+    add_output_argument(parser)
+    add_checkpoint_argument(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_writable(args.output, files.WRITERS)
+    motion = files.read_motion(args.input)
+    edited = load_session(args).edit(motion, args.from_text, args.to_text, args.strength)
+    write_result(edited, args.output)
+    return 0

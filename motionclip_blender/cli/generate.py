@@ -1,0 +1,45 @@
+"""`motionclip generate "PROMPT" --seconds S -o OUT [--seed N] [--preview OUT.gif]`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..core import files
+from .common import (
+    add_checkpoint_argument,
+    add_output_argument,
+    check_writable,
+    load_session,
+    write_preview,
+    write_result,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate a motion from a text prompt",
+        description="Generate a motion from a text prompt and write it as a motion file.",
+    )
+    parser.add_argument("prompt", help='what the body does, e.g. "a person walks forward"')
+    parser.add_argument("--seconds", type=float, default=4.0, help="duration, 1 to 8 (default 4)")
+    add_output_argument(parser)
+    parser.add_argument(
+        "--seed", type=int, help="make a seeded variant (the same seed gives the same motion)"
+    )
+    parser.add_argument("--preview", type=Path, metavar="OUT.gif", help="also write a GIF preview")
+    add_checkpoint_argument(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_writable(args.output, files.WRITERS)
+    if args.preview is not None:
+        check_writable(args.preview, {".gif"})
+    session = load_session(args)
+    motion = session.generate(args.prompt, seconds=args.seconds, seed=args.seed)
+    write_result(motion, args.output)
+    if args.preview is not None:
+        write_preview(motion, args.preview, args.prompt)
+    return 0

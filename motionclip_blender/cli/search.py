@@ -1,0 +1,52 @@
+"""`motionclip search QUERY --library DIR [--k 5] [--json]`: nearest motions of a library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..core import files
+from ..core.library import index_library
+from ..core.motion import Motion
+from .common import add_checkpoint_argument, load_session, print_json
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="find the library motions nearest to a text or a motion file",
+        description="Find the motions of a library folder nearest to QUERY, a text or a motion "
+        "file. The folder is encoded once and cached; later searches encode only changed files.",
+    )
+    parser.add_argument("query", metavar="QUERY", help="a text, or a motion file (.npz, .bvh)")
+    parser.add_argument("--library", required=True, type=Path, metavar="DIR")
+    parser.add_argument("--k", type=int, default=5, help="how many results (default 5)")
+    parser.add_argument(
+        "--json", action="store_true", help='print a JSON array of {"path": PATH, "score": S}'
+    )
+    add_checkpoint_argument(parser)
+    parser.set_defaults(run=run)
+
+
+def read_query(query: str) -> str | Motion:
+    """A motion when QUERY names a file or has a motion file suffix, else the text itself."""
+    path = Path(query)
+    if path.suffix.lower() in files.READERS or path.is_file():
+        return files.read_motion(path)
+    return query
+
+
+def run(args: argparse.Namespace) -> int:
+    query = read_query(args.query)
+    session = load_session(args)
+    library = index_library(args.library, session)
+    for problem in library.skipped:
+        print(f"motionclip: skipped {problem}", file=sys.stderr)
+    hits = session.search(query, library, args.k)
+    if args.json:
+        print_json([{"path": hit.name, "score": hit.score} for hit in hits])
+    else:
+        for hit in hits:
+            print(f"{hit.score:7.4f}  {hit.name}")
+    return 0

@@ -1,0 +1,238 @@
+"""Checkpoints: one file holding a model's weights and everything needed to use them.
+
+The file is a `torch.save` archive of plain data (dicts, strings, numbers, tensors), read back with
+`weights_only=True`, so loading never runs pickled code. Loading is strict: the format name and
+version, every metadata field, the configuration and every weight's name and shape are checked, and
+any problem raises CheckpointError naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+import torch
+
+from . import pose_features
+from .atomic import write_atomically
+from .errors import CheckpointError
+from .model import ModelConfig, MotionClipModel
+from .pose_features import FeatureStatistics
+
+FORMAT = "motionclip-blender-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_FOLDER = Path(__file__).resolve().parents[1] / "weights"
+BUNDLED_NAME = "motionclip-minilm.pt"
+
+# How a text embedding is turned into a latent for the decoder: as it is ("raw", as the paper
+# does), scaled to unit length ("unit"), or scaled to the mean norm of training motion latents
+# ("motion_norm"). Which generates best is measured on a trained model and stored as its default.
+TextLatentScaling = Literal["raw", "unit", "motion_norm"]
+TEXT_LATENT_SCALINGS: tuple[str, ...] = get_args(TextLatentScaling)
+
+_TOP_LEVEL_KEYS = {
+    "format",
+    "format_version",
+    "config",
+    "text_space",
+    "text_dim",
+    "pose_representation",
+    "feature_dim",
+    "statistics",
+    "text_latent_scaling",
+    "motion_latent_norm",
+    "training_data",
+    "licence",
+    "metrics",
+    "state_dict",
+}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A model's weights and metadata.
+
+    text_space: name of the text space the latents live in ("clip", "minilm"); its dimension is
+    config.latent_dim. statistics: pose-vector normalisation. text_latent_scaling and
+    motion_latent_norm: how text embeddings become decoder inputs (see TextLatentScaling).
+    training_data, licence: a summary of what the model was trained on and the weights' licence.
+    metrics: evaluation results by name. identity: SHA-256 of the file it was loaded from (empty
+    before saving); caches of encoded motions are keyed by it.
+    """
+
+    config: ModelConfig
+    text_space: str
+    state_dict: dict[str, torch.Tensor]
+    statistics: FeatureStatistics = field(default_factory=FeatureStatistics.identity)
+    text_latent_scaling: TextLatentScaling = "raw"
+    motion_latent_norm: float = 1.0
+    training_data: str = "untrained"
+    licence: str = "none"
+    metrics: dict[str, float] = field(default_factory=dict)
+    identity: str = ""
+
+    def build_model(self) -> MotionClipModel:
+        """The model with these weights, in evaluation mode and without gradients."""
+        model = MotionClipModel(self.config)
+        model.load_state_dict(self.state_dict, strict=True)
+        return model.eval().requires_grad_(False)
+
+
+def from_model(model: MotionClipModel, text_space: str, **metadata: Any) -> Checkpoint:
+    """A Checkpoint of a model's current weights (copied to the CPU) and the given metadata."""
+    state = {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+    return Checkpoint(model.config, text_space, state, **metadata)
+
+
+def bundled_checkpoint_path() -> Path:
+    """Where the extension's own model lives (motionclip_blender/weights/motionclip-minilm.pt)."""
+    return WEIGHTS_FOLDER / BUNDLED_NAME
+
+
+def resolve_checkpoint_path(path: str | os.PathLike[str] | None) -> Path:
+    """The given checkpoint path, or the bundled model's when None; errors if there is none."""
+    if path is not None:
+        return Path(path)
+    bundled = bundled_checkpoint_path()
+    if not bundled.is_file():
+        raise CheckpointError(
+            f"no checkpoint given and no bundled model at {bundled}; pass a checkpoint file "
+            "(--checkpoint PATH on the command line)"
+        )
+    return bundled
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Write a checkpoint file; a failure leaves no partial file."""
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": dataclasses.asdict(checkpoint.config),
+        "text_space": checkpoint.text_space,
+        "text_dim": checkpoint.config.latent_dim,
+        "pose_representation": pose_features.REPRESENTATION,
+        "feature_dim": pose_features.FEATURE_DIM,
+        "statistics": {"mean": checkpoint.statistics.mean, "std": checkpoint.statistics.std},
+        "text_latent_scaling": checkpoint.text_latent_scaling,
+        "motion_latent_norm": float(checkpoint.motion_latent_norm),
+        "training_data": checkpoint.training_data,
+        "licence": checkpoint.licence,
+        "metrics": {name: float(value) for name, value in checkpoint.metrics.items()},
+        "state_dict": checkpoint.state_dict,
+    }
+    write_atomically(Path(path), lambda stream: torch.save(payload, stream))
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read and validate a checkpoint file; every problem raises CheckpointError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({error})") from None
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch's unpickler raises many kinds on damaged files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint; the file is truncated, corrupt or of another "
+            f"kind ({reason})"
+        ) from None
+    try:
+        checkpoint = _parse(payload, identity=hashlib.sha256(data).hexdigest())
+        checkpoint.build_model()
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise CheckpointError(f"{path}: inconsistent checkpoint: {error}") from None
+    return checkpoint
+
+
+def _parse(payload: object, identity: str) -> Checkpoint:
+    """A Checkpoint from the loaded payload, every field checked."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"not a MotionCLIP for Blender checkpoint (no '{FORMAT}' marker)")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint format version {version!r}; this version of motionclip-blender reads "
+            f"version {FORMAT_VERSION}"
+        )
+    missing = _TOP_LEVEL_KEYS - payload.keys()
+    unknown = payload.keys() - _TOP_LEVEL_KEYS
+    if missing or unknown:
+        raise CheckpointError(
+            f"fields missing: {sorted(missing) or 'none'}; "
+            f"unknown fields: {sorted(unknown) or 'none'}"
+        )
+    config_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    config_data = _typed(payload, "config", dict)
+    if config_data.keys() != config_fields:
+        raise CheckpointError(
+            f"model configuration has fields {sorted(config_data)}; "
+            f"expected {sorted(config_fields)}"
+        )
+    config = ModelConfig(**config_data)
+    text_dim = _typed(payload, "text_dim", int)
+    if text_dim != config.latent_dim:
+        raise CheckpointError(
+            f"text space dimension {text_dim} differs from the latent dimension {config.latent_dim}"
+        )
+    representation = (payload["pose_representation"], payload["feature_dim"])
+    if representation != (pose_features.REPRESENTATION, pose_features.FEATURE_DIM):
+        raise CheckpointError(
+            f"pose representation {payload['pose_representation']!r} with "
+            f"{payload['feature_dim']!r} features; expected {pose_features.REPRESENTATION!r} "
+            f"with {pose_features.FEATURE_DIM}"
+        )
+    scaling = _typed(payload, "text_latent_scaling", str)
+    if scaling not in TEXT_LATENT_SCALINGS:
+        raise CheckpointError(
+            f"text latent scaling {scaling!r}; expected one of {', '.join(TEXT_LATENT_SCALINGS)}"
+        )
+    norm = _typed(payload, "motion_latent_norm", float)
+    if not (math.isfinite(norm) and norm > 0):
+        raise CheckpointError(f"motion latent norm must be a positive number, got {norm}")
+    statistics = _typed(payload, "statistics", dict)
+    if statistics.keys() != {"mean", "std"} or not all(
+        isinstance(value, torch.Tensor) for value in statistics.values()
+    ):
+        raise CheckpointError("statistics must hold the tensors 'mean' and 'std', nothing else")
+    metrics = _typed(payload, "metrics", dict)
+    if not all(isinstance(k, str) and isinstance(v, float) for k, v in metrics.items()):
+        raise CheckpointError("metrics must map names to numbers")
+    state_dict = _typed(payload, "state_dict", dict)
+    if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise CheckpointError("state_dict must hold only tensors")
+    return Checkpoint(
+        config=config,
+        text_space=_typed(payload, "text_space", str),
+        state_dict=state_dict,
+        statistics=FeatureStatistics(**statistics),
+        text_latent_scaling=cast(TextLatentScaling, scaling),
+        motion_latent_norm=norm,
+        training_data=_typed(payload, "training_data", str),
+        licence=_typed(payload, "licence", str),
+        metrics=metrics,
+        identity=identity,
+    )
+
+
+def _typed(payload: dict[str, Any], key: str, kind: type) -> Any:
+    """payload[key], checked to be of `kind` (an int is accepted as a float)."""
+    value = payload[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise CheckpointError(
+            f"field '{key}' must be a {kind.__name__}, got {type(value).__name__}"
+        )
+    return value

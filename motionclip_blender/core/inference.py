@@ -1,0 +1,353 @@
+"""Using a trained model: encode text and motions, decode latents, generate, blend, edit, classify,
+search. No Blender here; the command line and the Blender operators are thin layers over this.
+
+    session = load("model.pt")
+    walk = session.generate("a person walks forward", seconds=4.0)
+
+Motions of any frame rate go in (they are resampled to the model's rate); decoded motions come out
+at the model's rate (`session.fps`) and callers resample them. Latents live in the text space and
+are compared by cosine.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+import torch.nn.functional as F
+
+from . import pose_features
+from .checkpoint import (
+    TEXT_LATENT_SCALINGS,
+    Checkpoint,
+    TextLatentScaling,
+    load_checkpoint,
+    resolve_checkpoint_path,
+)
+from .errors import CheckpointError, MotionDataError, PromptError, RequestError
+from .model import frame_mask
+from .motion import Motion
+from .text_spaces import TextSpace, load_text_space
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    score: float  # cosine similarity of motion and label latents, -1..1
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    name: str
+    score: float  # cosine similarity with the query, -1..1
+
+
+@dataclass(frozen=True)
+class EncodedMotions:
+    """Motions encoded once to search many times: names (N,) and latents (N, latent_dim)."""
+
+    names: Sequence[str]
+    latents: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.latents.ndim != 2 or self.latents.shape[0] != len(self.names):
+            raise ValueError(
+                f"need one latent row per name: {len(self.names)} names, latents of shape "
+                f"{tuple(self.latents.shape)}"
+            )
+
+    @cached_property
+    def unit_latents(self) -> torch.Tensor:
+        """(N, latent_dim) latents scaled to unit length, for cosine by matrix product."""
+        return F.normalize(self.latents.float(), dim=-1)
+
+
+def load(
+    checkpoint: str | os.PathLike[str] | None = None,
+    *,
+    text_space: TextSpace | None = None,
+    clip_weights: str | os.PathLike[str] | None = None,
+    allow_download: bool = False,
+    device: str | torch.device = "cpu",
+) -> MotionClip:
+    """A session on a checkpoint file (the bundled model when None).
+
+    The text space is loaded on first use, unless given; `clip_weights` and `allow_download`
+    are passed to it for CLIP-space checkpoints (see text_spaces.find_clip_weights).
+    """
+    loaded = load_checkpoint(resolve_checkpoint_path(checkpoint))
+    return MotionClip(
+        loaded,
+        text_space,
+        clip_weights=clip_weights,
+        allow_download=allow_download,
+        device=device,
+    )
+
+
+class MotionClip:
+    """A loaded model and its text space."""
+
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        text_space: TextSpace | None = None,
+        *,
+        clip_weights: str | os.PathLike[str] | None = None,
+        allow_download: bool = False,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.config = checkpoint.config
+        self.device = torch.device(device)
+        self.model = checkpoint.build_model().to(self.device)
+        self.text_latent_scaling: TextLatentScaling = checkpoint.text_latent_scaling
+        self._clip_weights = clip_weights
+        self._allow_download = allow_download
+        self._text_space = None if text_space is None else self._checked_space(text_space)
+
+    @property
+    def fps(self) -> float:
+        """The frame rate the model works at; decoded motions come at this rate."""
+        return self.config.fps
+
+    @property
+    def text_space(self) -> TextSpace:
+        """The checkpoint's text space, loaded on first use."""
+        if self._text_space is None:
+            space = load_text_space(
+                self.checkpoint.text_space,
+                clip_weights=self._clip_weights,
+                allow_download=self._allow_download,
+                device=self.device,
+            )
+            self._text_space = self._checked_space(space)
+        return self._text_space
+
+    def _checked_space(self, space: TextSpace) -> TextSpace:
+        expected = (self.checkpoint.text_space, self.config.latent_dim)
+        if (space.name, space.dim) != expected:
+            raise CheckpointError(
+                f"the checkpoint was trained in the '{expected[0]}' text space ({expected[1]} "
+                f"dimensions), not in the '{space.name}' space ({space.dim} dimensions)"
+            )
+        return space
+
+    # --- encoding ------------------------------------------------------------------------------
+
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N,) texts -> (N, latent_dim) text-space embeddings (for comparing by cosine)."""
+        return self.text_space.encode_text(texts).to(self.device)
+
+    def text_latents(
+        self, texts: Sequence[str], scaling: TextLatentScaling | None = None
+    ) -> torch.Tensor:
+        """(N,) texts -> (N, latent_dim) latents to decode.
+
+        scaling: "raw" (the embedding as it is, as the paper), "unit" (unit length) or
+        "motion_norm" (the mean norm of the training motions' latents); the checkpoint's default
+        (`self.text_latent_scaling`) when None.
+        """
+        scaling = scaling or self.text_latent_scaling
+        if scaling not in TEXT_LATENT_SCALINGS:
+            raise RequestError(f"scaling must be one of {TEXT_LATENT_SCALINGS}, got {scaling!r}")
+        embeddings = self.encode_text(texts)
+        if scaling == "raw":
+            return embeddings
+        unit = F.normalize(embeddings, dim=-1)
+        return unit if scaling == "unit" else unit * self.checkpoint.motion_latent_norm
+
+    def encode_motion(self, motions: Sequence[Motion]) -> torch.Tensor:
+        """(N,) motions -> (N, latent_dim) latents.
+
+        Each motion is resampled to the model's rate and canonicalised. One longer than the
+        model's window (max_seconds) is cut into evenly spaced windows that cover it, and its
+        latent is the mean of theirs. Motions shorter than min_seconds raise MotionDataError.
+        """
+        if not motions:
+            raise MotionDataError("no motions to encode")
+        windows: list[torch.Tensor] = []
+        owners: list[int] = []
+        for index, motion in enumerate(motions):
+            for window in self._windows(motion):
+                windows.append(pose_features.motion_to_features(window, self.fps))
+                owners.append(index)
+        lengths = torch.tensor([len(window) for window in windows], device=self.device)
+        features = torch.nn.utils.rnn.pad_sequence(windows, batch_first=True).to(self.device)
+        mask = frame_mask(lengths, features.shape[1])
+        with torch.inference_mode():
+            normalized = self.checkpoint.statistics.normalize(features) * mask[..., None]
+            window_latents = self.model.encode(normalized, mask)
+            owner = torch.tensor(owners, device=self.device)
+            sums = torch.zeros(len(motions), self.config.latent_dim, device=self.device)
+            sums.index_add_(0, owner, window_latents)
+            counts = torch.bincount(owner, minlength=len(motions))
+            return sums / counts[:, None]
+
+    def _windows(self, motion: Motion) -> list[Motion]:
+        """The motion at the model's rate, as one window or several of max_frames covering it."""
+        resampled = motion if motion.fps == self.fps else motion.resample(self.fps)
+        frames = resampled.num_frames
+        if frames < self.config.min_frames:
+            raise MotionDataError(
+                f"a motion of {motion.duration:.2f} s is too short: the model needs at least "
+                f"{self.config.min_seconds:g} s"
+            )
+        window = self.config.max_frames
+        count = math.ceil(frames / window)
+        if count == 1:
+            return [resampled]
+        starts = torch.linspace(0, frames - window, count).round().long().tolist()
+        return [resampled.slice(start, start + window) for start in starts]
+
+    # --- decoding ------------------------------------------------------------------------------
+
+    def frames_for(self, seconds: float) -> int:
+        """Frames at the model's rate for a duration; seconds outside the model's range raise."""
+        low, high = self.config.min_seconds, self.config.max_seconds
+        if not (isinstance(seconds, int | float) and low <= seconds <= high):
+            raise RequestError(f"seconds must be between {low:g} and {high:g}, got {seconds}")
+        return self._clamped_frames(seconds)
+
+    def _clamped_frames(self, seconds: float) -> int:
+        return max(self.config.min_frames, min(self.config.max_frames, round(seconds * self.fps)))
+
+    def decode(
+        self,
+        latents: torch.Tensor,
+        seconds: float | Sequence[float] | None = None,
+        frames: int | Sequence[int] | None = None,
+    ) -> list[Motion]:
+        """(N, latent_dim) latents -> N motions at the model's rate.
+
+        Give the length as `seconds` or `frames` (model frames), one value for all or one per
+        latent; lengths outside the model's range (min_seconds..max_seconds) raise.
+        """
+        if latents.ndim != 2 or latents.shape[1] != self.config.latent_dim:
+            raise ValueError(
+                f"latents must have shape (N, {self.config.latent_dim}), got {tuple(latents.shape)}"
+            )
+        count = latents.shape[0]
+        lengths = self._lengths(count, seconds, frames)
+        mask = frame_mask(torch.tensor(lengths, device=self.device), max(lengths))
+        with torch.inference_mode():
+            decoded = self.model.decode(latents.to(self.device).float(), mask)
+            features = self.checkpoint.statistics.denormalize(decoded).cpu()
+        return [
+            pose_features.features_to_motion(features[row, :length], self.fps)
+            for row, length in enumerate(lengths)
+        ]
+
+    def _lengths(
+        self,
+        count: int,
+        seconds: float | Sequence[float] | None,
+        frames: int | Sequence[int] | None,
+    ) -> list[int]:
+        if (seconds is None) == (frames is None):
+            raise ValueError("give the length as either seconds or frames")
+        if frames is not None:
+            values = [frames] * count if isinstance(frames, int) else list(frames)
+            for value in values:
+                if not self.config.min_frames <= value <= self.config.max_frames:
+                    raise RequestError(
+                        f"frames must be between {self.config.min_frames} and "
+                        f"{self.config.max_frames} at {self.fps:g} fps, got {value}"
+                    )
+            lengths = [int(value) for value in values]
+        else:
+            assert seconds is not None
+            durations = [seconds] * count if isinstance(seconds, int | float) else list(seconds)
+            lengths = [self.frames_for(value) for value in durations]
+        if len(lengths) != count:
+            raise ValueError(f"{len(lengths)} lengths given for {count} latents")
+        return lengths
+
+    # --- what users do -------------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: str,
+        seconds: float = 4.0,
+        seed: int | None = None,
+        variation: float = 0.1,
+        scaling: TextLatentScaling | None = None,
+    ) -> Motion:
+        """A motion of `seconds` from a text prompt.
+
+        Without a seed the prompt's own latent is decoded, so a prompt always gives the same
+        motion. With a seed, the latent is moved by seeded Gaussian noise of `variation` times
+        its norm, giving a variant that the same seed always reproduces.
+        """
+        frames = self.frames_for(seconds)
+        latent = self.text_latents([prompt], scaling)
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+            noise = torch.randn(latent.shape, generator=generator).to(latent)
+            latent = latent + variation * latent.norm() * noise / math.sqrt(latent.shape[1])
+        return self.decode(latent, frames=frames)[0]
+
+    def interpolate(self, a: Motion, b: Motion, weights: Sequence[float]) -> list[Motion]:
+        """Motions between a (weight 0) and b (weight 1), one per weight, by linear interpolation
+        of their latents; each lasts the interpolated duration, clamped to the model's range."""
+        if not weights or not all(0.0 <= weight <= 1.0 for weight in weights):
+            raise RequestError(f"weights must be one or more numbers in [0, 1], got {weights}")
+        latents = self.encode_motion([a, b])
+        blend = torch.tensor(weights, dtype=latents.dtype, device=self.device)[:, None]
+        mixed = torch.lerp(latents[0:1], latents[1:2], blend)
+        durations = [(1 - w) * a.duration + w * b.duration for w in weights]
+        frames = [self._clamped_frames(seconds) for seconds in durations]
+        return self.decode(mixed, frames=frames)
+
+    def edit(self, motion: Motion, from_text: str, to_text: str, strength: float = 1.0) -> Motion:
+        """The paper's latent arithmetic: motion latent + strength * (latent(to) - latent(from)).
+
+        The motion must last min_seconds..max_seconds; the result has its duration.
+        """
+        frames = self.frames_for(motion.duration)
+        if not math.isfinite(strength):
+            raise RequestError(f"strength must be a finite number, got {strength}")
+        latent = self.encode_motion([motion])
+        text = self.text_latents([from_text, to_text])
+        return self.decode(latent + strength * (text[1] - text[0]), frames=frames)[0]
+
+    def classify(self, motion: Motion, labels: Sequence[str]) -> list[LabelScore]:
+        """Zero-shot recognition: labels ranked by cosine with the motion's latent, best first."""
+        return self.classify_many([motion], labels)[0]
+
+    def classify_many(
+        self, motions: Sequence[Motion], labels: Sequence[str]
+    ) -> list[list[LabelScore]]:
+        """classify for several motions, encoding the labels once."""
+        names = [label.strip() for label in labels]
+        if not names or not all(names):
+            raise PromptError(f"labels must be one or more non-empty texts, got {list(labels)}")
+        if len(set(names)) != len(names):
+            raise PromptError(f"labels must be distinct, got {names}")
+        label_latents = F.normalize(self.encode_text(names), dim=-1)
+        scores = F.normalize(self.encode_motion(motions), dim=-1) @ label_latents.T
+        return [
+            [LabelScore(names[i], float(row[i])) for i in row.argsort(descending=True).tolist()]
+            for row in scores.cpu()
+        ]
+
+    def search(self, query: str | Motion, library: EncodedMotions, k: int = 5) -> list[SearchHit]:
+        """The k library motions nearest to a text or motion query by cosine, best first."""
+        if k < 1:
+            raise RequestError(f"k must be at least 1, got {k}")
+        if isinstance(query, str):
+            latent = self.encode_text([query])
+        else:
+            latent = self.encode_motion([query])
+        if not library.names:
+            return []
+        scores = library.unit_latents.to(self.device) @ F.normalize(latent, dim=-1)[0]
+        best = scores.topk(min(k, len(library.names)))
+        return [
+            SearchHit(library.names[index], float(score))
+            for score, index in zip(best.values.tolist(), best.indices.tolist(), strict=True)
+        ]

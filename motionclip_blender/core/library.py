@@ -1,0 +1,153 @@
+"""A motion library: a folder of motion files (.npz, .bvh, any suffix core.files reads), encoded
+once and cached on disk, for the `search` command and Blender's "find similar".
+
+The cache is one file per folder and checkpoint (keyed by the checkpoint's identity, the SHA-256
+of its file). Each entry records a file's size and modification time; a refresh encodes only new or
+changed files, drops removed ones, and rewrites the cache only when something changed. Files that
+cannot be used (unreadable, too short) are remembered with the reason, so they are not re-read
+until they change, and reported in `Library.skipped`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import files
+from .atomic import write_atomically
+from .errors import MotionClipError, MotionFileError
+from .inference import EncodedMotions, MotionClip
+
+CACHE_FORMAT = "motionclip-library-cache"
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Library(EncodedMotions):
+    """The usable motions of a folder (names are absolute paths) and what the refresh did."""
+
+    folder: Path = Path()
+    encoded: int = 0  # files encoded by this refresh
+    reused: int = 0  # files whose cached latent was still valid
+    skipped: tuple[str, ...] = ()  # "path: reason" for files that cannot be used
+
+
+def default_cache_folder() -> Path:
+    """$XDG_CACHE_HOME/motionclip-blender/library, or ~/.cache/motionclip-blender/library."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "motionclip-blender" / "library"
+
+
+def motion_files(folder: Path) -> list[Path]:
+    """Motion files under `folder` (recursively, hidden ones left out), sorted."""
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in files.READERS
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def index_library(
+    folder: str | os.PathLike[str],
+    session: MotionClip,
+    cache_folder: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Library:
+    """Encode the folder's motion files with the session's model, reusing the on-disk cache.
+
+    progress(done, total) is called after each file that needed encoding.
+    """
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise MotionFileError(f"{folder}: library folder does not exist")
+    cache_path = _cache_path(folder, session, Path(cache_folder or default_cache_folder()))
+    cached = _read_cache(cache_path, session.checkpoint.identity)
+    entries: dict[str, dict[str, Any]] = {}
+    paths = motion_files(folder)
+    stale = []
+    for path in paths:
+        key = str(path.relative_to(folder))
+        stat = path.stat()
+        old = cached.get(key)
+        if old is not None and (old["size"], old["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+            entries[key] = old
+        else:
+            stale.append((key, path, stat))
+    for done, (key, path, stat) in enumerate(stale, start=1):
+        entries[key] = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            **_encode(path, session),
+        }
+        if progress is not None:
+            progress(done, len(stale))
+    if stale or entries.keys() != cached.keys():
+        _write_cache(cache_path, session.checkpoint.identity, entries)
+    usable = [key for key in entries if entries[key]["latent"] is not None]
+    latents = [entries[key]["latent"] for key in usable]
+    return Library(
+        names=[str(folder / key) for key in usable],
+        latents=torch.stack(latents) if latents else torch.zeros(0, session.config.latent_dim),
+        folder=folder,
+        encoded=len(stale),
+        reused=len(paths) - len(stale),
+        skipped=tuple(
+            f"{folder / key}: {entry['problem']}"
+            for key, entry in entries.items()
+            if entry["latent"] is None
+        ),
+    )
+
+
+def _encode(path: Path, session: MotionClip) -> dict[str, Any]:
+    """{"latent": (latent_dim,) tensor, "problem": ""} or {"latent": None, "problem": why}."""
+    try:
+        latent = session.encode_motion([files.read_motion(path)])[0].cpu()
+    except MotionClipError as error:
+        return {"latent": None, "problem": str(error).removeprefix(f"{path}: ")}
+    return {"latent": latent, "problem": ""}
+
+
+def _cache_path(folder: Path, session: MotionClip, cache_folder: Path) -> Path:
+    folder_key = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    return cache_folder / f"{folder.name}-{folder_key}-{session.checkpoint.identity[:16]}.pt"
+
+
+def _read_cache(path: Path, identity: str) -> dict[str, dict[str, Any]]:
+    """The cached entries, or none when the cache is absent, unreadable or of another model."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch's unpickler raises many kinds on damaged files; rebuild then
+        return {}
+    valid = (
+        isinstance(payload, dict)
+        and payload.get("format") == CACHE_FORMAT
+        and payload.get("version") == CACHE_VERSION
+        and payload.get("checkpoint") == identity
+        and isinstance(payload.get("entries"), dict)
+    )
+    return payload["entries"] if valid else {}
+
+
+def _write_cache(path: Path, identity: str, entries: dict[str, dict[str, Any]]) -> None:
+    """Save the entries; a cache that cannot be written only costs re-encoding next time."""
+    payload = {
+        "format": CACHE_FORMAT,
+        "version": CACHE_VERSION,
+        "checkpoint": identity,
+        "entries": entries,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda stream: torch.save(payload, stream))
+    except (OSError, MotionFileError) as error:
+        warnings.warn(f"library cache not saved at {path}: {error}", stacklevel=3)

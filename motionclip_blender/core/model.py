@@ -1,0 +1,180 @@
+"""The MotionCLIP auto-encoder (Tevet et al. 2022), for motions of 1 to 8 seconds.
+
+Encoder: a transformer over per-frame pose vectors with a learned latent token prepended and
+sinusoidal positional encodings; the latent is that token's output, projected to the text space's
+dimension so it can be compared with text (and image) embeddings by cosine. Decoder: a transformer
+whose queries are the sinusoidal encodings of the frame times and whose memory is the latent; a
+linear layer maps each output to a pose vector. Unlike the paper (60 frames, in place), sequences
+have any length up to `max_frames`, with padding masks in both halves, and carry root translation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .pose_features import FEATURE_DIM
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes and timing of a model; stored in its checkpoint.
+
+    latent_dim: the text space's embedding dimension. width: transformer model width. layers:
+    layers of the encoder and, as many, of the decoder. fps: the frame rate the model works at;
+    motions are resampled to it on the way in. min_seconds, max_seconds: motion lengths it handles.
+    """
+
+    latent_dim: int
+    width: int
+    layers: int
+    heads: int
+    feedforward: int
+    dropout: float
+    fps: float = 20.0
+    min_seconds: float = 1.0
+    max_seconds: float = 8.0
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "width", "layers", "heads", "feedforward"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value > 0):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not (self.fps > 0 and 0 < self.min_seconds <= self.max_seconds):
+            raise ValueError(
+                f"need fps > 0 and 0 < min_seconds <= max_seconds, got fps {self.fps}, "
+                f"seconds {self.min_seconds}..{self.max_seconds}"
+            )
+
+    @property
+    def min_frames(self) -> int:
+        return max(1, round(self.min_seconds * self.fps))
+
+    @property
+    def max_frames(self) -> int:
+        return round(self.max_seconds * self.fps)
+
+
+def paper_config(latent_dim: int = 512) -> ModelConfig:
+    """The paper's size: 8 layers, width 512, feed-forward 1024, 4 heads (about 42M parameters)."""
+    return ModelConfig(latent_dim, width=512, layers=8, heads=4, feedforward=1024, dropout=0.1)
+
+
+def small_config(latent_dim: int = 384) -> ModelConfig:
+    """A size that trains on a 2-core CPU: 4 layers, width 256, feed-forward 512, 4 heads."""
+    return ModelConfig(latent_dim, width=256, layers=4, heads=4, feedforward=512, dropout=0.1)
+
+
+PRESETS = {"paper": paper_config, "small": small_config}
+
+
+def sinusoidal_encoding(length: int, width: int) -> torch.Tensor:
+    """(length, width) positional encodings of Vaswani et al.: sin on even, cos on odd channels."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(1e4) / width))
+    encoding = torch.zeros(length, width)
+    encoding[:, 0::2] = torch.sin(position * frequency)
+    encoding[:, 1::2] = torch.cos(position * frequency[: width // 2])
+    return encoding
+
+
+def layer_options(config: ModelConfig) -> dict[str, Any]:
+    """Settings of every encoder and decoder layer: post-norm with GELU, as in the paper."""
+    return {
+        "d_model": config.width,
+        "nhead": config.heads,
+        "dim_feedforward": config.feedforward,
+        "dropout": config.dropout,
+        "activation": "gelu",
+        "batch_first": True,
+    }
+
+
+def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B,) frame counts -> (B, frames) bool, True on real frames, False on padding."""
+    return torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class MotionEncoder(nn.Module):
+    """Pose vectors (B, T, 147) and frame mask (B, T) -> latents (B, latent_dim)."""
+
+    positions: torch.Tensor  # (max_frames + 1, width), a buffer computed from the config
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.pose_embedding = nn.Linear(FEATURE_DIM, config.width)
+        self.latent_token = nn.Parameter(torch.randn(config.width) * 0.02)
+        layer = nn.TransformerEncoderLayer(**layer_options(config))
+        self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
+        self.to_latent = nn.Linear(config.width, config.latent_dim)
+        positions = sinusoidal_encoding(config.max_frames + 1, config.width)
+        self.register_buffer("positions", positions, persistent=False)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, frames, _ = features.shape
+        tokens = torch.cat(
+            [self.latent_token.expand(batch, 1, -1), self.pose_embedding(features)], dim=1
+        )
+        tokens = tokens + self.positions[: frames + 1]
+        padding = torch.cat([mask.new_zeros(batch, 1), ~mask], dim=1)
+        encoded = self.transformer(tokens, src_key_padding_mask=padding)
+        return self.to_latent(encoded[:, 0])
+
+
+class MotionDecoder(nn.Module):
+    """Latents (B, latent_dim) and frame mask (B, T) -> pose vectors (B, T, 147), 0 on padding."""
+
+    positions: torch.Tensor  # (max_frames, width), a buffer computed from the config
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.from_latent = nn.Linear(config.latent_dim, config.width)
+        layer = nn.TransformerDecoderLayer(**layer_options(config))
+        self.transformer = nn.TransformerDecoder(layer, config.layers)
+        self.to_pose = nn.Linear(config.width, FEATURE_DIM)
+        positions = sinusoidal_encoding(config.max_frames, config.width)
+        self.register_buffer("positions", positions, persistent=False)
+
+    def forward(self, latents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, frames = mask.shape
+        queries = self.positions[:frames].expand(batch, -1, -1)
+        memory = self.from_latent(latents)[:, None]
+        decoded = self.transformer(queries, memory, tgt_key_padding_mask=~mask)
+        return self.to_pose(decoded) * mask[..., None]
+
+
+class MotionClipModel(nn.Module):
+    """Encoder and decoder of one configuration; works on normalised pose vectors."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = MotionEncoder(config)
+        self.decoder = MotionDecoder(config)
+
+    def encode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, 147), (B, T) -> (B, latent_dim)."""
+        return self.encoder(features, mask)
+
+    def decode(self, latents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, latent_dim), (B, T) -> (B, T, 147)."""
+        return self.decoder(latents, mask)
+
+    def forward(
+        self, features: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, T, 147) and latents (B, latent_dim) of (B, T, 147) pose vectors."""
+        latents = self.encode(features, mask)
+        return self.decode(latents, mask), latents
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())

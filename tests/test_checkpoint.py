@@ -1,0 +1,152 @@
+"""Checkpoints: identical outputs after a round trip, strict validation with clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from motionclip_blender.core import checkpoint as checkpoint_module
+from motionclip_blender.core.checkpoint import (
+    FORMAT_VERSION,
+    from_model,
+    load_checkpoint,
+    resolve_checkpoint_path,
+    save_checkpoint,
+)
+from motionclip_blender.core.errors import CheckpointError
+from motionclip_blender.core.model import MotionClipModel, frame_mask
+from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
+from tests.tiny_models import tiny_config
+
+
+def payload_of(path: Path) -> dict[str, Any]:
+    return torch.load(path, weights_only=True)  # type: ignore[no-any-return]
+
+
+def test_saved_and_loaded_model_gives_identical_outputs(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    model = MotionClipModel(tiny_config(16)).eval()
+    statistics = FeatureStatistics(torch.randn(FEATURE_DIM), torch.rand(FEATURE_DIM) + 0.5)
+    original = from_model(
+        model,
+        "minilm",
+        statistics=statistics,
+        text_latent_scaling="motion_norm",
+        motion_latent_norm=2.5,
+        training_data="16 windows of noise",
+        licence="CC0",
+        metrics={"top1": 0.5},
+    )
+    path = tmp_path / "model.pt"
+    save_checkpoint(original, path)
+    loaded = load_checkpoint(path)
+    assert loaded.identity == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (loaded.config, loaded.text_space, loaded.text_latent_scaling) == (
+        original.config,
+        "minilm",
+        "motion_norm",
+    )
+    assert (loaded.motion_latent_norm, loaded.training_data, loaded.licence, loaded.metrics) == (
+        2.5,
+        "16 windows of noise",
+        "CC0",
+        {"top1": 0.5},
+    )
+    assert torch.equal(loaded.statistics.std, statistics.std)
+    features = torch.randn(2, 40, FEATURE_DIM)
+    mask = frame_mask(torch.tensor([40, 25]), 40)
+    rebuilt = loaded.build_model()
+    with torch.no_grad():
+        expected = model(features, mask)
+        actual = rebuilt(features, mask)
+    assert torch.equal(expected[0], actual[0]) and torch.equal(expected[1], actual[1])
+
+
+def test_truncated_and_corrupt_files_are_named(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    data = tiny_checkpoint.read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(data[: len(data) // 2])
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(data[:100] + bytes(1000) + data[1100:])
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(b"\x89PNG not a checkpoint")
+    short = tmp_path / "short.pt"
+    short.write_bytes(b"broken")
+    for path in (truncated, corrupt, noise, short):
+        with pytest.raises(CheckpointError, match=f"{path}: .*(truncated|corrupt|inconsistent)"):
+            load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+def rewritten(source: Path, target: Path, **changes: Any) -> Path:
+    payload = payload_of(source)
+    payload.update(changes)
+    torch.save(payload, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format_version": FORMAT_VERSION + 1}, "format version 2; .* reads version 1"),
+        ({"format": "something-else"}, "not a MotionCLIP for Blender checkpoint"),
+        ({"text_dim": 384}, "text space dimension 384 differs from the latent dimension 32"),
+        ({"feature_dim": 138}, "pose representation"),
+        ({"text_latent_scaling": "huge"}, "text latent scaling 'huge'"),
+        ({"motion_latent_norm": -1.0}, "positive number"),
+        ({"licence": 3}, "field 'licence' must be a str"),
+        ({"metrics": {"a": "b"}}, "metrics must map names to numbers"),
+        ({"extra": 1}, "unknown fields: \\['extra'\\]"),
+        ({"statistics": {"mean": torch.zeros(FEATURE_DIM)}}, "statistics must hold"),
+        ({"config": {"latent_dim": 32}}, "model configuration has fields"),
+    ],
+)
+def test_inconsistent_metadata_is_refused(
+    tiny_checkpoint: Path, tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    path = rewritten(tiny_checkpoint, tmp_path / "bad.pt", **changes)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    state = payload_of(tiny_checkpoint)["state_dict"]
+    missing = {k: v for k, v in state.items() if not k.startswith("decoder.to_pose")}
+    resized = {**state, "encoder.to_latent.weight": torch.zeros(5, 5)}
+    for name, bad_state in (("missing", missing), ("resized", resized)):
+        path = rewritten(tiny_checkpoint, tmp_path / f"{name}.pt", state_dict=bad_state)
+        with pytest.raises(CheckpointError, match="inconsistent checkpoint"):
+            load_checkpoint(path)
+
+
+def test_pickled_code_is_never_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    class Payload:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (print, ("pickled code ran",))
+
+    path = tmp_path / "evil.pt"
+    buffer = io.BytesIO()
+    torch.save({"format": Payload()}, buffer)
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    assert "pickled code ran" not in capsys.readouterr().out
+
+
+def test_default_checkpoint_is_the_bundled_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint_module, "WEIGHTS_FOLDER", tmp_path)
+    with pytest.raises(CheckpointError, match="no checkpoint given and no bundled model"):
+        resolve_checkpoint_path(None)
+    (tmp_path / checkpoint_module.BUNDLED_NAME).touch()
+    assert resolve_checkpoint_path(None) == tmp_path / "motionclip-minilm.pt"
+    assert resolve_checkpoint_path("other.pt") == Path("other.pt")

@@ -1,0 +1,182 @@
+"""The model commands end to end on a random small model in the tiny CLIP's space."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from motionclip_blender.cli import main
+from motionclip_blender.core.amass import read_npz, write_npz
+from tests.motions import smooth_motion
+from tests.tiny_models import TINY_CLIP_DIM
+
+
+@pytest.fixture
+def workdir(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_clip_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A folder with two motions and a library; the commands find the tiny CLIP weights."""
+    monkeypatch.setenv("MOTIONCLIP_CLIP_WEIGHTS", str(tiny_clip_path))
+    monkeypatch.chdir(tmp_path)
+    write_npz(smooth_motion(3.0, seed=1), tmp_path / "a.npz")
+    write_npz(smooth_motion(2.0, fps=60.0, seed=2), tmp_path / "b.npz")
+    (tmp_path / "library").mkdir()
+    for seed in range(3):
+        write_npz(smooth_motion(2.0 + seed, seed=seed), tmp_path / "library" / f"m{seed}.npz")
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], checkpoint: Path, *argv: str) -> tuple[int, str, str]:
+    code = main([*argv, "--checkpoint", str(checkpoint)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_generate_writes_the_motion_and_a_preview(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, tiny_checkpoint, "generate", "a person walks", "--seconds", "4", "-o", "walk.npz",
+        "--seed", "3", "--preview", "walk.gif",
+    )  # fmt: skip
+    assert code == 0 and "wrote walk.npz: 4.00 s, 80 frames at 20 fps" in out
+    motion = read_npz(workdir / "walk.npz")
+    assert motion.num_frames == 80 and motion.fps == 20.0
+    with Image.open(workdir / "walk.gif") as gif:
+        assert gif.n_frames == 80
+    run(capsys, tiny_checkpoint, "generate", "a person walks", "-o", "again.npz", "--seed", "3")
+    with np.load(workdir / "walk.npz") as first, np.load(workdir / "again.npz") as second:
+        assert np.array_equal(first["poses"], second["poses"])
+
+
+def test_encode_prints_one_latent_per_input(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, tiny_checkpoint, "encode", "a.npz", "b.npz", "--json")
+    results = json.loads(out)
+    assert code == 0 and [r["input"] for r in results] == ["a.npz", "b.npz"]
+    assert all(len(r["latent"]) == TINY_CLIP_DIM for r in results)
+    code, out, _ = run(capsys, tiny_checkpoint, "encode", "a.npz")
+    path, values = out.strip().split("\t")
+    assert path == "a.npz" and len(values.split()) == TINY_CLIP_DIM
+
+
+def test_classify_json_ranks_labels_per_input(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, tiny_checkpoint, "classify", "a.npz", "b.npz", "--labels", "walk, run,jump",
+        "--json",
+    )  # fmt: skip
+    results = json.loads(out)
+    assert code == 0 and [r["input"] for r in results] == ["a.npz", "b.npz"]
+    for result in results:
+        assert sorted(entry["label"] for entry in result["labels"]) == ["jump", "run", "walk"]
+        scores = [entry["score"] for entry in result["labels"]]
+        assert scores == sorted(scores, reverse=True)
+    code, out, _ = run(capsys, tiny_checkpoint, "classify", "a.npz", "--labels", "walk,run")
+    assert code == 0 and out.splitlines()[0] == "a.npz" and len(out.splitlines()) == 3
+
+
+def test_search_by_motion_and_by_text(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = "library/m1.npz"
+    code, out, _ = run(
+        capsys, tiny_checkpoint, "search", query, "--library", "library", "--k", "2", "--json"
+    )
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 2
+    assert hits[0]["path"] == str(workdir / "library" / "m1.npz")
+    assert hits[0]["score"] == pytest.approx(1.0, abs=1e-5)
+    code, out, _ = run(capsys, tiny_checkpoint, "search", "a person walks", "--library", "library")
+    assert code == 0 and len(out.splitlines()) == 3
+
+
+def test_blend_and_edit_write_motions(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.5", "-o", "mid.npz"
+    )
+    assert code == 0 and out.startswith("wrote mid.npz: 2.50 s")
+    assert read_npz(workdir / "mid.npz").num_frames == 50
+    code, out, _ = run(
+        capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
+        "--strength", "0.5", "-o", "run.npz",
+    )  # fmt: skip
+    assert code == 0 and out.startswith("wrote run.npz: 3.00 s")
+    assert read_npz(workdir / "run.npz").num_frames == 60
+
+
+def write_nan_motion(path: Path) -> None:
+    motion = smooth_motion(2.0)
+    poses = motion.rotations.reshape(60, 72).double().numpy()
+    poses[10, 5] = np.nan
+    np.savez(path, poses=poses, trans=np.zeros((60, 3)), mocap_framerate=30.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["generate", "", "-o", "x.npz"], "empty prompt"),
+        (["generate", "walk", "--seconds", "9", "-o", "x.npz"], "seconds must be between 1 and 8"),
+        (["generate", "walk", "-o", "x.fbx"], "cannot write files of type '.fbx'"),
+        (["generate", "walk", "-o", "x.npz", "--preview", "x.png"], "expected one of .gif"),
+        (["generate", "walk", "-o", "absent/x.npz"], "does not exist"),
+        (["encode", "short.npz"], "too short: the model needs at least 1 s"),
+        (["encode", "nan.npz"], "NaN"),
+        (["encode", "notes.txt"], "unknown motion file type '.txt'"),
+        (["classify", "a.npz", "--labels", "walk,,run"], "non-empty"),
+        (["blend", "a.npz", "b.npz", "--weight", "2", "-o", "x.npz"], "weights must be"),
+        (["edit", "long.npz", "--from", "a", "--to", "b", "-o", "x.npz"], "seconds must be"),
+        (["search", "missing.npz", "--library", "library"], "missing.npz: no such file"),
+        (["search", "walk", "--library", "nowhere"], "library folder does not exist"),
+    ],
+)
+def test_bad_input_gives_a_message_and_status_2(
+    workdir: Path,
+    tiny_checkpoint: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    write_npz(smooth_motion(0.5), workdir / "short.npz")
+    write_npz(smooth_motion(9.0), workdir / "long.npz")
+    write_nan_motion(workdir / "nan.npz")
+    (workdir / "notes.txt").write_text("hello")
+    code, _, err = run(capsys, tiny_checkpoint, *argv)
+    assert code == 2 and err.startswith("motionclip: error: ") and message in err, err
+    assert not (workdir / "x.npz").exists()
+
+
+def test_long_prompts_are_cut_with_a_warning(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompt = "a person walks forward slowly and then " * 10
+    code, _, err = run(capsys, tiny_checkpoint, "generate", prompt, "-o", "long.npz")
+    assert code == 0 and err.startswith("motionclip: warning: prompt longer than the clip")
+
+
+def test_broken_checkpoints_are_reported_without_traceback(
+    workdir: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(tiny_checkpoint.read_bytes()[:5000])
+    script = Path(sys.executable).parent / "motionclip"
+    for checkpoint, message in ((truncated, "truncated"), (tmp_path / "no.pt", "no such")):
+        result = subprocess.run(
+            [script, "generate", "walk", "-o", "x.npz", "--checkpoint", str(checkpoint)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 2 and message in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1

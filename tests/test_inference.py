@@ -1,0 +1,166 @@
+"""The inference API on a random small model in the tiny CLIP's space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from motionclip_blender.core import inference
+from motionclip_blender.core.checkpoint import load_checkpoint
+from motionclip_blender.core.errors import (
+    CheckpointError,
+    MotionDataError,
+    PromptError,
+    RequestError,
+)
+from motionclip_blender.core.inference import EncodedMotions, MotionClip
+from motionclip_blender.core.motion import Motion
+from motionclip_blender.core.text_spaces import ClipSpace
+from tests.motions import smooth_motion
+from tests.tiny_models import TINY_CLIP_DIM, tiny_clip
+
+
+@pytest.fixture(scope="module")
+def session(tiny_checkpoint: Path, tiny_clip_path: Path) -> MotionClip:
+    return inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+
+
+def test_load_finds_the_text_space_lazily(tiny_checkpoint: Path, tiny_clip_path: Path) -> None:
+    session = inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+    assert session._text_space is None  # decoding and encoding motions need no text encoder
+    assert session.text_space.name == "clip" and session.fps == 20.0
+
+
+def test_a_text_space_of_another_kind_is_refused(tiny_checkpoint: Path) -> None:
+    class Other(ClipSpace):
+        name = "minilm"
+
+    with pytest.raises(CheckpointError, match="trained in the 'clip' text space"):
+        MotionClip(load_checkpoint(tiny_checkpoint), Other(tiny_clip()))
+
+
+def test_encode_text_and_motion_shapes(session: MotionClip) -> None:
+    assert session.encode_text(["walk", "run", "jump"]).shape == (3, TINY_CLIP_DIM)
+    motions = [smooth_motion(2.0, fps=30.0), smooth_motion(1.0, fps=60.0, seed=1)]
+    latents = session.encode_motion(motions)
+    assert latents.shape == (2, TINY_CLIP_DIM)
+    alone = session.encode_motion(motions[1:])
+    torch.testing.assert_close(alone[0], latents[1], atol=1e-5, rtol=0)
+
+
+def test_long_motions_are_encoded_as_the_mean_of_their_windows(session: MotionClip) -> None:
+    long = smooth_motion(12.0, fps=20.0)  # two 8 s windows: frames 0-160 and 80-240
+    windows = [long.slice(0, 160), long.slice(80, 240)]
+    expected = session.encode_motion(windows).mean(0)
+    torch.testing.assert_close(session.encode_motion([long])[0], expected, atol=1e-5, rtol=0)
+
+
+def test_decode_lengths_and_frame_rate(session: MotionClip) -> None:
+    latents = torch.randn(3, TINY_CLIP_DIM)
+    motions = session.decode(latents, seconds=[1.0, 4.0, 8.0])
+    assert [m.num_frames for m in motions] == [20, 80, 160]
+    assert all(isinstance(m, Motion) and m.fps == 20.0 for m in motions)
+    assert [m.num_frames for m in session.decode(latents, frames=33)] == [33, 33, 33]
+    batch_of_one = session.decode(latents[1:2], seconds=4.0)[0]
+    torch.testing.assert_close(
+        batch_of_one.rotation_matrices(), motions[1].rotation_matrices(), atol=1e-5, rtol=0
+    )
+
+
+@pytest.mark.parametrize("seconds", [0.5, 8.5, -1.0, float("nan")])
+def test_durations_outside_the_model_range_are_refused(session: MotionClip, seconds: float) -> None:
+    with pytest.raises(RequestError, match="seconds must be between 1 and 8"):
+        session.generate("a person walks", seconds=seconds)
+    with pytest.raises(RequestError):
+        session.decode(torch.zeros(1, TINY_CLIP_DIM), seconds=seconds)
+
+
+def test_generate_is_deterministic_and_seeds_give_variants(session: MotionClip) -> None:
+    plain = session.generate("a person walks forward", seconds=4.0)
+    assert plain.num_frames == 80 and plain.fps == 20.0
+    again = session.generate("a person walks forward", seconds=4.0)
+    assert torch.equal(plain.rotations, again.rotations)
+    seeded = session.generate("a person walks forward", seconds=4.0, seed=7)
+    same_seed = session.generate("a person walks forward", seconds=4.0, seed=7)
+    other_seed = session.generate("a person walks forward", seconds=4.0, seed=8)
+    assert torch.equal(seeded.rotations, same_seed.rotations)
+    assert not torch.equal(seeded.rotations, other_seed.rotations)
+    assert not torch.equal(seeded.rotations, plain.rotations)
+
+
+def test_generate_refuses_empty_prompts(session: MotionClip) -> None:
+    with pytest.raises(PromptError):
+        session.generate("  ", seconds=2.0)
+
+
+def test_text_latent_scalings(session: MotionClip) -> None:
+    raw = session.text_latents(["a person jumps"], "raw")
+    torch.testing.assert_close(raw, session.encode_text(["a person jumps"]))
+    assert session.text_latents(["a person jumps"], "unit").norm() == pytest.approx(1.0)
+    norm = session.text_latents(["a person jumps"], "motion_norm").norm()
+    assert norm == pytest.approx(session.checkpoint.motion_latent_norm)
+    assert session.text_latent_scaling == "unit"  # the checkpoint's default
+    with pytest.raises(RequestError, match="scaling"):
+        session.text_latents(["a"], "huge")  # type: ignore[arg-type]
+
+
+def test_interpolate_decodes_between_the_two_latents(session: MotionClip) -> None:
+    a, b = smooth_motion(2.0, seed=1), smooth_motion(4.0, seed=2)
+    blends = session.interpolate(a, b, [0.0, 0.5, 1.0])
+    assert [m.num_frames for m in blends] == [40, 60, 80]
+    latents = session.encode_motion([a, b])
+    expected = session.decode(latents.mean(0, keepdim=True), frames=60)[0]
+    torch.testing.assert_close(
+        blends[1].rotation_matrices(), expected.rotation_matrices(), atol=1e-4, rtol=0
+    )
+    with pytest.raises(RequestError, match="weights"):
+        session.interpolate(a, b, [1.5])
+
+
+def test_edit_moves_the_latent_along_the_text_direction(session: MotionClip) -> None:
+    motion = smooth_motion(3.0, fps=30.0)
+    unchanged = session.edit(motion, "walk", "run", strength=0.0)
+    reconstruction = session.decode(session.encode_motion([motion]), seconds=3.0)[0]
+    torch.testing.assert_close(unchanged.rotations, reconstruction.rotations)
+    edited = session.edit(motion, "walk", "run", strength=2.0)
+    assert edited.num_frames == 60 and not torch.equal(edited.rotations, unchanged.rotations)
+    with pytest.raises(RequestError, match="seconds"):
+        session.edit(smooth_motion(9.0), "walk", "run")
+    with pytest.raises(PromptError):
+        session.edit(motion, "", "run")
+
+
+def test_classify_ranks_all_labels(session: MotionClip) -> None:
+    labels = ["walk", "run", "jump", "wave"]
+    ranking = session.classify(smooth_motion(2.0), labels)
+    assert sorted(entry.label for entry in ranking) == sorted(labels)
+    scores = [entry.score for entry in ranking]
+    assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+    with pytest.raises(PromptError, match="non-empty"):
+        session.classify(smooth_motion(2.0), ["walk", ""])
+    with pytest.raises(PromptError, match="distinct"):
+        session.classify(smooth_motion(2.0), ["walk", "walk "])
+
+
+def test_search_by_text_and_by_motion(session: MotionClip) -> None:
+    motions = [smooth_motion(2.0 + i, seed=i) for i in range(5)]
+    library = EncodedMotions([f"m{i}" for i in range(5)], session.encode_motion(motions))
+    hits = session.search(motions[3], library, k=3)
+    assert len(hits) == 3 and hits[0].name == "m3" and hits[0].score == pytest.approx(1.0)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len(session.search("a person walks", library, k=10)) == 5
+    with pytest.raises(RequestError, match="k must be"):
+        session.search("walk", library, k=0)
+
+
+def test_bad_motions_are_refused(session: MotionClip) -> None:
+    with pytest.raises(MotionDataError, match="too short"):
+        session.encode_motion([smooth_motion(0.8)])
+    with pytest.raises(MotionDataError, match="no motions"):
+        session.encode_motion([])
+    rotations = torch.zeros(30, 24, 3)
+    rotations[3, 4, 0] = float("nan")
+    with pytest.raises(MotionDataError, match="NaN"):
+        Motion(rotations, torch.zeros(30, 3), 30.0)

@@ -1,0 +1,98 @@
+"""The motion library index: encoded once, cached on disk, refreshed file by file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from motionclip_blender.core import inference
+from motionclip_blender.core.amass import write_npz
+from motionclip_blender.core.errors import MotionFileError
+from motionclip_blender.core.inference import MotionClip
+from motionclip_blender.core.library import index_library
+from tests.motions import smooth_motion
+from tests.tiny_models import save_tiny_checkpoint
+
+
+@pytest.fixture(scope="module")
+def session(tiny_checkpoint: Path, tiny_clip_path: Path) -> MotionClip:
+    return inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+
+
+def make_library(folder: Path) -> list[Path]:
+    (folder / "sub").mkdir(parents=True)
+    paths = [folder / "a.npz", folder / "b.npz", folder / "sub" / "c.npz"]
+    for seed, path in enumerate(paths):
+        write_npz(smooth_motion(1.5 + seed, seed=seed), path)
+    (folder / "notes.txt").write_text("not a motion")
+    return paths
+
+
+def test_index_is_cached_and_refreshes_only_changed_files(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    a, b, c = make_library(folder)
+    first = index_library(folder, session, cache)
+    assert (first.encoded, first.reused, first.skipped) == (3, 0, ())
+    assert first.names == [str(a), str(b), str(c)]
+    expected = session.encode_motion([smooth_motion(1.5 + s, seed=s) for s in range(3)])
+    torch.testing.assert_close(first.latents, expected, atol=1e-5, rtol=0)
+
+    second = index_library(folder, session, cache)
+    assert (second.encoded, second.reused) == (0, 3)
+    assert torch.equal(second.latents, first.latents)
+
+    write_npz(smooth_motion(2.0, seed=9), b)
+    os.utime(b, ns=(0, 10**18))  # a new modification time, whatever the clock's resolution
+    c.unlink()
+    write_npz(smooth_motion(2.0, seed=5), folder / "d.npz")
+    third = index_library(folder, session, cache)
+    assert (third.encoded, third.reused) == (2, 1)
+    assert third.names == [str(a), str(b), str(folder / "d.npz")]
+    torch.testing.assert_close(
+        third.latents[1], session.encode_motion([smooth_motion(2.0, seed=9)])[0]
+    )
+
+
+def test_unusable_files_are_skipped_with_the_reason_and_remembered(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    make_library(folder)
+    (folder / "broken.npz").write_bytes(b"garbage")
+    write_npz(smooth_motion(0.5), folder / "short.npz")
+    library = index_library(folder, session, cache)
+    assert len(library.names) == 3 and len(library.skipped) == 2
+    assert "broken.npz: not a readable .npz file" in library.skipped[0]
+    assert "short.npz: a motion of 0.50 s is too short" in library.skipped[1]
+    again = index_library(folder, session, cache)
+    assert (again.encoded, again.skipped) == (0, library.skipped)
+
+
+def test_each_checkpoint_has_its_own_cache(
+    session: MotionClip, tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    make_library(folder)
+    index_library(folder, session, cache)
+    save_tiny_checkpoint(tmp_path / "other.pt", seed=1)
+    other = inference.load(tmp_path / "other.pt", clip_weights=tiny_clip_path)
+    library = index_library(folder, other, cache)
+    assert library.encoded == 3 and len(list(cache.iterdir())) == 2
+
+
+def test_a_corrupt_cache_is_rebuilt_and_a_missing_folder_named(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    make_library(folder)
+    index_library(folder, session, cache)
+    (cache_file,) = cache.iterdir()
+    cache_file.write_bytes(b"broken")
+    assert index_library(folder, session, cache).encoded == 3
+    with pytest.raises(MotionFileError, match="library folder does not exist"):
+        index_library(tmp_path / "absent", session, cache)

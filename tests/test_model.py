@@ -1,0 +1,67 @@
+"""The auto-encoder: sizes of the presets, shapes, padding masks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from motionclip_blender.core.model import (
+    ModelConfig,
+    MotionClipModel,
+    frame_mask,
+    paper_config,
+    parameter_count,
+    small_config,
+)
+from motionclip_blender.core.pose_features import FEATURE_DIM
+from tests.tiny_models import tiny_config
+
+
+def test_paper_preset_has_the_paper_size_and_small_fits_the_bundle_limit() -> None:
+    paper = parameter_count(MotionClipModel(paper_config(512)))
+    small = parameter_count(MotionClipModel(small_config(384)))
+    assert 40e6 < paper < 45e6  # the paper: about 42M
+    assert small * 4 < 30e6  # float32 weights within the 30 MB bundled-model budget
+
+
+def test_shapes_and_padding_do_not_change_results() -> None:
+    torch.manual_seed(0)
+    model = MotionClipModel(tiny_config(16)).eval()
+    features = torch.randn(3, 50, FEATURE_DIM)
+    mask = frame_mask(torch.tensor([50, 20, 35]), 50)
+    with torch.no_grad():
+        reconstruction, latents = model(features, mask)
+        alone = model.encode(features[1:2, :20], mask[1:2, :20])
+        decoded_alone = model.decode(latents[1:2], mask[1:2, :20])
+    assert reconstruction.shape == (3, 50, FEATURE_DIM) and latents.shape == (3, 16)
+    assert torch.all(reconstruction[1, 20:] == 0)
+    torch.testing.assert_close(alone[0], latents[1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(decoded_alone[0], reconstruction[1, :20], atol=1e-5, rtol=0)
+
+
+def test_training_mode_has_gradients_everywhere() -> None:
+    model = MotionClipModel(tiny_config(16)).train()
+    features = torch.randn(2, 30, FEATURE_DIM)
+    reconstruction, latents = model(features, frame_mask(torch.tensor([30, 25]), 30))
+    (reconstruction.square().mean() + latents.square().mean()).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_frame_limits_follow_the_config() -> None:
+    config = ModelConfig(8, width=16, layers=1, heads=2, feedforward=16, dropout=0.0, fps=20.0)
+    assert (config.min_frames, config.max_frames) == (20, 160)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"heads": 3}, "divisible"),
+        ({"layers": 0}, "positive integer"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"max_seconds": 0.5}, "min_seconds <= max_seconds"),
+    ],
+)
+def test_bad_configs_are_refused(changes: dict[str, float], message: str) -> None:
+    values = {"latent_dim": 8, "width": 16, "layers": 1, "heads": 2, "feedforward": 16}
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**{**values, "dropout": 0.1, **changes})  # type: ignore[arg-type]

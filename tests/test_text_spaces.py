@@ -1,0 +1,157 @@
+"""Text spaces: CLIP (tiny model through the real loading code, no torchvision) and MiniLM (real
+weights, offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from motionclip_blender.core import text_spaces
+from motionclip_blender.core.errors import PromptError, TextSpaceError
+from motionclip_blender.core.text_spaces import (
+    ClipSpace,
+    PromptTruncatedWarning,
+    find_clip_weights,
+    load_clip_model,
+    load_text_space,
+)
+from tests.tiny_models import TINY_CLIP, TINY_CLIP_DIM, tiny_clip
+
+PROMPTS = ["a person walks", "someone waves with the left hand"]
+
+
+@pytest.fixture(scope="module")
+def clip_space(tiny_clip_path: Path) -> ClipSpace:
+    return ClipSpace(load_clip_model(tiny_clip_path))
+
+
+def test_torchscript_and_state_dict_files_give_the_reference_embeddings(
+    tiny_clip_path: Path, tmp_path: Path
+) -> None:
+    reference = tiny_clip()
+    state_dict_path = tmp_path / "state-dict.pt"
+    torch.save(tiny_clip(half=True).state_dict(), state_dict_path)
+    for path in (tiny_clip_path, state_dict_path):
+        space = ClipSpace(load_clip_model(path))
+        assert (space.name, space.dim, space.context_length) == ("clip", TINY_CLIP_DIM, 24)
+        assert all(p.dtype == torch.float32 for p in space.model.parameters())
+        with torch.no_grad():
+            expected = reference.encode_text(space.tokenize(PROMPTS))
+        torch.testing.assert_close(space.encode_text(PROMPTS), expected)
+
+
+def test_heads_are_inferred_from_the_width(clip_space: ClipSpace) -> None:
+    text_attention = clip_space.model.transformer.resblocks[0].attn
+    vision_attention = clip_space.model.visual.transformer.resblocks[0].attn
+    assert text_attention.num_heads == TINY_CLIP["transformer_width"] // 64 == 2
+    assert vision_attention.num_heads == TINY_CLIP["vision_width"] // 64 == 1
+
+
+def test_images_are_encoded_without_torchvision(tiny_clip_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['torchvision'] = None\n"  # any import of it now fails
+        "from pathlib import Path; from PIL import Image\n"
+        "from motionclip_blender.core.text_spaces import ClipSpace, load_clip_model\n"
+        f"space = ClipSpace(load_clip_model(Path({str(tiny_clip_path)!r})))\n"
+        "images = [Image.new('RGB', (64, 48), (200, 30, 30)), Image.new('L', (20, 90), 128)]\n"
+        "print(tuple(space.encode_image(images).shape), tuple(space.encode_text(['a']).shape))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == f"(2, {TINY_CLIP_DIM}) (1, {TINY_CLIP_DIM})"
+
+
+def test_image_preparation_matches_clip() -> None:
+    white = Image.new("RGB", (40, 20), (255, 255, 255))
+    pixels = text_spaces.clip_image_tensor(white, 16)
+    assert pixels.shape == (3, 16, 16)
+    mean = torch.tensor(text_spaces.CLIP_IMAGE_MEAN)
+    std = torch.tensor(text_spaces.CLIP_IMAGE_STD)
+    torch.testing.assert_close(pixels[:, 8, 8], (1 - mean) / std)
+
+
+def test_long_prompts_are_cut_with_a_warning(clip_space: ClipSpace) -> None:
+    long = "a person walks forward and then " * 20
+    with pytest.warns(PromptTruncatedWarning, match="24 tokens"):
+        embedding = clip_space.encode_text([long])
+    assert embedding.shape == (1, TINY_CLIP_DIM)
+    tokens = clip_space.tokenize(["walk"])
+    assert (
+        tokens.shape == (1, 24)
+        and int(tokens[0, 2]) == clip_space.tokenizer.encoder["<|endoftext|>"]
+    )
+
+
+@pytest.mark.parametrize("texts", [[], [""], ["walk", "   "], "a bare string"])
+def test_empty_prompts_are_refused(clip_space: ClipSpace, texts: list[str]) -> None:
+    with pytest.raises(PromptError):
+        clip_space.encode_text(texts)
+
+
+def test_missing_weights_say_how_to_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(TextSpaceError, match=r"ViT-B-32\.pt.*338 MB.*https://") as error:
+        load_text_space("clip")
+    assert str(tmp_path / ".cache" / "clip" / "ViT-B-32.pt") in str(error.value)
+    with pytest.raises(TextSpaceError, match="no such CLIP weights file"):
+        find_clip_weights(tmp_path / "nowhere.pt")
+    with pytest.raises(TextSpaceError, match="unknown text space 'bert'"):
+        load_text_space("bert")
+
+
+def test_download_only_when_allowed_and_checked(
+    tiny_clip_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(text_spaces, "CLIP_URL", tiny_clip_path.as_uri())
+    monkeypatch.setattr(text_spaces, "CLIP_SHA256", "0" * 64)
+    cached = tmp_path / ".cache" / "clip" / "ViT-B-32.pt"
+    with pytest.raises(TextSpaceError, match="checksum"):
+        find_clip_weights(allow_download=True)
+    assert list(cached.parent.iterdir()) == []  # nothing partial left behind
+    digest = hashlib.sha256(tiny_clip_path.read_bytes()).hexdigest()
+    monkeypatch.setattr(text_spaces, "CLIP_SHA256", digest)
+    assert find_clip_weights(allow_download=True) == cached
+    assert load_text_space("clip").dim == TINY_CLIP_DIM  # now found in the cache
+
+
+def test_files_that_are_not_clip_weights_are_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a zip file at all")
+    with pytest.raises(TextSpaceError, match="not a readable CLIP weights file"):
+        load_clip_model(garbage)
+    other = tmp_path / "other.pt"
+    torch.save({"weight": torch.zeros(2)}, other)
+    with pytest.raises(TextSpaceError, match="does not hold CLIP weights"):
+        load_clip_model(other)
+
+
+@pytest.fixture(scope="module")
+def minilm() -> text_spaces.TextSpace:
+    return load_text_space("minilm")
+
+
+def test_minilm_real_weights_offline(minilm: text_spaces.TextSpace) -> None:
+    walk, walking, wave = minilm.encode_text(
+        ["a person walks", "someone is walking", "a person waves"]
+    )
+    assert (minilm.name, minilm.dim) == ("minilm", 384)
+    torch.testing.assert_close(walk.norm(), torch.tensor(1.0))
+    assert float(walk @ walking) > float(walk @ wave) + 0.2
+
+
+def test_minilm_has_no_image_tower_and_cuts_long_prompts(minilm: text_spaces.TextSpace) -> None:
+    with pytest.raises(TextSpaceError, match="no image encoder"):
+        minilm.encode_image([Image.new("RGB", (8, 8))])
+    with pytest.warns(PromptTruncatedWarning, match="256 tokens"):
+        assert minilm.encode_text(["walk " * 400]).shape == (1, 384)
