@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..core.errors import MotionClipError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("import_export",)
 
 
 def build_parser() -> argparse.ArgumentParser:
