@@ -27,7 +27,7 @@ from .atomic import write_atomically
 from .errors import MotionFileError
 from .frame_rows import to_array
 from .motion import Motion
-from .source_motion import SourceMotion
+from .source_motion import SourceMotion, frame_rate
 
 CHANNEL_NAMES = tuple(f"{axis}{kind}" for kind in ("position", "rotation") for axis in "XYZ")
 WRITTEN_ROTATION_ORDER = "ZYX"
@@ -169,7 +169,7 @@ def _read_frames(
             f"{last}); the file is truncated or its header is wrong"
         )
     values = to_array(path, rows, width, "one per channel of the hierarchy")
-    return values, 1.0 / frame_time
+    return values, frame_rate(frame_time)
 
 
 def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float) -> SourceMotion:

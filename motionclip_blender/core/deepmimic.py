@@ -20,7 +20,7 @@ import torch
 
 from . import rotations as rot
 from .errors import MotionFileError
-from .source_motion import SourceMotion
+from .source_motion import SourceMotion, frame_rate
 
 # (name, parent, offset from the parent in metres, kind): kind is the number of values a frame
 # stores for the joint: 4 spherical, 1 revolute, 0 fixed or an added point.
@@ -90,7 +90,7 @@ def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
     duration = float(np.median(durations))
     if not duration > 0:
         raise MotionFileError(f"{path}: frame durations must be positive, got {duration}")
-    return _source_motion(torch.from_numpy(values), 1.0 / duration)
+    return _source_motion(torch.from_numpy(values), frame_rate(duration))
 
 
 def _source_motion(values: torch.Tensor, fps: float) -> SourceMotion:

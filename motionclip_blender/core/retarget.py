@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import roma
 import torch
 
+from . import preview, skeleton
 from . import rotations as rot
-from . import skeleton
 from .joint_maps import JointMap, indices
 from .motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
 from .source_motion import UP_AXES, SourceMotion
@@ -115,6 +115,33 @@ def direction_errors(result: Retargeted) -> torch.Tensor:
     source = result.source_joints[:, source_ends] - result.source_joints[:, source_starts]
     cosine = torch.nn.functional.cosine_similarity(smpl, source, dim=-1)
     return torch.rad2deg(torch.acos(cosine.clamp(-1.0, 1.0)))
+
+
+def comparison_figures(result: Retargeted) -> list[preview.Figure]:
+    """Stick figures of the source (its shared bones only) and of the SMPL result, side by side.
+
+    The source figure joins each shared bone's source joints, so it shows exactly what the SMPL
+    bones were aimed at; both are in the same world, scaled and on the same floor.
+    """
+    tree = [segment for segment in result.segments if segment.kind != "span"]
+    points = sorted({segment.start for segment in tree} | {segment.end for segment in tree})
+    source_index = {segment.end: segment.source_end for segment in tree}
+    source_index |= {segment.start: segment.source_start for segment in tree}
+    parent_of = {segment.end: points.index(segment.start) for segment in tree}
+    names = [skeleton.JOINT_NAMES[point] for point in points]
+    source = preview.Figure(
+        result.source_joints[:, [source_index[point] for point in points]],
+        [parent_of.get(point, -1) for point in points],
+        "source",
+        preview.sides_from_names(names),
+    )
+    smpl = preview.Figure(
+        result.motion.joints(),
+        skeleton.PARENTS,
+        "SMPL",
+        preview.sides_from_names(skeleton.JOINT_NAMES),
+    )
+    return [source, smpl]
 
 
 def _leg_length(positions: torch.Tensor, found: dict[int, int]) -> torch.Tensor:

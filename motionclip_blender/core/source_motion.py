@@ -16,6 +16,13 @@ from .errors import MotionDataError
 UP_AXES = {"y": 1, "z": 2}
 
 
+def frame_rate(seconds_per_frame: float) -> float:
+    """Frames per second from a stored frame time, snapped to a whole number when within 0.01
+    (files store 1/30 s as 0.0333333, which would otherwise give 30.00003 fps)."""
+    fps = 1.0 / seconds_per_frame
+    return float(round(fps)) if abs(fps - round(fps)) < 0.01 else fps
+
+
 @dataclass(frozen=True)
 class SourceMotion:
     """Joint names, tree and per-frame local transforms of a mocap skeleton.
