@@ -109,10 +109,12 @@ def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
         if word == "OFFSET":
             joint.offset = tuple(tokens.number("an OFFSET number") for _ in range(3))  # type: ignore[assignment]
         elif word == "CHANNELS":
+            line = tokens.line
             count = tokens.number("the number of channels")
             for listed in range(int(count)):
                 channel = tokens.next("a channel name")
                 if channel.capitalize() not in CHANNEL_NAMES:
+                    tokens.line = line
                     tokens.fail(
                         f"CHANNELS of joint '{joint.name}' says {int(count)} channels but "
                         f"lists {listed} before '{channel}'; channel names are "

@@ -38,7 +38,7 @@ assert set(TO_Z_UP) == set(UP_AXES)
 
 # The knee's and elbow's bending axis in SMPL's rest frame, for the joint above it: the shin
 # swings back about +X; a forearm in T-pose swings forward about -Y (left) or +Y (right).
-HINGE_AXES = {
+HINGE_AXES: dict[str, tuple[float, float, float]] = {
     "left_hip": (1.0, 0.0, 0.0),
     "right_hip": (1.0, 0.0, 0.0),
     "left_shoulder": (0.0, -1.0, 0.0),
@@ -268,26 +268,31 @@ def _twist_hints(
     positions: torch.Tensor,
     segments: Sequence[Segment],
 ) -> list[Vector]:
-    """Weak pulls on a one-bone joint's twist: towards its parent's, and the limb's bend plane."""
-    hints: list[Vector] = [
-        (axis, parent_rotation @ axis, PARENT_PRIOR_WEIGHT) for axis in torch.eye(3)
-    ]
+    """What fixes a one-bone joint's twist: the plane its limb bends in (hips and shoulders, when
+    the knee or elbow is bent), else a weak pull towards its parent's twist."""
+    hinge = _hinge(joint, positions, segments)
+    bent = hinge[2] if hinge else torch.zeros(())
+    prior = PARENT_PRIOR_WEIGHT * (1.0 - bent) + 1e-3
+    hints: list[Vector] = [(axis, parent_rotation @ axis, prior) for axis in torch.eye(3)]
+    return hints + ([hinge] if hinge else [])
+
+
+def _hinge(joint: int, positions: torch.Tensor, segments: Sequence[Segment]) -> Vector | None:
+    """The knee's or elbow's bending axis for the hip or shoulder above it, weighted by the bend
+    (none below about 3 degrees, full from about 17), or None where there is no such limb."""
     name = skeleton.JOINT_NAMES[joint]
-    if name not in HINGE_AXES:
-        return hints
     upper = [segment for segment in segments if segment.joint == joint]
-    if len(upper) != 1:
-        return hints
+    if name not in HINGE_AXES or len(upper) != 1:
+        return None
     lower = [segment for segment in segments if segment.joint == upper[0].end]
     if len(lower) != 1:
-        return hints
+        return None
     first = positions[:, upper[0].source_end] - positions[:, upper[0].source_start]
     second = positions[:, lower[0].source_end] - positions[:, lower[0].source_start]
     bend = torch.linalg.cross(first, second)
     sine = bend.norm(dim=-1) / (first.norm(dim=-1) * second.norm(dim=-1)).clamp_min(1e-9)
-    weight = ((sine - 0.05) / 0.25).clamp(0.0, 1.0)  # none below ~3 degrees of bend, full at ~17
-    hints.append((torch.tensor(HINGE_AXES[name]), bend, weight))
-    return hints
+    weight = ((sine - 0.05) / 0.25).clamp(0.0, 1.0)
+    return torch.tensor(HINGE_AXES[name]), bend, weight
 
 
 def _unit(vectors: torch.Tensor) -> torch.Tensor:
