@@ -25,7 +25,7 @@ import torch
 from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionFileError
-from .frame_rows import to_array
+from .frame_rows import read_lines, to_array
 from .motion import Motion
 from .source_motion import SourceMotion, frame_rate
 
@@ -80,12 +80,7 @@ class _Tokens:
 def read_bvh(path: str | os.PathLike[str]) -> SourceMotion:
     """Read a BVH file of any skeleton; errors name the file, the line and what was expected."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        raise MotionFileError(f"{path}: no such file") from None
-    except OSError as error:
-        raise MotionFileError(f"{path}: cannot read ({error.strerror})") from None
+    lines = read_lines(path)
     motion_line = next((i for i, line in enumerate(lines) if line.strip() == "MOTION"), None)
     if motion_line is None:
         raise MotionFileError(f"{path}: no MOTION section; is this a BVH file?")

@@ -26,7 +26,7 @@ import torch
 
 from . import rotations as rot
 from .errors import MotionFileError
-from .frame_rows import to_array
+from .frame_rows import read_lines, to_array
 from .source_motion import SourceMotion
 
 FPS = 120.0
@@ -79,12 +79,7 @@ FRAME_WIDTH = 3 + 3 * len(JOINTS)  # 117
 def read_cmu8(path: str | os.PathLike[str]) -> SourceMotion:
     """Read one sequence; errors name the file, the line and what was expected."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        raise MotionFileError(f"{path}: no such file") from None
-    except OSError as error:
-        raise MotionFileError(f"{path}: cannot read ({error.strerror})") from None
+    lines = read_lines(path)
     rows = [(number, line.split(",")) for number, line in enumerate(lines, 1) if line.strip()]
     if not rows:
         raise MotionFileError(f"{path}: no frames; expected lines of {FRAME_WIDTH} numbers")

@@ -20,6 +20,7 @@ import torch
 
 from . import rotations as rot
 from .errors import MotionFileError
+from .frame_rows import read_lines
 from .source_motion import SourceMotion, frame_rate
 
 # (name, parent, offset from the parent in metres, kind): kind is the number of values a frame
@@ -55,12 +56,9 @@ def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
     The frame rate is one over the median frame duration (a few clips vary it slightly).
     """
     path = Path(path)
+    text = "\n".join(read_lines(path))
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MotionFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise MotionFileError(f"{path}: cannot read ({error})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise MotionFileError(
             f"{path}, line {error.lineno}: not valid JSON ({error.msg}); expected a DeepMimic "

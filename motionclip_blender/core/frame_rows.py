@@ -1,4 +1,5 @@
-"""Frames stored as text, one line of numbers each (BVH MOTION sections, CMU8 sequences)."""
+"""Text mocap files: reading them, and frames stored one line of numbers each (BVH MOTION
+sections, CMU8 sequences)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ import numpy as np
 from .errors import MotionFileError
 
 NumberedRow = tuple[int, list[str]]  # the 1-based line number and the words on that line
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines (any line ends); a missing or unreadable file raises MotionFileError."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        raise MotionFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise MotionFileError(f"{path}: cannot read ({error.strerror})") from None
 
 
 def to_array(path: Path, rows: list[NumberedRow], width: int, expected: str) -> np.ndarray:

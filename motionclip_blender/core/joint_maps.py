@@ -190,7 +190,7 @@ def _check_covers(label: str, joint_map: JointMap, names: Sequence[str]) -> None
     if lacking:
         raise MotionDataError(
             f"cannot map this skeleton onto SMPL: the {label} finds no source joint for SMPL "
-            f"joints {', '.join(lacking)}. Source joints seen: {', '.join(names)}. Pass "
-            '--map with a built-in map name or a JSON file {"smpl joint": "source joint"}; '
-            f"built-in maps: {', '.join(BUILT_IN)}"
+            f"joints {', '.join(lacking)}. Source joints seen: {', '.join(names)}. Give a "
+            'joint map (--map on the command line): a JSON file {"smpl joint": "source joint"} '
+            f"or one of the built-in maps {', '.join(BUILT_IN)}"
         )
