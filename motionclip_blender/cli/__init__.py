@@ -16,7 +16,15 @@ from typing import TextIO
 from .. import __version__
 from ..core.errors import MotionClipError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("generate", "encode", "classify", "search", "blend", "edit")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "generate",
+    "encode",
+    "classify",
+    "search",
+    "blend",
+    "edit",
+    "import_export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

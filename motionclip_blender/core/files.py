@@ -6,12 +6,16 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from . import amass
+from . import amass, bvh, mocap
 from .errors import MotionFileError
 from .motion import Motion
 
-READERS: dict[str, Callable[[Path], Motion]] = {".npz": amass.read_npz}
-WRITERS: dict[str, Callable[[Motion, Path], None]] = {".npz": amass.write_npz}
+# A .bvh file of any skeleton is retargeted onto SMPL with a joint map detected from its names.
+READERS: dict[str, Callable[[Path], Motion]] = {".npz": amass.read_npz, ".bvh": mocap.import_motion}
+WRITERS: dict[str, Callable[[Motion, Path], None]] = {
+    ".npz": amass.write_npz,
+    ".bvh": bvh.write_bvh,
+}
 
 
 def read_motion(path: str | os.PathLike[str]) -> Motion:

@@ -1,0 +1,50 @@
+"""`motionclip import` (mocap of any skeleton -> SMPL npz) and `motionclip export` (-> BVH)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..core import files, joint_maps, mocap
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    importer = subparsers.add_parser(
+        "import",
+        help="retarget a BVH, DeepMimic or CMU8 file onto SMPL and write it",
+        description="Read a mocap file on its own skeleton, retarget it onto SMPL (joint map "
+        "detected from the joint names unless --map is given) and write an AMASS-style npz.",
+    )
+    importer.add_argument("source", help="a .bvh file, a DeepMimic motion or a CMU8 sequence")
+    importer.add_argument("-o", "--output", required=True, help="the .npz (or .bvh) to write")
+    importer.add_argument(
+        "--map",
+        dest="joint_map",
+        metavar="NAME|FILE.json",
+        help=f"joint map: one of {', '.join(joint_maps.BUILT_IN)}, or a JSON file "
+        '{"smpl joint": "source joint"}',
+    )
+    importer.add_argument("--fps", type=float, help="resample to this frame rate")
+    importer.set_defaults(run=run_import)
+
+    exporter = subparsers.add_parser(
+        "export",
+        help="write an SMPL motion as BVH",
+        description="Write an SMPL motion (.npz or .bvh) as a Y-up BVH on the SMPL skeleton.",
+    )
+    exporter.add_argument("source", help="the SMPL motion to read (.npz)")
+    exporter.add_argument("-o", "--output", required=True, help="the .bvh to write")
+    exporter.set_defaults(run=run_export)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    motion = mocap.import_motion(args.source, args.joint_map, args.fps)
+    files.write_motion(motion, args.output)
+    print(f"{args.output}: {motion.num_frames} frames at {motion.fps:g} fps")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    motion = files.read_motion(args.source)
+    files.write_motion(motion, args.output)
+    print(f"{args.output}: {motion.num_frames} frames at {motion.fps:g} fps")
+    return 0

@@ -1,0 +1,271 @@
+"""BVH files: a reader for any skeleton (into a SourceMotion) and a writer for SMPL motions.
+
+Our own numpy parser rather than a library: `pybvh` 0.9 refuses position channels on non-root
+joints (every Bandai joint has them) and `bvhio` 1.5, though correct, builds per-joint Python
+objects over two extra dependencies (pyglm, spatial-transform) and is slower.
+
+Reading rules: any channel order; rotation channels compose in the order listed (intrinsic, so
+"Zrotation Xrotation Yrotation" is Rz @ Rx @ Ry); position channels, on any joint, replace that
+joint's OFFSET (so a root OFFSET is ignored when the root has position channels); End Sites become
+joints named "<parent>_end"; CRLF line ends and tabs are fine. BVH is Y-up by convention.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+import numpy as np
+import roma
+import torch
+
+from . import skeleton
+from .atomic import write_atomically
+from .errors import MotionFileError
+from .frame_rows import read_lines, to_array
+from .motion import Motion
+from .source_motion import SourceMotion, frame_rate
+
+CHANNEL_NAMES = tuple(f"{axis}{kind}" for kind in ("position", "rotation") for axis in "XYZ")
+WRITTEN_ROTATION_ORDER = "ZYX"
+Y_UP_FROM_Z_UP = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+@dataclass
+class _Joint:
+    name: str
+    parent: int
+    offset: tuple[float, float, float]
+    channels: list[str] = field(default_factory=list)
+
+
+class _Tokens:
+    """The hierarchy's words with their line numbers, for error messages that name the line."""
+
+    def __init__(self, path: Path, lines: list[str]) -> None:
+        self.path = path
+        self.words: Iterator[tuple[str, int]] = (
+            (word, number) for number, line in enumerate(lines, 1) for word in line.split()
+        )
+        self.line = 0
+
+    def next(self, expected: str) -> str:
+        found = next(self.words, None)
+        if found is None:
+            raise MotionFileError(
+                f"{self.path}: the hierarchy ends early (line {self.line}); expected {expected}"
+            )
+        word, self.line = found
+        return word
+
+    def expect(self, keyword: str) -> None:
+        word = self.next(f"'{keyword}'")
+        if word != keyword:
+            self.fail(f"expected '{keyword}', found '{word}'")
+
+    def number(self, what: str) -> float:
+        word = self.next(what)
+        try:
+            return float(word)
+        except ValueError:
+            self.fail(f"expected {what}, found '{word}'")
+
+    def fail(self, message: str) -> NoReturn:
+        raise MotionFileError(f"{self.path}, line {self.line}: {message}")
+
+
+def read_bvh(path: str | os.PathLike[str]) -> SourceMotion:
+    """Read a BVH file of any skeleton; errors name the file, the line and what was expected."""
+    path = Path(path)
+    lines = read_lines(path)
+    motion_line = next((i for i, line in enumerate(lines) if line.strip() == "MOTION"), None)
+    if motion_line is None:
+        raise MotionFileError(f"{path}: no MOTION section; is this a BVH file?")
+    tokens = _Tokens(path, lines[:motion_line])
+    tokens.expect("HIERARCHY")
+    tokens.expect("ROOT")
+    joints: list[_Joint] = []
+    _read_joint(tokens, joints, parent=-1)
+    values, fps = _read_frames(path, lines, motion_line, joints)
+    return _source_motion(joints, values, fps)
+
+
+def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
+    """Read one joint block (after ROOT/JOINT) and, recursively, its children."""
+    joint = _Joint(tokens.next("a joint name"), parent, (0.0, 0.0, 0.0))
+    index = len(joints)
+    joints.append(joint)
+    tokens.expect("{")
+    while True:
+        word = tokens.next("'}'")
+        if word == "OFFSET":
+            joint.offset = tuple(tokens.number("an OFFSET number") for _ in range(3))  # type: ignore[assignment]
+        elif word == "CHANNELS":
+            line = tokens.line
+            count = tokens.number("the number of channels")
+            for listed in range(int(count)):
+                channel = tokens.next("a channel name")
+                if channel.capitalize() not in CHANNEL_NAMES:
+                    tokens.line = line
+                    tokens.fail(
+                        f"CHANNELS of joint '{joint.name}' says {int(count)} channels but "
+                        f"lists {listed} before '{channel}'; channel names are "
+                        f"{', '.join(CHANNEL_NAMES)}"
+                    )
+                joint.channels.append(channel.capitalize())
+        elif word == "JOINT":
+            _read_joint(tokens, joints, index)
+        elif word == "End":
+            tokens.expect("Site")
+            tokens.expect("{")
+            tokens.expect("OFFSET")
+            offset = tuple(tokens.number("an OFFSET number") for _ in range(3))
+            tokens.expect("}")
+            joints.append(_Joint(f"{joint.name}_end", index, offset))  # type: ignore[arg-type]
+        elif word == "}":
+            return
+        else:
+            tokens.fail(f"unexpected '{word}' in joint '{joint.name}'")
+
+
+def _read_frames(
+    path: Path, lines: list[str], motion_line: int, joints: list[_Joint]
+) -> tuple[np.ndarray, float]:
+    """The MOTION section: (frames, channels) values and the frame rate."""
+    header: dict[str, str] = {}
+    number = motion_line + 1
+    for key in ("Frames:", "Frame Time:"):
+        while number < len(lines) and not lines[number].strip():
+            number += 1
+        if number >= len(lines) or not lines[number].strip().startswith(key):
+            raise MotionFileError(f"{path}, line {number + 1}: expected '{key} ...'")
+        header[key] = lines[number].strip()[len(key) :].strip()
+        number += 1
+    try:
+        frames, frame_time = int(header["Frames:"]), float(header["Frame Time:"])
+    except ValueError:
+        raise MotionFileError(
+            f"{path}, line {motion_line + 2}: 'Frames:' needs a whole number and 'Frame Time:' "
+            "a number of seconds"
+        ) from None
+    if frames <= 0:
+        raise MotionFileError(f"{path}, line {motion_line + 2}: the file has no frames")
+    if not frame_time > 0:
+        raise MotionFileError(f"{path}, line {motion_line + 3}: Frame Time must be positive")
+
+    width = sum(len(joint.channels) for joint in joints)
+    numbered = [(n, line.split()) for n, line in enumerate(lines[number:], number + 1)]
+    rows = [(n, words) for n, words in numbered if words]
+    if len(rows) != frames:
+        last = len(lines)
+        raise MotionFileError(
+            f"{path}: 'Frames: {frames}' but {len(rows)} frame lines follow (file ends at line "
+            f"{last}); the file is truncated or its header is wrong"
+        )
+    values = to_array(path, rows, width, "one per channel of the hierarchy")
+    return values, frame_rate(frame_time)
+
+
+def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float) -> SourceMotion:
+    """Turn per-channel values into local rotations and translations."""
+    frames = values.shape[0]
+    data = torch.from_numpy(values)
+    offsets = torch.tensor([joint.offset for joint in joints], dtype=torch.float64)
+    translations = offsets.expand(frames, -1, -1).clone()
+    rotations = torch.eye(3, dtype=torch.float64).expand(frames, len(joints), 3, 3).clone()
+    by_order: dict[str, tuple[list[int], list[list[int]]]] = {}
+    column = 0
+    for index, joint in enumerate(joints):
+        order, rotation_columns = "", []
+        for channel in joint.channels:
+            axis = "XYZ".index(channel[0])
+            if channel.endswith("position"):
+                translations[:, index, axis] = data[:, column]
+            else:
+                order += channel[0]
+                rotation_columns.append(column)
+            column += 1
+        if order:
+            group = by_order.setdefault(order, ([], []))
+            group[0].append(index)
+            group[1].append(rotation_columns)
+    for order, (indices, columns) in by_order.items():
+        angles = data[:, torch.tensor(columns)]  # (frames, joints in group, len(order))
+        rotations[:, indices] = roma.euler_to_rotmat(order, angles, degrees=True)
+    return SourceMotion(
+        names=tuple(joint.name for joint in joints),
+        parents=tuple(joint.parent for joint in joints),
+        offsets=offsets,
+        rotations=rotations,
+        translations=translations,
+        fps=fps,
+        up="y",
+    )
+
+
+def write_bvh(motion: Motion, path: str | os.PathLike[str]) -> None:
+    """Write an SMPL motion as a Y-up BVH in metres; no partial file on failure.
+
+    The SMPL rest skeleton is the hierarchy (SMPL's own frame is Y-up, +Z the body's forward), so
+    Blender's importer with its default axes (forward -Z, up Y) shows the motion in the same Z-up
+    world as ours. The root has position channels and OFFSET 0, so readers that add positions to
+    the OFFSET and readers that replace it agree. Leaf joints get an End Site half their bone long.
+    """
+    path = Path(path)
+    rest = skeleton.rest_joints(torch.float64)
+    lines = ["HIERARCHY"]
+    order: list[int] = []  # joints in hierarchy order, which the frame values follow
+    _write_joint(lines, order, 0, rest, depth=0)
+    rotations = motion.rotation_matrices().double()
+    to_bvh = Y_UP_FROM_Z_UP.double()
+    rotations[:, 0] = to_bvh @ rotations[:, 0]
+    root = (motion.translation.double() + rest[0]) @ to_bvh.T
+    angles = roma.rotmat_to_euler(WRITTEN_ROTATION_ORDER, rotations, degrees=True)
+    values = torch.cat([root, angles[:, order].reshape(motion.num_frames, -1)], dim=1).numpy()
+    lines += ["MOTION", f"Frames: {motion.num_frames}", f"Frame Time: {1.0 / motion.fps:.9f}"]
+    header = "\n".join(lines) + "\n"
+
+    def write(stream: BinaryIO) -> None:
+        stream.write(header.encode("ascii"))
+        np.savetxt(stream, values, fmt="%.6f")
+
+    write_atomically(path, write)
+
+
+def _write_joint(
+    lines: list[str], order: list[int], joint: int, rest: torch.Tensor, depth: int
+) -> None:
+    order.append(joint)
+    indent = "  " * depth
+    parent = skeleton.PARENTS[joint]
+    offset = rest[joint] - rest[parent] if parent >= 0 else torch.zeros(3, dtype=rest.dtype)
+    rotation_channels = " ".join(f"{axis}rotation" for axis in WRITTEN_ROTATION_ORDER)
+    channels = (
+        f"CHANNELS 6 Xposition Yposition Zposition {rotation_channels}"
+        if parent < 0
+        else f"CHANNELS 3 {rotation_channels}"
+    )
+    lines += [
+        f"{indent}{'ROOT' if parent < 0 else 'JOINT'} {skeleton.JOINT_NAMES[joint]}",
+        f"{indent}{{",
+        f"{indent}  OFFSET {_numbers(offset)}",
+        f"{indent}  {channels}",
+    ]
+    children = skeleton.children(joint)
+    for child in children:
+        _write_joint(lines, order, child, rest, depth + 1)
+    if not children:
+        lines += [
+            f"{indent}  End Site",
+            f"{indent}  {{",
+            f"{indent}    OFFSET {_numbers(0.5 * offset)}",
+            f"{indent}  }}",
+        ]
+    lines.append(f"{indent}}}")
+
+
+def _numbers(vector: torch.Tensor) -> str:
+    return " ".join(f"{float(value):.6f}" for value in vector)

@@ -1,0 +1,50 @@
+"""Importing mocap files of any skeleton (BVH, DeepMimic, CMU8) as SMPL motions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import bvh, cmu8, deepmimic, joint_maps
+from .errors import MotionDataError, MotionFileError
+from .motion import Motion
+from .retarget import retarget
+from .source_motion import SourceMotion
+
+
+def read_source(path: str | os.PathLike[str]) -> SourceMotion:
+    """Read a mocap file on its own skeleton: .bvh, or a .txt that is DeepMimic JSON or CMU8."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".bvh":
+        return bvh.read_bvh(path)
+    if suffix in (".txt", ".json"):
+        try:
+            with path.open("rb") as stream:
+                first = stream.read(64).lstrip()[:1]
+        except FileNotFoundError:
+            raise MotionFileError(f"{path}: no such file") from None
+        except OSError as error:
+            raise MotionFileError(f"{path}: cannot read ({error.strerror})") from None
+        return deepmimic.read_deepmimic(path) if first == b"{" else cmu8.read_cmu8(path)
+    raise MotionFileError(
+        f"{path}: unknown mocap file type '{path.suffix}'; expected .bvh, a DeepMimic motion "
+        "(.txt JSON) or a CMU8 sequence (.txt)"
+    )
+
+
+def import_motion(
+    path: str | os.PathLike[str], joint_map: str | None = None, fps: float | None = None
+) -> Motion:
+    """Read a mocap file and retarget it onto SMPL, on the floor.
+
+    joint_map: a built-in map name or a JSON file; None detects it from the joint names.
+    fps: resample to this frame rate; None keeps the file's.
+    """
+    source = read_source(path)
+    try:
+        _, chosen = joint_maps.resolve(joint_map, source.names)
+        motion = retarget(source, chosen).motion
+        return motion if fps is None else motion.resample(fps)
+    except MotionDataError as error:
+        raise MotionFileError(f"{path}: {error}") from None

@@ -1,0 +1,306 @@
+"""Retargeting a mocap skeleton's motion onto SMPL, independent of the source's rest pose.
+
+The source's own forward kinematics gives world joint positions; they are turned into the Z-up
+world and scaled to SMPL's size by leg length. Then each SMPL joint's world rotation is solved,
+root first, so that its bones point where the source's corresponding bones point:
+
+- a segment runs from a mapped SMPL joint to its nearest mapped descendant (through SMPL joints
+  the source lacks, which keep their rest pose relative to their parent);
+- a joint with several segments (pelvis, chest) gets the rotation that best aligns them
+  (weighted Wahba problem). A left/right pair of segments (hips, collars) enters as the vector
+  between the two ends, which is free of how the two skeletons place those joints up or down;
+- a joint with one segment (a limb bone) points it exactly; its twist about the bone comes from
+  the parent (a weak prior) and, for hips and shoulders, from the plane the knee or elbow bends in.
+
+Nothing depends on the source's rest pose: only joint positions are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import roma
+import torch
+
+from . import preview, skeleton
+from . import rotations as rot
+from .joint_maps import JointMap, indices
+from .motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
+from .source_motion import UP_AXES, SourceMotion
+
+# Rotation taking a source's world into ours (Z up): Y-up files turn +Y into +Z and +Z into -Y.
+TO_Z_UP = {
+    "y": torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]),
+    "z": torch.eye(3),
+}
+assert set(TO_Z_UP) == set(UP_AXES)
+
+# The knee's and elbow's bending axis in SMPL's rest frame, for the joint above it: the shin
+# swings back about +X; a forearm in T-pose swings forward about -Y (left) or +Y (right).
+HINGE_AXES: dict[str, tuple[float, float, float]] = {
+    "left_hip": (1.0, 0.0, 0.0),
+    "right_hip": (1.0, 0.0, 0.0),
+    "left_shoulder": (0.0, -1.0, 0.0),
+    "right_shoulder": (0.0, 1.0, 0.0),
+}
+PARENT_PRIOR_WEIGHT = 0.05  # keeps a bone's twist near its parent's where nothing else fixes it
+PAIR_MIDPOINT_WEIGHT = 0.1  # where a left/right pair's midpoint lies: only breaks ties
+SHORTEST_SEGMENT = 0.01  # segments under this fraction of the leg length have no direction
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A direction both skeletons share: from SMPL joint `start` to `end`, which the source joints
+    `source_start` and `source_end` map to, set by the world rotation of SMPL joint `joint`.
+
+    kind: "bone", a joint to its only mapped descendant (a thigh, a forearm, the spine);
+    "offset", a joint to one side of a left/right pair below it (pelvis to hip, chest to collar),
+    whose direction is a body proportion that no rotation changes; "span", the line from the
+    right to the left end of such a pair (hip to hip), which fixes the joint's orientation.
+    """
+
+    joint: int
+    start: int
+    end: int
+    source_start: int
+    source_end: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Retargeted:
+    """A retargeted motion and what it was solved from.
+
+    motion: the SMPL motion, on the floor (Motion.on_floor).
+    source_joints: (T, J, 3) the source's joints in the same Z-up world, scaled and shifted like
+        the motion: for previews and for measuring the result.
+    segments: the bones both skeletons share.
+    """
+
+    motion: Motion
+    source_joints: torch.Tensor
+    segments: tuple[Segment, ...]
+
+
+def retarget(source: SourceMotion, joint_map: JointMap) -> Retargeted:
+    """Retarget a source motion onto SMPL with a joint map {SMPL joint: source joint}."""
+    found = {
+        skeleton.JOINT_INDEX[name]: index
+        for name, index in indices(joint_map, source.names).items()
+    }
+    positions = source.joint_positions().float() @ TO_Z_UP[source.up].T
+    smpl_legs = _leg_length(skeleton.rest_joints()[None], {joint: joint for joint in found})
+    positions = positions * (smpl_legs / _leg_length(positions, found))
+    segments = _segments(found, positions)
+    global_rotations = _solve_rotations(found, positions, segments)
+    parents = torch.tensor(skeleton.PARENTS[1:])
+    local = global_rotations.clone()
+    local[:, 1:] = global_rotations[:, parents].transpose(-1, -2) @ global_rotations[:, 1:]
+    translation = positions[:, found[0]] - skeleton.rest_joints()[0]
+    motion = Motion(rot.matrix_to_axis_angle(local), translation, source.fps)
+    on_floor = motion.on_floor()
+    shift = on_floor.translation[0] - motion.translation[0]
+    return Retargeted(on_floor, positions + shift, tuple(segments))
+
+
+def direction_errors(result: Retargeted) -> torch.Tensor:
+    """(T, S) angle in degrees between each shared bone in the source and on SMPL, per frame."""
+    joints = result.motion.joints()
+    starts = torch.tensor([segment.start for segment in result.segments])
+    ends = torch.tensor([segment.end for segment in result.segments])
+    source_starts = torch.tensor([segment.source_start for segment in result.segments])
+    source_ends = torch.tensor([segment.source_end for segment in result.segments])
+    smpl = joints[:, ends] - joints[:, starts]
+    source = result.source_joints[:, source_ends] - result.source_joints[:, source_starts]
+    cosine = torch.nn.functional.cosine_similarity(smpl, source, dim=-1)
+    return torch.rad2deg(torch.acos(cosine.clamp(-1.0, 1.0)))
+
+
+def comparison_figures(result: Retargeted) -> list[preview.Figure]:
+    """Stick figures of the source (its shared bones only) and of the SMPL result, side by side.
+
+    The source figure joins each shared bone's source joints, so it shows exactly what the SMPL
+    bones were aimed at; both are in the same world, scaled and on the same floor.
+    """
+    tree = [segment for segment in result.segments if segment.kind != "span"]
+    points = sorted({segment.start for segment in tree} | {segment.end for segment in tree})
+    source_index = {segment.end: segment.source_end for segment in tree}
+    source_index |= {segment.start: segment.source_start for segment in tree}
+    parent_of = {segment.end: points.index(segment.start) for segment in tree}
+    names = [skeleton.JOINT_NAMES[point] for point in points]
+    source = preview.Figure(
+        result.source_joints[:, [source_index[point] for point in points]],
+        [parent_of.get(point, -1) for point in points],
+        "source",
+        preview.sides_from_names(names),
+    )
+    smpl = preview.Figure(
+        result.motion.joints(),
+        skeleton.PARENTS,
+        "SMPL",
+        preview.sides_from_names(skeleton.JOINT_NAMES),
+    )
+    return [source, smpl]
+
+
+def _leg_length(positions: torch.Tensor, found: dict[int, int]) -> torch.Tensor:
+    """Median over frames of hip-knee plus knee-ankle, averaged over both legs.
+
+    positions: (T, J, 3); found: {SMPL joint: index into J}.
+    """
+    lengths = []
+    for side in ("left", "right"):
+        chain = [skeleton.JOINT_INDEX[f"{side}_{joint}"] for joint in ("hip", "knee", "ankle")]
+        points = [positions[:, found[joint]] for joint in chain]
+        lengths.append((points[1] - points[0]).norm(dim=-1) + (points[2] - points[1]).norm(dim=-1))
+    return torch.stack(lengths).mean(dim=0).median()
+
+
+def _segments(found: dict[int, int], positions: torch.Tensor) -> list[Segment]:
+    """Each mapped SMPL joint's segments to its nearest mapped descendants with a usable length.
+
+    A mapped descendant whose source joint sits on the start joint (CMU's clavicles start at the
+    thorax) is passed through to its own descendants.
+    """
+    shortest = SHORTEST_SEGMENT * _leg_length(positions, found)
+
+    def ends(start: int, joint: int) -> list[int]:
+        result = []
+        for child in skeleton.children(joint):
+            if child in found:
+                length = positions[:, found[child]] - positions[:, found[start]]
+                if length.norm(dim=-1).median() > shortest:
+                    result.append(child)
+                    continue
+            result += ends(start, child)
+        return result
+
+    segments = []
+    for joint in sorted(found):
+        below = ends(joint, joint)
+        names = [skeleton.JOINT_NAMES[end] for end in below]
+        for end, name in zip(below, names, strict=True):
+            if name.startswith("left_") and f"right_{name[5:]}" in names:
+                right = below[names.index(f"right_{name[5:]}")]
+                segments.append(Segment(joint, right, end, found[right], found[end], "span"))
+            kind = "offset" if name[name.find("_") + 1 :] in _sides(names) else "bone"
+            segments.append(Segment(joint, joint, end, found[joint], found[end], kind))
+    return segments
+
+
+def _sides(names: Sequence[str]) -> set[str]:
+    """Joint names (without side) that appear on both sides among `names`."""
+    return {name[5:] for name in names if name.startswith("left_")} & {
+        name[6:] for name in names if name.startswith("right_")
+    }
+
+
+def _solve_rotations(
+    found: dict[int, int], positions: torch.Tensor, segments: Sequence[Segment]
+) -> torch.Tensor:
+    """(T, 24, 3, 3) world rotations of the SMPL joints, root first (see the module docstring)."""
+    frames = positions.shape[0]
+    rest = skeleton.rest_joints()
+    upright = rot.axis_angle_to_matrix(torch.tensor(UPRIGHT_ROOT_AXIS_ANGLE)).expand(frames, 3, 3)
+    solved: list[torch.Tensor] = []
+    for joint, parent in enumerate(skeleton.PARENTS):
+        parent_rotation = solved[parent] if parent >= 0 else upright
+        own = [segment for segment in segments if segment.joint == joint]
+        if not own:
+            solved.append(parent_rotation)
+            continue
+        vectors = _vectors(own, found[joint], rest, positions)
+        primary = [vector for vector in vectors if vector[2] == 1.0]
+        if len(primary) == 1:
+            vectors += _twist_hints(joint, parent_rotation, positions, segments)
+        rest_vectors = torch.stack([vector[0] for vector in vectors]).expand(frames, -1, -1)
+        targets = torch.stack([vector[1] for vector in vectors], dim=1)
+        weights = torch.stack(
+            [torch.as_tensor(vector[2]).expand(frames) for vector in vectors], dim=1
+        )
+        rotation = roma.rigid_vectors_registration(
+            _unit(rest_vectors), _unit(targets), weights=weights
+        )
+        if len(primary) == 1:
+            rest_direction, target, _ = primary[0]
+            rotation = _swing(rotation @ _unit(rest_direction), _unit(target)) @ rotation
+        solved.append(rotation)
+    return torch.stack(solved, dim=1)
+
+
+Vector = tuple[torch.Tensor, torch.Tensor, torch.Tensor | float]  # rest (3,), target (T, 3), weight
+
+
+def _vectors(
+    own: Sequence[Segment], source_joint: int, rest: torch.Tensor, positions: torch.Tensor
+) -> list[Vector]:
+    """Rest and target directions of one joint's bones and spans (offsets only through the
+    midpoint of their span, with a small weight)."""
+    vectors: list[Vector] = []
+    for segment in own:
+        if segment.kind == "offset":
+            continue
+        vectors.append(
+            (
+                rest[segment.end] - rest[segment.start],
+                positions[:, segment.source_end] - positions[:, segment.source_start],
+                1.0,
+            )
+        )
+        if segment.kind == "span":
+            source_midpoint = (
+                positions[:, segment.source_start] + positions[:, segment.source_end]
+            ) / 2
+            vectors.append(
+                (
+                    (rest[segment.start] + rest[segment.end]) / 2 - rest[segment.joint],
+                    source_midpoint - positions[:, source_joint],
+                    PAIR_MIDPOINT_WEIGHT,
+                )
+            )
+    return vectors
+
+
+def _twist_hints(
+    joint: int,
+    parent_rotation: torch.Tensor,
+    positions: torch.Tensor,
+    segments: Sequence[Segment],
+) -> list[Vector]:
+    """What fixes a one-bone joint's twist: the plane its limb bends in (hips and shoulders, when
+    the knee or elbow is bent), else a weak pull towards its parent's twist."""
+    hinge = _hinge(joint, positions, segments)
+    bent = hinge[2] if hinge else torch.zeros(())
+    prior = PARENT_PRIOR_WEIGHT * (1.0 - bent) + 1e-3
+    hints: list[Vector] = [(axis, parent_rotation @ axis, prior) for axis in torch.eye(3)]
+    return hints + ([hinge] if hinge else [])
+
+
+def _hinge(joint: int, positions: torch.Tensor, segments: Sequence[Segment]) -> Vector | None:
+    """The knee's or elbow's bending axis for the hip or shoulder above it, weighted by the bend
+    (none below about 3 degrees, full from about 17), or None where there is no such limb."""
+    name = skeleton.JOINT_NAMES[joint]
+    upper = [segment for segment in segments if segment.joint == joint]
+    if name not in HINGE_AXES or len(upper) != 1:
+        return None
+    lower = [segment for segment in segments if segment.joint == upper[0].end]
+    if len(lower) != 1:
+        return None
+    first = positions[:, upper[0].source_end] - positions[:, upper[0].source_start]
+    second = positions[:, lower[0].source_end] - positions[:, lower[0].source_start]
+    bend = torch.linalg.cross(first, second)
+    sine = bend.norm(dim=-1) / (first.norm(dim=-1) * second.norm(dim=-1)).clamp_min(1e-9)
+    weight = ((sine - 0.05) / 0.25).clamp(0.0, 1.0)
+    return torch.tensor(HINGE_AXES[name]), bend, weight
+
+
+def _unit(vectors: torch.Tensor) -> torch.Tensor:
+    return vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+
+
+def _swing(current: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) shortest rotation taking unit vectors `current` onto `target` (..., 3)."""
+    axis = torch.linalg.cross(current, target)
+    angle = torch.atan2(axis.norm(dim=-1), (current * target).sum(dim=-1))
+    return roma.rotvec_to_rotmat(_unit(axis) * angle[..., None])

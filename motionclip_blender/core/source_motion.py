@@ -1,0 +1,88 @@
+"""A motion on any skeleton, as a mocap file stores it, before retargeting onto SMPL.
+
+The BVH, DeepMimic and CMU readers all produce a SourceMotion; `retarget.retarget` turns it into
+a Motion on SMPL. Lengths are in the file's own unit (retargeting scales by leg length).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .errors import MotionDataError
+
+UP_AXES = {"y": 1, "z": 2}
+
+
+def frame_rate(seconds_per_frame: float) -> float:
+    """Frames per second from a stored frame time, snapped to a whole number when within 0.01
+    (files store 1/30 s as 0.0333333, which would otherwise give 30.00003 fps)."""
+    fps = 1.0 / seconds_per_frame
+    return float(round(fps)) if abs(fps - round(fps)) < 0.01 else fps
+
+
+@dataclass(frozen=True)
+class SourceMotion:
+    """Joint names, tree and per-frame local transforms of a mocap skeleton.
+
+    names: J joint names (End Sites are joints too, named after their parent, e.g. "Head_end").
+    parents: J parent indices, -1 for the root; every parent precedes its children.
+    offsets: (J, 3) rest offset of each joint from its parent (the root's from the origin).
+    rotations: (T, J, 3, 3) local rotation of each joint's frame relative to its parent's.
+    translations: (T, J, 3) each joint's position in its parent's frame: its offset, or the
+        values of its position channels where a file has them.
+    fps: frames per second. up: the file's up axis, "y" or "z".
+    """
+
+    names: tuple[str, ...]
+    parents: tuple[int, ...]
+    offsets: torch.Tensor
+    rotations: torch.Tensor
+    translations: torch.Tensor
+    fps: float
+    up: str = "y"
+
+    def __post_init__(self) -> None:
+        joints = len(self.names)
+        if len(self.parents) != joints or any(
+            not -1 <= parent < index for index, parent in enumerate(self.parents)
+        ):
+            raise MotionDataError("parents must give each joint an earlier joint (or -1)")
+        frames = self.rotations.shape[0]
+        if frames == 0:
+            raise MotionDataError("a motion needs at least one frame, got zero")
+        if self.rotations.shape != (frames, joints, 3, 3) or self.translations.shape != (
+            frames,
+            joints,
+            3,
+        ):
+            raise MotionDataError(
+                f"expected rotations ({frames}, {joints}, 3, 3) and translations "
+                f"({frames}, {joints}, 3), got {tuple(self.rotations.shape)} and "
+                f"{tuple(self.translations.shape)}"
+            )
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise MotionDataError(f"frame rate must be a positive number, got {self.fps}")
+        if self.up not in UP_AXES:
+            raise MotionDataError(f"up axis must be one of {', '.join(UP_AXES)}, got {self.up!r}")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rotations.shape[0])
+
+    def joint_positions(self) -> torch.Tensor:
+        """Forward kinematics: (T, J, 3) world joint positions in the file's own axes and unit."""
+        rotations: list[torch.Tensor] = []
+        positions: list[torch.Tensor] = []
+        for joint, parent in enumerate(self.parents):
+            if parent < 0:
+                rotations.append(self.rotations[:, joint])
+                positions.append(self.translations[:, joint])
+                continue
+            parent_rotation = rotations[parent]
+            rotations.append(parent_rotation @ self.rotations[:, joint])
+            step = (parent_rotation @ self.translations[:, joint, :, None])[..., 0]
+            positions.append(positions[parent] + step)
+        return torch.stack(positions, dim=1)

@@ -1,0 +1,123 @@
+"""BVH reading (any channel order, position channels, End Sites, CRLF, bad input) and writing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from motionclip_blender.core import bvh, files, skeleton
+from motionclip_blender.core.errors import MotionFileError
+from motionclip_blender.core.motion import Motion
+
+from .conftest import shared_dataset
+from .motions import smooth_motion
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_channel_order_position_channels_and_end_sites() -> None:
+    source = bvh.read_bvh(FIXTURES / "two_bones.bvh")
+    assert source.names == ("Hips", "Spine", "Spine_end")
+    assert source.parents == (-1, 0, 1)
+    assert source.fps == 25.0
+    joints = source.joint_positions()
+    # Frame 0: the position channels replace the root OFFSET (5, 6, 7).
+    torch.testing.assert_close(
+        joints[0].float(), torch.tensor([[1.0, 2, 3], [1, 12, 3], [1, 17, 3]])
+    )
+    # Frame 1: the root turns 90 degrees about Y (no effect on the +Y spine); the spine turns 90
+    # degrees about Y after Z (Xrotation Zrotation Yrotation: X=0, Z=0, Y=90): still along +Y.
+    torch.testing.assert_close(joints[1, 2].float(), torch.tensor([1.0, 17, 3]))
+    rotation = source.rotations[1, 0]
+    expected = torch.tensor([[0.0, 0, 1], [0, 1, 0], [-1, 0, 0]], dtype=rotation.dtype)
+    torch.testing.assert_close(rotation, expected)
+
+
+def test_crlf_and_tabs() -> None:
+    source = bvh.read_bvh(FIXTURES / "crlf_tabs.bvh")
+    assert source.names == ("Hips", "Hips_end") and source.num_frames == 1
+    assert source.fps == 30.0
+
+
+def write_text(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.bvh"
+    path.write_text(text)
+    return path
+
+
+def fixture_text() -> str:
+    return (FIXTURES / "two_bones.bvh").read_text()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text[: text.index("1 2 3 90")], r"'Frames: 2' but 1 frame lines"),
+        (lambda text: text.replace("}\nMOTION", "MOTION"), r"hierarchy ends early"),
+        (
+            lambda text: text.replace("CHANNELS 3 Xrotation", "CHANNELS 4 Xrotation"),
+            r"line 9: CHANNELS of joint 'Spine' says 4 channels but lists 3",
+        ),
+        (lambda text: text.replace("1 2 3 90 0 0", "1 2 3 90 0"), r"line 20: 8 values; expected 9"),
+        (lambda text: text.replace("1 2 3 90", "1 2 nan 90"), r"line 20: NaN or infinite"),
+        (lambda text: text.replace("1 2 3 90", "1 2 x 90"), r"line 20: a value is not a number"),
+        (
+            lambda text: (
+                text.replace("Frames: 2", "Frames: 0")
+                .replace("1 2 3 0", "")
+                .replace("1 2 3 90 0 0 0 0 90", "")
+            ),
+            r"no frames",
+        ),
+        (lambda text: text.replace("MOTION", "MOTON"), r"no MOTION section"),
+    ],
+)
+def test_bad_files_name_the_problem(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = write_text(tmp_path, edit(fixture_text()))
+    with pytest.raises(MotionFileError, match=message) as caught:
+        bvh.read_bvh(path)
+    assert str(path) in str(caught.value)
+
+
+def test_write_then_read_reproduces_joint_positions(tmp_path: Path) -> None:
+    motion = smooth_motion(seconds=1.0).on_floor()
+    path = tmp_path / "motion.bvh"
+    files.write_motion(motion, path)
+    back = files.read_motion(path)
+    assert back.fps == motion.fps and back.num_frames == motion.num_frames
+    error = (back.joints() - motion.joints()).norm(dim=-1).max()
+    assert error < 1e-3  # metres: under 1 mm
+
+
+def test_written_hierarchy_is_the_smpl_rest_skeleton(tmp_path: Path) -> None:
+    rotations = torch.zeros(1, skeleton.NUM_JOINTS, 3)
+    rotations[:, 0] = torch.tensor([math.pi / 2, 0.0, 0.0])  # upright in the Z-up world
+    path = tmp_path / "rest.bvh"
+    bvh.write_bvh(Motion(rotations, torch.zeros(1, 3), 30.0), path)
+    source = bvh.read_bvh(path)
+    order = [source.names.index(name) for name in skeleton.JOINT_NAMES]
+    # Upright in our world is the rest pose in BVH's Y-up world: all rotations identity.
+    torch.testing.assert_close(
+        source.rotations[0].float(), torch.eye(3).expand(len(source.names), 3, 3), atol=1e-5, rtol=0
+    )
+    joints = source.joint_positions()[0, order].float()
+    rest = skeleton.rest_joints()
+    torch.testing.assert_close(joints - joints[0], rest - rest[0], atol=1e-5, rtol=0)
+
+
+def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
+    with pytest.raises(MotionFileError):
+        bvh.write_bvh(smooth_motion(seconds=0.2), tmp_path / "missing" / "out.bvh")
+    assert not any(tmp_path.rglob("*.bvh*"))
+
+
+def test_bandai_position_channels_give_a_human_sized_body() -> None:
+    folder = shared_dataset("bandai") / "Bandai-Namco-Research-Motiondataset-2"
+    source = bvh.read_bvh(folder / "dataset-2_walk_normal_001.bvh")
+    joints = source.joint_positions()[0]
+    height = joints[source.names.index("Head"), 1]
+    toes = joints[source.names.index("Toes_L"), 1]
+    assert 130 < height < 150 and 0 < toes < 10  # centimetres, Y up

@@ -1,0 +1,66 @@
+"""DeepMimic and CMU8 readers: frame layout, and bad input named by file and frame or line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from motionclip_blender.core import cmu8, deepmimic, mocap
+from motionclip_blender.core.errors import MotionFileError
+
+
+def deepmimic_file(tmp_path: Path, frames: list[list[float]]) -> Path:
+    path = tmp_path / "clip.txt"
+    path.write_text(json.dumps({"Loop": "none", "Frames": frames}))
+    return path
+
+
+def rest_frame() -> list[float]:
+    """Root at 0.9 m, every quaternion identity, every revolute angle 0."""
+    values = [1 / 30, 0.0, 0.9, 0.0, 1.0, 0.0, 0.0, 0.0]
+    for *_, kind in deepmimic.JOINTS[1:]:
+        values += [1.0, 0.0, 0.0, 0.0] if kind == 4 else [0.0] * kind
+    return values
+
+
+def test_deepmimic_rest_frame_and_knee_angle(tmp_path: Path) -> None:
+    bent = rest_frame()
+    knee = 4 + 4 + 4 + 4 + 4  # duration, root position, root, chest, neck, right hip
+    bent[knee] = -1.0  # right knee bends backwards about Z
+    source = mocap.read_source(deepmimic_file(tmp_path, [rest_frame(), bent]))
+    assert source.fps == 30.0 and source.num_frames == 2
+    joints = source.joint_positions().float()
+    names = source.names
+    assert joints[0, names.index("head"), 1] > 1.4
+    shin = joints[1, names.index("right_ankle")] - joints[1, names.index("right_knee")]
+    assert shin[0] < -0.3  # +X is forward: the shin swings back
+
+
+@pytest.mark.parametrize(
+    ("frames", "message"),
+    [
+        ([], "no frames"),
+        ([[0.1] * 43], "frame 0 has 43 values"),
+        ([[float("nan")] * 44], "frame 0 has NaN"),
+    ],
+)
+def test_deepmimic_bad_input(tmp_path: Path, frames: list[list[float]], message: str) -> None:
+    with pytest.raises(MotionFileError, match=message):
+        deepmimic.read_deepmimic(deepmimic_file(tmp_path, frames))
+
+
+def test_cmu8_layout_and_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "walking_1.txt"
+    path.write_text("\n".join(",".join(["0"] * cmu8.FRAME_WIDTH) for _ in range(3)) + "\n")
+    source = mocap.read_source(path)
+    assert source.num_frames == 3 and source.fps == cmu8.FPS
+    torch.testing.assert_close(source.rotations[0, 5], torch.eye(3, dtype=torch.float64))
+    path.write_text(",".join(["0"] * cmu8.FRAME_WIDTH) + "\n" + ",".join(["0"] * 116))
+    with pytest.raises(MotionFileError, match=r"line 2: 116 values; expected 117"):
+        mocap.read_source(path)
+    path.write_text("")
+    with pytest.raises(MotionFileError, match="no frames"):
+        mocap.read_source(path)
