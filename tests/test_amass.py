@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,13 @@ def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_one(
         amass.write_npz(random_motion(), target)
     assert target.read_bytes() == b"user data"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.npz"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    files.write_motion(random_motion(), tmp_path / "m.npz")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_writing_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -11,6 +11,16 @@ from typing import BinaryIO
 from .errors import MotionFileError
 
 
+def _process_umask() -> int:
+    """The process umask (read by setting it and putting it back, once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes files readable by their owner alone; finished files get the usual mode instead.
+FILE_MODE = 0o666 & ~_process_umask()
+
 def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Call write(stream) on a temporary file beside `path`, then move it into place.
 
@@ -23,6 +33,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
