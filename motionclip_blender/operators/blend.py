@@ -1,0 +1,86 @@
+"""motionclip.blend: new actions between two actions, by interpolating their latents."""
+
+from typing import TYPE_CHECKING
+
+import bpy
+
+from ..core.errors import MotionClipError
+from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
+from . import jobs
+from .actions import write_action
+from .common import action_name, find_action, read_action, run_job, target_rig, target_rig_name
+from .placement import place_in_sequence
+from .preferences import model_settings
+from .sampling import scene_fps
+from .session import model_session
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+
+class MOTIONCLIP_OT_blend(bpy.types.Operator):
+    """Blend two actions through the latent space into new actions on an NLA track"""
+
+    bl_idname = "motionclip.blend"
+    bl_label = "Blend Actions"
+    bl_options = {"REGISTER", "UNDO"}
+
+    action_a: bpy.props.StringProperty(name="Action A")  # type: ignore[valid-type]
+    action_b: bpy.props.StringProperty(name="Action B")  # type: ignore[valid-type]
+    mode: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Mode",
+        items=[
+            ("WEIGHT", "Weight", "One new action at the given weight between A (0) and B (1)"),
+            ("STEPS", "Steps", "Several actions evenly spaced between A and B, both excluded"),
+        ],
+        default="WEIGHT",
+    )
+    weight: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Weight", default=0.5, min=0.0, max=1.0
+    )
+    steps: bpy.props.IntProperty(name="Steps", default=3, min=1, max=16)  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        scene = context.scene
+        assert scene is not None
+        try:
+            sources = [read_action(context, find_action(name)) for name in self.names()]
+        except MotionClipError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        if self.mode == "WEIGHT":
+            weights = [self.weight]
+        else:
+            weights = [step / (self.steps + 1) for step in range(1, self.steps + 1)]
+        settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
+        rig_name = target_rig_name(context)
+        armature = smpl_armature()
+
+        def work(progress: jobs.Progress) -> list[PoseChannels]:
+            progress.update(0.1, "Loading the model")
+            session = model_session(settings)
+            progress.update(0.5, "Blending")
+            blends = session.interpolate(sources[0].motion(), sources[1].motion(), weights)
+            return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
+
+        def apply(channels: list[PoseChannels]) -> str:
+            rig = target_rig(bpy.context, rig_name)
+            actions = [
+                write_action(
+                    rig,
+                    armature,
+                    c,
+                    action_name(f"{sources[0].name} x {sources[1].name} {w:.2f}"),
+                    1,
+                )
+                for c, w in zip(channels, weights, strict=True)
+            ]
+            place_in_sequence(rig, actions, frame)
+            return f"Blended into {len(actions)} action(s) on an NLA track of '{rig.name}'"
+
+        return run_job(self, jobs.Job("Blend", work, apply))
+
+    def names(self) -> list[str]:
+        if not self.action_a or not self.action_b:
+            raise MotionClipError("choose two actions to blend")
+        return [self.action_a, self.action_b]

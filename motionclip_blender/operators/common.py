@@ -1,0 +1,121 @@
+"""What the MotionCLIP operators share: running a job, reading an action, the target rig."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import bpy
+
+from ..core import armature_pose
+from ..core.errors import MotionClipError
+from ..core.mannequin import mannequin_mesh
+from ..core.motion import Motion
+from ..core.rig import smpl_armature
+from . import jobs
+from .armature import build_armature
+from .body import add_body
+from .sampling import is_smpl_rig, rig_for_action, sample_action, scene_fps
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+MAX_NAME = 60  # Blender names hold 63 bytes
+
+
+def run_job(operator: bpy.types.Operator, job: jobs.Job) -> set[OperatorReturnItems]:
+    """Submit the job; in background mode report its outcome as the operator's own."""
+    outcome = jobs.submit(job)
+    if outcome is None:
+        operator.report({"INFO"}, f"{job.name}: working in the background")
+        return {"FINISHED"}
+    operator.report({outcome.level}, outcome.message)  # type: ignore[arg-type]
+    return {"CANCELLED"} if outcome.level == "ERROR" else {"FINISHED"}
+
+
+@dataclass(frozen=True)
+class ActionMotion:
+    """An action read on the main thread, turned into an SMPL motion in the worker."""
+
+    name: str
+    samples: armature_pose.PoseSamples
+    smpl_rig: bool
+
+    def motion(self) -> Motion:
+        """The SMPL motion: exact on the extension's rig, retargeted from any other humanoid."""
+        try:
+            if self.smpl_rig:
+                return armature_pose.smpl_rig_motion(self.samples, smpl_armature())
+            return armature_pose.humanoid_motion(self.samples)
+        except MotionClipError as error:
+            raise type(error)(f"action '{self.name}': {error}") from None
+
+
+def read_action(
+    context: bpy.types.Context, action: bpy.types.Action, rig: bpy.types.Object | None = None
+) -> ActionMotion:
+    """Sample `action` on `rig` (or an armature that can play it); errors name the problem."""
+    rig = rig or rig_for_action(action, context.active_object)
+    if rig is None:
+        raise MotionClipError(f"action '{action.name}' animates no armature's bones in this file")
+    assert context.scene is not None
+    samples = sample_action(rig, action, scene_fps(context.scene))
+    return ActionMotion(action.name, samples, is_smpl_rig(rig))
+
+
+def find_action(name: str) -> bpy.types.Action:
+    """The action of that name, or an error saying there is none."""
+    action = bpy.data.actions.get(name)
+    if action is None:
+        raise MotionClipError(f"there is no action named '{name}'")
+    return action
+
+
+def active_action(context: bpy.types.Context) -> tuple[bpy.types.Object, bpy.types.Action]:
+    """The selected armature and its active action, or an error saying what is missing."""
+    obj = context.active_object
+    if obj is None or obj.type != "ARMATURE":
+        raise MotionClipError("select an armature first")
+    action = obj.animation_data.action if obj.animation_data else None
+    if action is None:
+        raise MotionClipError(f"armature '{obj.name}' has no active action")
+    return obj, action
+
+
+def target_rig_name(context: bpy.types.Context) -> str | None:
+    """The active SMPL rig's name, or None when a new rig is to be added for the result."""
+    obj = context.active_object
+    return obj.name if is_smpl_rig(obj) else None
+
+
+def target_rig(context: bpy.types.Context, name: str | None) -> bpy.types.Object:
+    """On the main thread, when applying: the named SMPL rig, or a new one."""
+    if name is None:
+        return add_smpl_rig(context)
+    obj = bpy.data.objects.get(name)
+    if obj is None:
+        raise MotionClipError(f"the armature '{name}' was removed while the model worked")
+    return obj
+
+
+def add_smpl_rig(context: bpy.types.Context) -> bpy.types.Object:
+    """A new SMPL armature with a mannequin body at the 3D cursor, made active."""
+    scene, view_layer = context.scene, context.view_layer
+    assert scene is not None and view_layer is not None
+    if context.mode != "OBJECT":
+        bpy.ops.object.mode_set(mode="OBJECT")
+    armature = smpl_armature()
+    rig = build_armature(context, armature, "SMPL")
+    rig.location = scene.cursor.location
+    add_body(context, rig, mannequin_mesh(armature), armature.names)
+    for obj in context.selected_objects:
+        obj.select_set(False)
+    rig.select_set(True)
+    view_layer.objects.active = rig
+    return rig
+
+
+def action_name(text: str) -> str:
+    """A name for a new action from a prompt or description."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"

@@ -1,0 +1,70 @@
+"""motionclip.edit: a new action from the active one, changed by text (latent arithmetic)."""
+
+from typing import TYPE_CHECKING
+
+import bpy
+
+from ..core.errors import MotionClipError
+from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
+from . import jobs
+from .actions import write_action
+from .common import action_name, active_action, read_action, run_job, target_rig, target_rig_name
+from .placement import PLACEMENTS, place_action
+from .preferences import model_settings
+from .sampling import scene_fps
+from .session import model_session
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+
+class MOTIONCLIP_OT_edit(bpy.types.Operator):
+    """Make a new action from the active one, moved from one text towards another"""
+
+    bl_idname = "motionclip.edit"
+    bl_label = "Edit Motion with Text"
+    bl_options = {"REGISTER", "UNDO"}
+
+    from_text: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="From", description="What the motion is now, e.g. 'walk'"
+    )
+    to_text: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="To", description="What it should become, e.g. 'run'"
+    )
+    strength: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Strength", default=1.0, soft_min=0.0, soft_max=2.0
+    )
+    placement: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Placement", items=PLACEMENTS, default="NLA"
+    )
+
+    def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        from_text, to_text = self.from_text.strip(), self.to_text.strip()
+        scene = context.scene
+        assert scene is not None
+        try:
+            if not from_text or not to_text:
+                raise MotionClipError("give both a 'from' and a 'to' text")
+            obj, action = active_action(context)
+            source = read_action(context, action, obj)
+        except MotionClipError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        settings, fps, strength = model_settings(context), scene_fps(scene), self.strength
+        rig_name, placement, frame = target_rig_name(context), self.placement, scene.frame_current
+        armature = smpl_armature()
+
+        def work(progress: jobs.Progress) -> PoseChannels:
+            progress.update(0.1, "Loading the model")
+            session = model_session(settings)
+            progress.update(0.5, "Editing")
+            edited = session.edit(source.motion(), from_text, to_text, strength)
+            return motion_to_channels(edited.resample(fps), armature)
+
+        def apply(channels: PoseChannels) -> str:
+            rig = target_rig(bpy.context, rig_name)
+            name = action_name(f"{source.name} {from_text} to {to_text}")
+            new = write_action(rig, armature, channels, name, frame)
+            return f"Made '{new.name}' on '{rig.name}' {place_action(rig, new, placement)}"
+
+        return run_job(self, jobs.Job("Edit", work, apply))

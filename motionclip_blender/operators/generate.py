@@ -1,0 +1,75 @@
+"""motionclip.generate: a new action from a text prompt."""
+
+# No `from __future__ import annotations` here: Blender reads the property annotations as objects.
+
+from typing import TYPE_CHECKING
+
+import bpy
+
+from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
+from . import jobs
+from .actions import write_action
+from .common import action_name, run_job, target_rig, target_rig_name
+from .placement import PLACEMENTS, place_action
+from .preferences import model_settings
+from .sampling import scene_fps
+from .session import model_session
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+
+class MOTIONCLIP_OT_generate(bpy.types.Operator):
+    """Generate a new action on the SMPL rig from a text prompt"""
+
+    bl_idname = "motionclip.generate"
+    bl_label = "Generate Motion"
+    bl_options = {"REGISTER", "UNDO"}
+
+    prompt: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Prompt", description="What the person does, e.g. 'a person waves with the left hand'"
+    )
+    seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Seconds", default=4.0, min=1.0, max=8.0, description="Length of the motion"
+    )
+    seed: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Seed",
+        default=0,
+        min=0,
+        description="0 gives the prompt's own motion; other values give repeatable variations",
+    )
+    in_place: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="In Place", default=False, description="Keep the body over its start position"
+    )
+    placement: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Placement", items=PLACEMENTS, default="ACTIVE"
+    )
+
+    def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        prompt = self.prompt.strip()
+        if not prompt:
+            self.report({"ERROR"}, "Type a prompt first, e.g. 'a person walks forward'")
+            return {"CANCELLED"}
+        scene = context.scene
+        assert scene is not None
+        settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
+        seconds, seed, in_place = self.seconds, self.seed, self.in_place
+        rig_name, placement = target_rig_name(context), self.placement
+        armature = smpl_armature()
+
+        def work(progress: jobs.Progress) -> PoseChannels:
+            progress.update(0.1, "Loading the model")
+            session = model_session(settings)
+            progress.update(0.6, "Generating")
+            motion = session.generate(prompt, seconds=seconds, seed=seed or None)
+            if in_place:
+                motion = motion.in_place()
+            return motion_to_channels(motion.resample(fps), armature)
+
+        def apply(channels: PoseChannels) -> str:
+            rig = target_rig(bpy.context, rig_name)
+            action = write_action(rig, armature, channels, action_name(prompt), frame)
+            where = place_action(rig, action, placement)
+            return f"Generated '{action.name}' on '{rig.name}' {where}"
+
+        return run_job(self, jobs.Job("Generate", work, apply))

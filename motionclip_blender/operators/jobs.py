@@ -1,0 +1,157 @@
+"""Long work off Blender's main thread, its result applied on the main thread.
+
+A job's `work` runs in a worker thread and must not touch `bpy`; it reports progress and checks
+for cancellation through the Progress it is given. Its `apply` runs on the main thread, from a
+`bpy.app.timers` callback that drains a queue, and is the only place that writes Blender data; an
+undo step is pushed after it so the user can undo what it added. In background mode (command-line
+Blender, scripts, tests) there is no event loop to drain the queue: jobs run to completion inside
+`submit`, so scripts can use the result at once.
+
+Outcomes are words, never tracebacks: a MotionClipError's message, "cancelled", or the message
+`apply` returns. With the UI they are kept for the panel (and errors pop up); in background mode
+`submit` returns the outcome to the operator, which reports it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import bpy
+
+from ..core.errors import MotionClipError
+
+POLL_SECONDS = 0.1
+
+
+class Cancelled(Exception):
+    """Raised inside work when the user pressed cancel."""
+
+
+@dataclass
+class Progress:
+    """Shared between a worker and the panel: a fraction, a message and the cancel flag."""
+
+    fraction: float = 0.0
+    message: str = ""
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+
+    def update(self, fraction: float, message: str) -> None:
+        """Report progress; raises Cancelled when the user asked to stop."""
+        if self.cancel_requested.is_set():
+            raise Cancelled
+        self.fraction, self.message = fraction, message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    level: str  # 'INFO', 'WARNING' or 'ERROR', as Operator.report takes them
+    message: str
+
+
+@dataclass
+class Job:
+    """A named piece of work, and what to do on the main thread with its result.
+
+    work(progress) -> result runs without bpy; apply(result) -> message writes Blender data.
+    """
+
+    name: str
+    work: Callable[[Progress], Any]
+    apply: Callable[[Any], str]
+    progress: Progress = field(default_factory=Progress)
+
+
+_results: queue.Queue[tuple[Job, Any, BaseException | None]] = queue.Queue()
+_running: list[Job] = []
+messages: deque[Outcome] = deque(maxlen=5)  # latest outcomes, newest last, for the panel
+
+
+def running() -> list[Job]:
+    """Jobs submitted and not yet applied, for the panel to show."""
+    return list(_running)
+
+
+def synchronous() -> bool:
+    """Whether jobs run inside `submit`: in background mode, where no timer would ever fire."""
+    return bool(bpy.app.background)
+
+
+def submit(job: Job) -> Outcome | None:
+    """Run `job`. Background mode: at once, returning its outcome. UI: in a worker thread."""
+    if synchronous():
+        return _finish(job, *_run(job))
+    _running.append(job)
+    threading.Thread(target=lambda: _results.put((job, *_run(job))), daemon=True).start()
+    if not bpy.app.timers.is_registered(_drain):
+        bpy.app.timers.register(_drain, first_interval=POLL_SECONDS)
+    return None
+
+
+def cancel_all() -> None:
+    """Ask every running job to stop at its next progress report."""
+    for job in _running:
+        job.progress.cancel_requested.set()
+
+
+def _run(job: Job) -> tuple[Any, BaseException | None]:
+    try:
+        return job.work(job.progress), None
+    except Exception as error:  # handed to the main thread, which reports it
+        return None, error
+
+
+def _finish(job: Job, result: Any, error: BaseException | None) -> Outcome:
+    """On the main thread: apply the result, or put the error in words."""
+    if error is None:
+        try:
+            return Outcome("INFO", job.apply(result))
+        except MotionClipError as apply_error:
+            error = apply_error
+    if isinstance(error, Cancelled):
+        return Outcome("WARNING", f"{job.name}: cancelled")
+    if isinstance(error, MotionClipError):
+        return Outcome("ERROR", f"{job.name}: {error}")
+    traceback.print_exception(error)
+    return Outcome("ERROR", f"{job.name} failed unexpectedly: {error} (details in the console)")
+
+
+def _drain() -> float | None:
+    """Timer callback: apply finished jobs, show outcomes, stop polling when nothing runs."""
+    while True:
+        try:
+            job, result, error = _results.get_nowait()
+        except queue.Empty:
+            break
+        _running.remove(job)
+        outcome = _finish(job, result, error)
+        messages.append(outcome)
+        if outcome.level == "INFO":
+            bpy.ops.ed.undo_push(message=f"MotionCLIP: {job.name}")
+        elif outcome.level == "ERROR":
+            _popup(outcome.message)
+    _redraw_sidebars()
+    return POLL_SECONDS if _running else None
+
+
+def _popup(message: str) -> None:
+    def draw(menu: bpy.types.UIPopupMenu, _context: bpy.types.Context) -> None:
+        if menu.layout is not None:
+            menu.layout.label(text=message)
+
+    window_manager = bpy.context.window_manager
+    if window_manager is not None:
+        window_manager.popup_menu(draw, title="MotionCLIP", icon="ERROR")
+
+
+def _redraw_sidebars() -> None:
+    window_manager = bpy.context.window_manager
+    for window in window_manager.windows if window_manager is not None else []:
+        for area in window.screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()

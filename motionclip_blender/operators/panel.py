@@ -1,0 +1,113 @@
+"""The "MotionCLIP" tab in the 3D View sidebar, and the cancel button's operator."""
+
+from typing import TYPE_CHECKING, Any
+
+import bpy
+
+from . import jobs
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+
+class MOTIONCLIP_OT_cancel(bpy.types.Operator):
+    """Stop the model's running work"""
+
+    bl_idname = "motionclip.cancel"
+    bl_label = "Cancel"
+
+    def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        jobs.cancel_all()
+        return {"FINISHED"}
+
+
+class MOTIONCLIP_UL_results(bpy.types.UIList):
+    def draw_item(
+        self,
+        context: bpy.types.Context,
+        layout: bpy.types.UILayout,
+        data: Any | None,
+        item: Any | None,
+        icon: int | None,
+        active_data: Any,
+        active_property: str | None,
+        index: int | None,
+        flt_flag: int | None,
+    ) -> None:
+        assert item is not None
+        row = layout.row(align=True)
+        row.label(text=item.name, icon="ACTION" if item.kind == "ACTION" else "FILE")
+        row.label(text=f"{item.score:.2f}")
+        apply = row.operator("motionclip.apply_result", text="", icon="IMPORT")
+        apply.index = index or 0
+
+
+class MOTIONCLIP_PT_panel(bpy.types.Panel):
+    bl_label = "MotionCLIP"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "MotionCLIP"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        assert layout is not None and context.scene is not None
+        settings = context.scene.motionclip  # type: ignore[attr-defined]
+        findings = context.window_manager.motionclip  # type: ignore[union-attr]
+        self.draw_jobs(layout)
+        layout.operator("motionclip.add_rig", icon="ARMATURE_DATA")
+
+        box = layout.box()
+        box.label(text="Generate from text", icon="OUTLINER_OB_ARMATURE")
+        box.prop(settings, "prompt", text="")
+        row = box.row(align=True)
+        row.prop(settings, "seconds")
+        row.prop(settings, "seed")
+        row = box.row(align=True)
+        row.prop(settings, "in_place")
+        row.prop(settings, "placement", text="")
+        generate = box.operator("motionclip.generate", icon="PLAY")
+        for name in ("prompt", "seconds", "seed", "in_place", "placement"):
+            setattr(generate, name, getattr(settings, name))
+
+        box = layout.box()
+        box.label(text="Find similar to the active action", icon="VIEWZOOM")
+        box.prop(settings, "labels")
+        box.operator("motionclip.find_similar").labels = settings.labels
+        if findings.results:
+            box.label(text=f"Like '{findings.query}':")
+            box.template_list(
+                "MOTIONCLIP_UL_results", "", findings, "results", findings, "active", rows=4
+            )
+        for label in findings.labels:
+            box.label(text=f"{label.name}: {label.score:.2f}", icon="SMALL_CAPS")
+
+        box = layout.box()
+        box.label(text="Blend two actions", icon="NLA")
+        box.prop_search(settings, "action_a", bpy.data, "actions")
+        box.prop_search(settings, "action_b", bpy.data, "actions")
+        row = box.row(align=True)
+        row.prop(settings, "blend_mode", expand=True)
+        box.prop(settings, "weight" if settings.blend_mode == "WEIGHT" else "steps")
+        blend = box.operator("motionclip.blend")
+        blend.action_a, blend.action_b = settings.action_a, settings.action_b
+        blend.mode, blend.weight, blend.steps = settings.blend_mode, settings.weight, settings.steps
+
+        box = layout.box()
+        box.label(text="Edit the active action with text", icon="GREASEPENCIL")
+        row = box.row(align=True)
+        row.prop(settings, "from_text")
+        row.prop(settings, "to_text")
+        box.prop(settings, "strength")
+        edit = box.operator("motionclip.edit")
+        edit.from_text, edit.to_text = settings.from_text, settings.to_text
+        edit.strength, edit.placement = settings.strength, settings.placement
+
+    def draw_jobs(self, layout: bpy.types.UILayout) -> None:
+        running = jobs.running()
+        for job in running:
+            row = layout.row(align=True)
+            row.progress(factor=job.progress.fraction, text=f"{job.name}: {job.progress.message}")
+        if running:
+            layout.operator("motionclip.cancel", icon="CANCEL")
+        for outcome in list(jobs.messages)[-2:]:
+            layout.label(text=outcome.message, icon="INFO" if outcome.level == "INFO" else "ERROR")

@@ -1,0 +1,62 @@
+"""Settings the panel edits (saved with the scene) and Find Similar's results (per session)."""
+
+import bpy
+
+from ..core.vocabulary import DEFAULT_LABELS
+from .placement import PLACEMENTS
+
+
+class MotionClipSettings(bpy.types.PropertyGroup):
+    prompt: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Prompt", default="a person walks forward"
+    )
+    seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Seconds", default=4.0, min=1.0, max=8.0
+    )
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0)  # type: ignore[valid-type]
+    in_place: bpy.props.BoolProperty(name="In Place", default=False)  # type: ignore[valid-type]
+    placement: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Placement", items=PLACEMENTS, default="ACTIVE"
+    )
+    labels: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Labels",
+        description="Comma-separated words the motion is described with",
+        default=", ".join(DEFAULT_LABELS),
+    )
+    action_a: bpy.props.StringProperty(name="A")  # type: ignore[valid-type]
+    action_b: bpy.props.StringProperty(name="B")  # type: ignore[valid-type]
+    blend_mode: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Mode",
+        items=[("WEIGHT", "Weight", "One action"), ("STEPS", "Steps", "Several in-betweens")],
+        default="WEIGHT",
+    )
+    weight: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Weight", default=0.5, min=0.0, max=1.0
+    )
+    steps: bpy.props.IntProperty(name="Steps", default=3, min=1, max=16)  # type: ignore[valid-type]
+    from_text: bpy.props.StringProperty(name="From", default="walk")  # type: ignore[valid-type]
+    to_text: bpy.props.StringProperty(name="To", default="run")  # type: ignore[valid-type]
+    strength: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Strength", default=1.0, soft_min=0.0, soft_max=2.0
+    )
+
+
+class MotionClipResult(bpy.types.PropertyGroup):
+    """One Find Similar hit: an action of this file or a library file (`key` names which)."""
+
+    kind: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        items=[("ACTION", "Action", ""), ("FILE", "File", "")]
+    )
+    key: bpy.props.StringProperty()  # type: ignore[valid-type]
+    score: bpy.props.FloatProperty()  # type: ignore[valid-type]
+
+
+class MotionClipLabel(bpy.types.PropertyGroup):
+    score: bpy.props.FloatProperty()  # type: ignore[valid-type]
+
+
+class MotionClipFindings(bpy.types.PropertyGroup):
+    query: bpy.props.StringProperty()  # type: ignore[valid-type]
+    results: bpy.props.CollectionProperty(type=MotionClipResult)  # type: ignore[valid-type]
+    active: bpy.props.IntProperty()  # type: ignore[valid-type]
+    labels: bpy.props.CollectionProperty(type=MotionClipLabel)  # type: ignore[valid-type]

@@ -1,0 +1,114 @@
+"""Read an armature's action into core.armature_pose.PoseSamples: reading only, nothing changes."""
+
+from __future__ import annotations
+
+import re
+from typing import TypeGuard, cast
+
+import bpy
+import torch
+
+from ..core.armature_pose import PoseSamples
+from .actions import action_fcurves
+from .armature import RIG_TAG
+
+BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
+ROTATION_PROPERTY = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}
+
+
+def is_smpl_rig(obj: bpy.types.Object | None) -> TypeGuard[bpy.types.Object]:
+    """Whether `obj` is an SMPL armature this extension built."""
+    return obj is not None and obj.type == "ARMATURE" and bool(obj.get(RIG_TAG))
+
+
+def bone_names(obj: bpy.types.Object) -> set[str]:
+    """The bone names of an armature object."""
+    return set(cast(bpy.types.Armature, obj.data).bones.keys())
+
+
+def matrix_rows(matrix: object) -> list[list[float]]:
+    """A mathutils.Matrix (4x4) as nested lists."""
+    rows = cast(list[list[float]], matrix)
+    return [[float(rows[row][column]) for column in range(4)] for row in range(4)]
+
+
+def animated_bones(action: bpy.types.Action) -> set[str]:
+    """Names of the bones the action has curves for."""
+    names = set()
+    for curve in action_fcurves(action):
+        match = BONE_PATH.match(curve.data_path)
+        if match:
+            names.add(bpy.utils.unescape_identifier(match.group(1)))
+    return names
+
+
+def rig_for_action(
+    action: bpy.types.Action, preferred: bpy.types.Object | None
+) -> bpy.types.Object | None:
+    """An armature that can play `action`: the preferred one if its bones cover the action's,
+    else the first armature in the file that uses the action or whose bones cover it."""
+    bones = animated_bones(action)
+    if not bones:
+        return None
+    candidates = [preferred] if preferred is not None else []
+    candidates += [obj for obj in bpy.data.objects if obj.type == "ARMATURE" and obj != preferred]
+    for obj in candidates:
+        if obj.type == "ARMATURE" and bones <= bone_names(obj):
+            return obj
+    return None
+
+
+def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -> PoseSamples:
+    """The action's channels on every whole frame of its range, for the armature `obj`.
+
+    Channels the action does not key take the pose bone's current value.
+    """
+    pose = obj.pose
+    assert pose is not None
+    bones = sorted(cast(bpy.types.Armature, obj.data).bones, key=_depth)
+    names = tuple(bone.name for bone in bones)
+    start, end = action.frame_range[0], action.frame_range[1]
+    frames = [float(frame) for frame in range(round(start), round(end) + 1)]
+    curves = {}
+    for curve in action_fcurves(action):
+        match = BONE_PATH.match(curve.data_path)
+        if match:
+            key = (bpy.utils.unescape_identifier(match.group(1)), match.group(2))
+            curves[(*key, curve.array_index)] = curve
+    modes = tuple(pose.bones[name].rotation_mode for name in names)
+
+    def channel(bone: str, prop: str, size: int) -> torch.Tensor:
+        current = list(getattr(pose.bones[bone], prop))
+        columns = []
+        for index in range(size):
+            curve = curves.get((bone, prop, index))
+            if curve is None:
+                columns.append([current[index]] * len(frames))
+            else:
+                columns.append([curve.evaluate(frame) for frame in frames])
+        return torch.tensor(columns, dtype=torch.float64).T
+
+    rotations = []
+    for name, mode in zip(names, modes, strict=True):
+        prop = ROTATION_PROPERTY.get(mode, "rotation_euler")
+        values = channel(name, prop, 4 if prop in ROTATION_PROPERTY.values() else 3)
+        rotations.append(torch.nn.functional.pad(values, (0, 4 - values.shape[1])))
+    return PoseSamples(
+        names=names,
+        parents=tuple(names.index(bone.parent.name) if bone.parent else -1 for bone in bones),
+        rest=torch.tensor([matrix_rows(bone.matrix_local) for bone in bones]),
+        object_matrix=torch.tensor(matrix_rows(obj.matrix_world)),
+        rotation_modes=modes,
+        location=torch.stack([channel(name, "location", 3) for name in names], dim=1),
+        rotation=torch.stack(rotations, dim=1),
+        scale=torch.stack([channel(name, "scale", 3) for name in names], dim=1),
+        fps=fps,
+    )
+
+
+def scene_fps(scene: bpy.types.Scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def _depth(bone: bpy.types.Bone) -> int:
+    return len(bone.parent_recursive)

@@ -1,0 +1,48 @@
+"""The loaded model, kept between operator calls: loading takes seconds, generating milliseconds.
+
+Sessions are made in worker threads (jobs.py), so the cache is guarded by a lock; a changed
+checkpoint file (path, size or modification time) or device loads afresh.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import inference
+from ..core.checkpoint import resolve_checkpoint_path
+from ..core.errors import CheckpointError
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    checkpoint: str | None  # None: the bundled model
+    clip_weights: str | None
+    allow_download: bool
+    device: str
+
+
+_lock = threading.Lock()
+_cached: tuple[tuple[object, ...], inference.MotionClip] | None = None
+
+
+def model_session(settings: ModelSettings) -> inference.MotionClip:
+    """The session for these settings, loading the checkpoint only when it changed."""
+    global _cached
+    path = resolve_checkpoint_path(settings.checkpoint)
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        raise CheckpointError(f"{path}: checkpoint file not found") from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns, settings)
+    with _lock:
+        if _cached is None or _cached[0] != key:
+            session = inference.load(
+                path,
+                clip_weights=settings.clip_weights,
+                allow_download=settings.allow_download,
+                device=settings.device,
+            )
+            _cached = (key, session)
+        return _cached[1]

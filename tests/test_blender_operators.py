@@ -1,0 +1,285 @@
+"""Every operator end to end in real headless Blender, on a small random checkpoint."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from motionclip_blender.core import bvh, inference
+from motionclip_blender.core.rig import smpl_armature
+
+from .motions import smooth_motion
+
+bpy = pytest.importorskip("bpy")
+
+from motionclip_blender.operators import actions, jobs  # noqa: E402
+from motionclip_blender.operators.common import read_action  # noqa: E402
+
+from .blender import fresh_scene, snapshot_actions, use_model, world_heads  # noqa: E402
+
+
+@pytest.fixture
+def scene(tiny_checkpoint: Path, tiny_clip_path: Path) -> Any:
+    fresh_scene()
+    use_model(tiny_checkpoint, tiny_clip_path)
+    bpy.context.scene.render.fps = 30
+    return bpy.context.scene
+
+
+def generate(prompt: str = "a person walks", **options: Any) -> bpy.types.Object:
+    assert bpy.ops.motionclip.generate(prompt=prompt, **options) == {"FINISHED"}
+    return bpy.context.view_layer.objects.active
+
+
+def user_action() -> bpy.types.Action:
+    """An action a user made by hand, on an object of their own."""
+    cube = bpy.data.objects.new("UserCube", None)
+    bpy.context.scene.collection.objects.link(cube)
+    cube.location = (1.0, 2.0, 3.0)
+    cube.keyframe_insert("location", frame=1)
+    cube.location = (4.0, 5.0, 6.0)
+    cube.keyframe_insert("location", frame=40)
+    return cube.animation_data.action
+
+
+def test_generate_keys_the_model_motion_exactly(
+    scene: Any, tiny_checkpoint: Path, tiny_clip_path: Path
+) -> None:
+    rig = generate("a person waves", seconds=2.0, seed=3)
+    action = rig.animation_data.action
+    assert action.name == "a person waves"
+    session = inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+    expected = session.generate("a person waves", seconds=2.0, seed=3).resample(30.0)
+    start = scene.frame_current
+    assert action.frame_range[:] == pytest.approx((start, start + expected.num_frames - 1))
+    joints = expected.joints().numpy()
+    for frame in (0, 11, expected.num_frames - 1):
+        scene.frame_set(start + frame)
+        error = np.abs(world_heads(rig, smpl_armature().names) - joints[frame]).max()
+        assert error < 1e-3, f"frame {frame}: {error * 1000:.2f} mm"
+
+
+def test_generate_in_place_and_as_nla_strip(scene: Any) -> None:
+    bpy.ops.motionclip.add_rig()
+    rig = generate("a person runs", in_place=True, placement="NLA")
+    assert rig.animation_data.action is None
+    (track,) = rig.animation_data.nla_tracks
+    (strip,) = track.strips
+    assert strip.action.name == "a person runs" and strip.frame_start == scene.frame_current
+    pelvis = []
+    for frame in range(int(strip.frame_start), int(strip.frame_end) + 1, 10):
+        scene.frame_set(frame)
+        pelvis.append(world_heads(rig, ("pelvis",))[0])
+    travel = np.ptp(np.array(pelvis)[:, :2], axis=0)  # the root's horizontal position stays put
+    assert travel.max() < 1e-4
+
+
+def test_read_back_gives_the_keyed_rotations_and_finds_its_own_action(scene: Any) -> None:
+    rig = generate("a person walks", seconds=3.0)
+    generate("a person jumps", seconds=2.0, placement="NLA")
+    walk = bpy.data.actions["a person walks"]
+    keyed = read_action(bpy.context, walk, rig).motion()
+    channels = actions.action_fcurves(walk)
+    quaternion = {
+        (c.data_path, c.array_index): [p.co[1] for p in c.keyframe_points] for c in channels
+    }
+    elbow = 'pose.bones["left_elbow"].rotation_quaternion'
+    assert len(quaternion[(elbow, 0)]) == keyed.num_frames
+    # the same rotations come back: re-keying the read motion gives the same channel values
+    from motionclip_blender.core.rig import motion_to_channels
+
+    again = motion_to_channels(keyed, smpl_armature()).quaternions
+    index = smpl_armature().names.index("left_elbow")
+    stored = torch.tensor([quaternion[(elbow, i)] for i in range(4)]).T
+    assert (again[:, index].float() - stored).abs().max() < 1e-4
+
+    copy = walk.copy()
+    rig.animation_data.action = copy
+    assert bpy.ops.motionclip.find_similar(labels="walk, jump") == {"FINISHED"}
+    results = bpy.context.window_manager.motionclip.results
+    assert results[0].name == "a person walks" and results[0].score > 0.999
+    assert {label.name for label in bpy.context.window_manager.motionclip.labels} == {
+        "walk",
+        "jump",
+    }
+
+
+def test_find_similar_searches_a_library_folder_and_applies_a_result(
+    scene: Any, tmp_path: Path
+) -> None:
+    library = tmp_path / "library"
+    library.mkdir()
+    bvh.write_bvh(smooth_motion(seconds=2.0), library / "swing.bvh")
+    prefs = bpy.context.preferences.addons["motionclip_blender"].preferences
+    prefs.library_folder = str(library)
+    rig = generate("a person walks")
+    assert bpy.ops.motionclip.find_similar(labels="walk") == {"FINISHED"}
+    results = bpy.context.window_manager.motionclip.results
+    assert [(r.kind, r.name) for r in results] == [("FILE", "swing.bvh")]
+    assert bpy.ops.motionclip.apply_result(index=0) == {"FINISHED"}
+    applied = rig.animation_data.action
+    assert applied.name == "swing.bvh" and "a person walks" in bpy.data.actions
+    stash = [t for t in rig.animation_data.nla_tracks if t.name == "[Action Stash]"]
+    assert stash and stash[0].strips[0].action.name == "a person walks"
+
+
+def test_a_mocap_rig_imported_by_blender_is_read_as_smpl(scene: Any, tmp_path: Path) -> None:
+    motion = smooth_motion(seconds=2.0)
+    bvh.write_bvh(motion, tmp_path / "take.bvh")
+    bpy.ops.import_anim.bvh(filepath=str(tmp_path / "take.bvh"))
+    imported = bpy.context.view_layer.objects.active
+    read = read_action(bpy.context, imported.animation_data.action, imported).motion()
+    target = motion.on_floor().joints()
+    error = (read.joints() - read.joints()[:1, :1] - (target - target[:1, :1])).norm(dim=-1)
+    assert read.num_frames == motion.num_frames and float(error.max()) < 0.02
+
+
+def test_blend_places_in_betweens_one_after_another(scene: Any) -> None:
+    rig = generate("a person walks", seconds=2.0)
+    generate("a person jumps", seconds=3.0, placement="NLA")
+    result = bpy.ops.motionclip.blend(
+        action_a="a person walks", action_b="a person jumps", mode="STEPS", steps=3
+    )
+    assert result == {"FINISHED"}
+    track = rig.animation_data.nla_tracks[-1]
+    strips = sorted(track.strips, key=lambda strip: strip.frame_start)
+    assert len(strips) == 3
+    assert all(a.frame_end < b.frame_start for a, b in itertools.pairwise(strips))
+
+
+def test_edit_makes_a_new_action(scene: Any) -> None:
+    rig = generate("a person walks", seconds=2.0)
+    before = set(bpy.data.actions.keys())
+    assert bpy.ops.motionclip.edit(from_text="walk", to_text="run", strength=1.0) == {"FINISHED"}
+    (new,) = set(bpy.data.actions.keys()) - before
+    assert new.endswith("walk to run")
+    assert rig.animation_data.nla_tracks[-1].strips[0].action.name == new
+
+
+def test_no_operator_changes_existing_actions(scene: Any) -> None:
+    mine = user_action()
+    rig = generate("a person walks", seconds=2.0)
+    generate("a person jumps", seconds=2.0, placement="NLA")
+    before = snapshot_actions()
+    generate("a person waves", seconds=2.0)
+    bpy.ops.motionclip.find_similar(labels="walk")
+    bpy.ops.motionclip.apply_result(index=0)
+    bpy.ops.motionclip.blend(action_a="a person walks", action_b="a person jumps")
+    bpy.ops.motionclip.edit(from_text="walk", to_text="run")
+    bpy.ops.motionclip.add_rig()
+    after = snapshot_actions()
+    assert {name: after[name] for name in before} == before
+    assert mine.users >= 1 and rig.name in bpy.data.objects
+
+
+def test_undo_after_generate_removes_what_it_added(scene: Any) -> None:
+    bpy.ops.motionclip.add_rig()
+    bpy.ops.ed.undo_push(message="before generate")
+    objects, actions_before = set(bpy.data.objects.keys()), set(bpy.data.actions.keys())
+    # As from the UI: the call's second argument asks Blender to push the operator's undo step.
+    result = bpy.ops.motionclip.generate("EXEC_DEFAULT", True, prompt="a person walks", seconds=2)
+    assert result == {"FINISHED"} and "a person walks" in bpy.data.actions
+    bpy.ops.ed.undo()
+    assert set(bpy.data.actions.keys()) == actions_before
+    assert set(bpy.data.objects.keys()) == objects
+    assert bpy.data.objects["SMPL"].animation_data is None or (
+        bpy.data.objects["SMPL"].animation_data.action is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: bpy.ops.motionclip.generate(prompt="   "), "Type a prompt"),
+        (lambda: bpy.ops.motionclip.find_similar(), "select an armature"),
+        (lambda: bpy.ops.motionclip.edit(from_text="a", to_text="b"), "select an armature"),
+        (lambda: bpy.ops.motionclip.blend(action_a="", action_b=""), "choose two actions"),
+        (lambda: bpy.ops.motionclip.blend(action_a="x", action_b="y"), "no action named 'x'"),
+    ],
+)
+def test_user_errors_are_reported_in_words(scene: Any, call: Any, message: str) -> None:
+    with pytest.raises(RuntimeError, match=message):
+        call()
+
+
+def keyed_armature(name: str, bones: list[str], frames: tuple[int, ...]) -> bpy.types.Object:
+    """A new armature with a chain of bones, keyed by hand on `frames`, made active."""
+    data = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, data)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    parent = None
+    for height, bone_name in enumerate(bones):
+        bone = data.edit_bones.new(bone_name)
+        bone.head, bone.tail, bone.parent = (0, 0, height), (0, 0, height + 1), parent
+        parent = bone
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for frame in frames:
+        obj.pose.bones[bones[0]].keyframe_insert("rotation_quaternion", frame=frame)
+    return obj
+
+
+def test_a_rig_that_is_not_humanoid_is_named_with_what_it_lacks(scene: Any) -> None:
+    keyed_armature("Tail", ["tail_base", "tail_tip"], frames=(1, 60))
+    with pytest.raises(RuntimeError, match="pelvis") as error:
+        bpy.ops.motionclip.find_similar()
+    assert "tail_base" in str(error.value)  # the names it saw
+
+
+def test_an_action_shorter_than_a_second_is_refused(scene: Any) -> None:
+    bpy.ops.motionclip.add_rig()
+    rig = bpy.context.view_layer.objects.active
+    rig.animation_data_create()
+    rig.animation_data.action = bpy.data.actions.new("blink")
+    for frame in (1, 15):
+        rig.pose.bones["head"].keyframe_insert("rotation_quaternion", frame=frame)
+    with pytest.raises(RuntimeError, match="too short"):
+        bpy.ops.motionclip.find_similar()
+
+
+def test_a_missing_checkpoint_is_named(scene: Any, tmp_path: Path) -> None:
+    use_model(tmp_path / "missing.pt")
+    with pytest.raises(RuntimeError, match=r"missing\.pt"):
+        bpy.ops.motionclip.generate(prompt="a person walks")
+
+
+def test_keys_are_written_in_bulk(scene: Any) -> None:
+    """A guard against per-key insertion (which takes seconds); the real figure is a benchmark."""
+    from motionclip_blender.core.rig import motion_to_channels
+
+    bpy.ops.motionclip.add_rig()
+    rig = bpy.context.view_layer.objects.active
+    channels = motion_to_channels(smooth_motion(seconds=4.0), smpl_armature())
+    start = time.perf_counter()
+    actions.write_action(rig, smpl_armature(), channels, "bulk", 1)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_worker_thread_path_applies_on_the_main_thread_and_cancels(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "synchronous", lambda: False)
+    applied: list[int] = []
+    done = jobs.Job("Count", lambda progress: 41, lambda value: f"{applied.append(value + 1)}")
+    cancelled = jobs.Job("Stop", cancelled_work, lambda value: "never")
+    cancelled.progress.cancel_requested.set()
+    assert jobs.submit(done) is None and jobs.submit(cancelled) is None
+    deadline = time.monotonic() + 10
+    while jobs.running() and time.monotonic() < deadline:
+        jobs._drain()
+        time.sleep(0.01)
+    assert applied == [42] and not jobs.running()
+    levels = {outcome.message: outcome.level for outcome in jobs.messages}
+    assert levels["Stop: cancelled"] == "WARNING"
+
+
+def cancelled_work(progress: jobs.Progress) -> int:
+    progress.update(0.5, "working")
+    return 0
