@@ -283,3 +283,26 @@ def test_worker_thread_path_applies_on_the_main_thread_and_cancels(
 def cancelled_work(progress: jobs.Progress) -> int:
     progress.update(0.5, "working")
     return 0
+
+
+def test_add_rig_uses_the_smpl_body_from_the_model_folder(scene: Any, tmp_path: Path) -> None:
+    from .smpl_model import write_smpl_model
+
+    write_smpl_model(tmp_path / "SMPL_NEUTRAL.npz")
+    bpy.context.preferences.addons["motionclip_blender"].preferences.smpl_model_folder = str(
+        tmp_path
+    )
+    assert bpy.ops.motionclip.add_rig() == {"FINISHED"}
+    (body,) = bpy.context.view_layer.objects.active.children
+    assert len(body.data.vertices) == 6890 and len(body.data.polygons) == 13776
+    first = body.data.vertices[1]  # follows left_hip 0.75 and the pelvis 0.25
+    weights = {body.vertex_groups[g.group].name: round(g.weight, 3) for g in first.groups}
+    assert weights == {"left_hip": 0.75, "pelvis": 0.25}
+
+
+def test_a_broken_smpl_folder_is_reported(scene: Any, tmp_path: Path) -> None:
+    bpy.context.preferences.addons["motionclip_blender"].preferences.smpl_model_folder = str(
+        tmp_path
+    )
+    with pytest.raises(RuntimeError, match="no SMPL model file"):
+        bpy.ops.motionclip.add_rig()

@@ -43,11 +43,15 @@ DEFAULT_RADIUS = 0.035
 
 @dataclass(frozen=True)
 class Mesh:
-    """vertices (V, 3) in armature space; faces: index tuples (triangles and quads); bones (V,)."""
+    """A body skinned to the SMPL armature.
+
+    vertices: (V, 3) in armature space (the rest pose); faces: vertex-index tuples (triangles,
+    quads); weights: (V, 24) skinning weight of each vertex for each SMPL joint's bone.
+    """
 
     vertices: torch.Tensor
     faces: list[tuple[int, ...]]
-    bones: torch.Tensor
+    weights: torch.Tensor
 
 
 def mannequin_mesh(armature: Armature) -> Mesh:
@@ -68,7 +72,8 @@ def mannequin_mesh(armature: Armature) -> Mesh:
         vertices.append(placed)
         faces.extend(tuple(offset + i for i in face) for face in sphere_faces)
         bones.append(torch.full((len(placed),), index, dtype=torch.long))
-    return Mesh(torch.cat(vertices), faces, torch.cat(bones))
+    weights = torch.nn.functional.one_hot(torch.cat(bones), len(armature.names))
+    return Mesh(torch.cat(vertices), faces, weights.to(armature.heads.dtype))
 
 
 def unit_sphere() -> tuple[torch.Tensor, list[tuple[int, ...]]]:

@@ -13,10 +13,8 @@ from ..core.mannequin import Mesh
 def add_body(
     context: bpy.types.Context, rig: bpy.types.Object, mesh: Mesh, bone_names: Sequence[str]
 ) -> bpy.types.Object:
-    """A mesh object for `mesh`, parented to `rig`.
-
-    Vertex v is bound to the bone named bone_names[mesh.bones[v]].
-    """
+    """A mesh object for `mesh`, parented to `rig`, skinned by mesh.weights (column j is the
+    weight of the bone named bone_names[j]); vertices with equal weights are added together."""
     collection = context.collection
     assert collection is not None, "needs a collection to link into"
     data = bpy.data.meshes.new(f"{rig.name}_body")
@@ -25,11 +23,11 @@ def add_body(
     body = bpy.data.objects.new(f"{rig.name}_body", data)
     collection.objects.link(body)
     body.parent = rig
-    by_bone: dict[int, list[int]] = {}
-    for vertex, bone in enumerate(mesh.bones.tolist()):
-        by_bone.setdefault(bone, []).append(vertex)
-    for bone, vertices in sorted(by_bone.items()):
-        body.vertex_groups.new(name=bone_names[bone]).add(vertices, 1.0, "REPLACE")
+    for bone, name in enumerate(bone_names):
+        group = body.vertex_groups.new(name=name)
+        column = mesh.weights[:, bone]
+        for weight in column[column > 0].unique().tolist():
+            group.add((column == weight).nonzero()[:, 0].tolist(), weight, "REPLACE")
     modifier = cast(bpy.types.ArmatureModifier, body.modifiers.new("Armature", "ARMATURE"))
     modifier.object = rig
     return body

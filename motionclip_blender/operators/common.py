@@ -12,9 +12,11 @@ from ..core.errors import MotionClipError
 from ..core.mannequin import mannequin_mesh
 from ..core.motion import Motion
 from ..core.rig import smpl_armature
+from ..core.smpl_body import smpl_body
 from . import jobs
 from .armature import build_armature
 from .body import add_body
+from .preferences import smpl_model_folder
 from .sampling import is_smpl_rig, rig_for_action, sample_action, scene_fps
 
 if TYPE_CHECKING:
@@ -91,23 +93,25 @@ def target_rig_name(context: bpy.types.Context) -> str | None:
 def target_rig(context: bpy.types.Context, name: str | None) -> bpy.types.Object:
     """On the main thread, when applying: the named SMPL rig, or a new one."""
     if name is None:
-        return add_smpl_rig(context)
+        return add_smpl_rig(context, smpl_model_folder(context))
     obj = bpy.data.objects.get(name)
     if obj is None:
         raise MotionClipError(f"the armature '{name}' was removed while the model worked")
     return obj
 
 
-def add_smpl_rig(context: bpy.types.Context) -> bpy.types.Object:
-    """A new SMPL armature with a mannequin body at the 3D cursor, made active."""
+def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types.Object:
+    """A new SMPL armature at the 3D cursor, made active, with the SMPL body from the user's model
+    folder when one is given, the generated mannequin otherwise."""
     scene, view_layer = context.scene, context.view_layer
     assert scene is not None and view_layer is not None
+    armature = smpl_armature()
+    body = smpl_body(smpl_folder, armature) if smpl_folder else mannequin_mesh(armature)
     if context.mode != "OBJECT":
         bpy.ops.object.mode_set(mode="OBJECT")
-    armature = smpl_armature()
     rig = build_armature(context, armature, "SMPL")
     rig.location = scene.cursor.location
-    add_body(context, rig, mannequin_mesh(armature), armature.names)
+    add_body(context, rig, body, armature.names)
     for obj in context.selected_objects:
         obj.select_set(False)
     rig.select_set(True)

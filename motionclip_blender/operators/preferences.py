@@ -67,6 +67,12 @@ def preferences(context: bpy.types.Context) -> MotionClipPreferences:
     return addon.preferences  # type: ignore[return-value]
 
 
+def smpl_model_folder(context: bpy.types.Context) -> str:
+    """The SMPL model folder set in the preferences, as an absolute path ('' when unset)."""
+    folder = preferences(context).smpl_model_folder
+    return bpy.path.abspath(folder) if folder else ""
+
+
 def model_settings(context: bpy.types.Context) -> ModelSettings:
     """What the model session needs from the preferences, read on the main thread."""
     prefs = preferences(context)
