@@ -102,7 +102,10 @@ def test_upright_head_keeps_smpl_rest_neck_and_a_nod_carries_over(tmp_path: Path
     turned = list(nodded)
     turned[4:8] = [math.cos(1.0), 0.0, math.sin(1.0), 0.0]  # root turned 2 rad about up
     source = mocap.read_source(deepmimic_file(tmp_path, [rest_frame(), nodded, turned]))
-    local = retarget(source, joint_maps.BUILT_IN["deepmimic"]).motion.rotations
+    result = retarget(source, joint_maps.BUILT_IN["deepmimic"])
+    kinds = {(s.start, s.end): s.kind for s in result.segments}
+    assert kinds[(NECK, HEAD)] == "rest_relative"  # so not in the alignable metric
+    local = result.motion.rotations
     assert local[0, [NECK, HEAD]].norm(dim=-1).max() < 1e-4
     # Within 0.01 rad: SMPL's chest fits DeepMimic's rest chest (its reference) within a fraction
     # of a degree, so the nod's axis is a little off SMPL's X axis.
