@@ -9,6 +9,9 @@ import pytest
 
 from motionclip_blender.cli import main
 from motionclip_blender.core import amass, files, skeleton
+from motionclip_blender.core import rotations as rot
+from motionclip_blender.core.motion import Motion
+from motionclip_blender.core.retarget import TO_Z_UP
 
 from .motions import smooth_motion
 
@@ -27,6 +30,33 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
     assert back.fps == 15.0 and back.num_frames == 15
     assert (back.joints()[0] - motion.joints()[0]).norm(dim=-1).max() < 1e-3
     assert "15 frames" in capsys.readouterr().out
+
+
+def test_z_up_bvh_imports_with_up_z(tmp_path: Path) -> None:
+    """A motion turned so that its BVH (written Y-up) has the body upright along the file's Z:
+    with --up z it imports as the original motion; read as Y-up it would lie on its back."""
+    motion = smooth_motion(seconds=0.5).on_floor()
+    turn = TO_Z_UP["y"]  # the writer maps world Z to file Y; turned first, Z stays Z
+    root = turn @ rot.axis_angle_to_matrix(motion.rotations[:, 0])
+    rotations = motion.rotations.clone()
+    rotations[:, 0] = rot.matrix_to_axis_angle(root)
+    pelvis = skeleton.rest_joints()[0]
+    translation = (motion.translation + pelvis) @ turn.T - pelvis
+    files.write_motion(Motion(rotations, translation, motion.fps), tmp_path / "z_up.bvh")
+    for up, matches in (("z", True), ("y", False)):
+        out = tmp_path / f"{up}.npz"
+        assert main(["import", str(tmp_path / "z_up.bvh"), "-o", str(out), "--up", up]) == 0
+        error = (files.read_motion(out).joints() - motion.joints()).norm(dim=-1).max()
+        assert (error < 1e-3) == matches, up
+
+
+def test_up_axis_of_a_non_bvh_file_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "walking_1.txt"
+    source.write_text("0\n")
+    assert main(["import", str(source), "-o", str(tmp_path / "out.npz"), "--up", "z"]) == 2
+    assert "always Y-up" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

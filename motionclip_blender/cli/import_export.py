@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..core import files, joint_maps, mocap
+from ..core.source_motion import UP_AXES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         '{"smpl joint": "source joint"}',
     )
     importer.add_argument("--fps", type=float, help="resample to this frame rate")
+    importer.add_argument(
+        "--up",
+        choices=tuple(UP_AXES),
+        default="y",
+        help="the BVH file's up axis (default: y, the BVH convention; some exporters write z)",
+    )
     importer.set_defaults(run=run_import)
 
     exporter = subparsers.add_parser(
@@ -37,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    motion = mocap.import_motion(args.source, args.joint_map, args.fps)
+    motion = mocap.import_motion(args.source, args.joint_map, args.fps, args.up)
     files.write_motion(motion, args.output)
     print(f"{args.output}: {motion.num_frames} frames at {motion.fps:g} fps")
     return 0

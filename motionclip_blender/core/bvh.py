@@ -77,8 +77,11 @@ class _Tokens:
         raise MotionFileError(f"{self.path}, line {self.line}: {message}")
 
 
-def read_bvh(path: str | os.PathLike[str]) -> SourceMotion:
-    """Read a BVH file of any skeleton; errors name the file, the line and what was expected."""
+def read_bvh(path: str | os.PathLike[str], up: str = "y") -> SourceMotion:
+    """Read a BVH file of any skeleton; errors name the file, the line and what was expected.
+
+    up: the file's up axis, "y" (the BVH convention) or "z" (some exporters).
+    """
     path = Path(path)
     lines = read_lines(path)
     motion_line = next((i for i, line in enumerate(lines) if line.strip() == "MOTION"), None)
@@ -90,7 +93,7 @@ def read_bvh(path: str | os.PathLike[str]) -> SourceMotion:
     joints: list[_Joint] = []
     _read_joint(tokens, joints, parent=-1)
     values, fps = _read_frames(path, lines, motion_line, joints)
-    return _source_motion(joints, values, fps)
+    return _source_motion(joints, values, fps, up)
 
 
 def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
@@ -169,7 +172,7 @@ def _read_frames(
     return values, frame_rate(frame_time)
 
 
-def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float) -> SourceMotion:
+def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float, up: str) -> SourceMotion:
     """Turn per-channel values into local rotations and translations."""
     frames = values.shape[0]
     data = torch.from_numpy(values)
@@ -202,7 +205,7 @@ def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float) -> Sour
         rotations=rotations,
         translations=translations,
         fps=fps,
-        up="y",
+        up=up,
     )
 
 

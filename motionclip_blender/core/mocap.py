@@ -12,13 +12,21 @@ from .retarget import retarget
 from .source_motion import SourceMotion
 
 
-def read_source(path: str | os.PathLike[str]) -> SourceMotion:
-    """Read a mocap file on its own skeleton: .bvh, or a .txt that is DeepMimic JSON or CMU8."""
+def read_source(path: str | os.PathLike[str], up: str = "y") -> SourceMotion:
+    """Read a mocap file on its own skeleton: .bvh, or a .txt that is DeepMimic JSON or CMU8.
+
+    up: a BVH file's up axis, "y" or "z"; DeepMimic and CMU8 files are always Y-up.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".bvh":
-        return bvh.read_bvh(path)
+        return bvh.read_bvh(path, up)
     if suffix in (".txt", ".json"):
+        if up != "y":
+            raise MotionFileError(
+                f"{path}: DeepMimic and CMU8 motions are always Y-up; up axis '{up}' applies to "
+                "BVH files only"
+            )
         try:
             with path.open("rb") as stream:
                 first = stream.read(64).lstrip()[:1]
@@ -34,14 +42,18 @@ def read_source(path: str | os.PathLike[str]) -> SourceMotion:
 
 
 def import_motion(
-    path: str | os.PathLike[str], joint_map: str | None = None, fps: float | None = None
+    path: str | os.PathLike[str],
+    joint_map: str | None = None,
+    fps: float | None = None,
+    up: str = "y",
 ) -> Motion:
     """Read a mocap file and retarget it onto SMPL, on the floor.
 
     joint_map: a built-in map name or a JSON file; None detects it from the joint names.
     fps: resample to this frame rate; None keeps the file's.
+    up: a BVH file's up axis, "y" or "z" (see read_source).
     """
-    source = read_source(path)
+    source = read_source(path, up)
     try:
         _, chosen = joint_maps.resolve(joint_map, source.names)
         motion = retarget(source, chosen).motion

@@ -12,13 +12,22 @@ root first, so that its bones point where the source's corresponding bones point
 - a joint with one segment (a limb bone) points it exactly; its twist about the bone comes from
   the parent (a weak prior) and, for hips and shoulders, from the plane the knee or elbow bends in.
 
-Nothing depends on the source's rest pose: only joint positions are used.
+For the limbs and the trunk nothing depends on the source's rest pose: only joint positions are
+used. The neck and head (REST_RELATIVE) are the exception: skeletons place those joints
+differently (SMPL's neck-to-head bone leans about 38 degrees forward of the chest's up direction
+at rest; a mocap skeleton's runs straight up), so aiming SMPL's bone along the source's would tilt
+every SMPL head back. They follow the source joint's rotation since its rest pose instead, which
+mocap formats define with the head upright on the chest: the source's rest pose is solved like a
+frame, and a REST_RELATIVE joint's world rotation is the source joint's world rotation since rest
+times that rest solution (where the joint keeps SMPL's rest pose relative to its parent). This
+also carries the head's own turn, which no bone direction shows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import roma
 import torch
@@ -44,9 +53,21 @@ HINGE_AXES: dict[str, tuple[float, float, float]] = {
     "left_shoulder": (0.0, -1.0, 0.0),
     "right_shoulder": (0.0, 1.0, 0.0),
 }
+# Follow the source's rotation since its rest pose rather than a bone direction (module docstring).
+REST_RELATIVE = tuple(skeleton.JOINT_INDEX[name] for name in ("neck", "head"))
 PARENT_PRIOR_WEIGHT = 0.05  # keeps a bone's twist near its parent's where nothing else fixes it
 PAIR_MIDPOINT_WEIGHT = 0.1  # where a left/right pair's midpoint lies: only breaks ties
 SHORTEST_SEGMENT = 0.01  # segments under this fraction of the leg length have no direction
+
+
+SegmentKind = Literal["bone", "offset", "span", "rest_relative"]
+# What the two direction metrics measure (see Segment for the kinds). Shared bones: every bone
+# the two skeletons share, as the issue defines the metric. Alignable: the segments a joint's
+# rotation aims, so the ones a retargeting can match; it leaves out the offsets (pelvis to hip,
+# chest to collar), whose direction from their joint is a body proportion, and the rest-relative
+# neck-to-head bone, whose rest direction differs between skeletons on purpose.
+SHARED_BONE_KINDS: tuple[SegmentKind, ...] = ("bone", "offset", "rest_relative")
+ALIGNABLE_KINDS: tuple[SegmentKind, ...] = ("bone", "span")
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,8 @@ class Segment:
     kind: "bone", a joint to its only mapped descendant (a thigh, a forearm, the spine);
     "offset", a joint to one side of a left/right pair below it (pelvis to hip, chest to collar),
     whose direction is a body proportion that no rotation changes; "span", the line from the
-    right to the left end of such a pair (hip to hip), which fixes the joint's orientation.
+    right to the left end of such a pair (hip to hip), which fixes the joint's orientation;
+    "rest_relative", a bone of a REST_RELATIVE joint, which is not aimed (neck to head).
     """
 
     joint: int
@@ -65,7 +87,7 @@ class Segment:
     end: int
     source_start: int
     source_end: int
-    kind: str
+    kind: SegmentKind
 
 
 @dataclass(frozen=True)
@@ -89,11 +111,20 @@ def retarget(source: SourceMotion, joint_map: JointMap) -> Retargeted:
         skeleton.JOINT_INDEX[name]: index
         for name, index in indices(joint_map, source.names).items()
     }
-    positions = source.joint_positions().float() @ TO_Z_UP[source.up].T
+    to_z_up = TO_Z_UP[source.up]
+    turns, positions = source.forward_kinematics()
+    positions = positions.float() @ to_z_up.T
     smpl_legs = _leg_length(skeleton.rest_joints()[None], {joint: joint for joint in found})
     positions = positions * (smpl_legs / _leg_length(positions, found))
     segments = _segments(found, positions)
-    global_rotations = _solve_rotations(found, positions, segments)
+    rest_positions = source.rest_pose().joint_positions().float() @ to_z_up.T
+    at_rest = _solve_rotations(found, rest_positions, segments, {})[0]
+    followed = {
+        joint: to_z_up @ turns[:, found[joint]].float() @ to_z_up.T @ at_rest[joint]
+        for joint in REST_RELATIVE
+        if joint in found
+    }
+    global_rotations = _solve_rotations(found, positions, segments, followed)
     parents = torch.tensor(skeleton.PARENTS[1:])
     local = global_rotations.clone()
     local[:, 1:] = global_rotations[:, parents].transpose(-1, -2) @ global_rotations[:, 1:]
@@ -184,7 +215,11 @@ def _segments(found: dict[int, int], positions: torch.Tensor) -> list[Segment]:
             if name.startswith("left_") and f"right_{name[5:]}" in names:
                 right = below[names.index(f"right_{name[5:]}")]
                 segments.append(Segment(joint, right, end, found[right], found[end], "span"))
-            kind = "offset" if name[name.find("_") + 1 :] in _sides(names) else "bone"
+            kind: SegmentKind = "bone"
+            if joint in REST_RELATIVE:
+                kind = "rest_relative"
+            elif name[name.find("_") + 1 :] in _sides(names):
+                kind = "offset"
             segments.append(Segment(joint, joint, end, found[joint], found[end], kind))
     return segments
 
@@ -197,16 +232,30 @@ def _sides(names: Sequence[str]) -> set[str]:
 
 
 def _solve_rotations(
-    found: dict[int, int], positions: torch.Tensor, segments: Sequence[Segment]
+    found: dict[int, int],
+    positions: torch.Tensor,
+    segments: Sequence[Segment],
+    followed: dict[int, torch.Tensor],
 ) -> torch.Tensor:
-    """(T, 24, 3, 3) world rotations of the SMPL joints, root first (see the module docstring)."""
+    """(T, 24, 3, 3) world rotations of the SMPL joints, root first (see the module docstring).
+
+    followed: {REST_RELATIVE joint: (T, 3, 3) its world rotation}; a REST_RELATIVE joint left
+    out keeps its rest pose relative to its parent (as in solving the source's rest pose).
+    """
     frames = positions.shape[0]
     rest = skeleton.rest_joints()
     upright = rot.axis_angle_to_matrix(torch.tensor(UPRIGHT_ROOT_AXIS_ANGLE)).expand(frames, 3, 3)
     solved: list[torch.Tensor] = []
     for joint, parent in enumerate(skeleton.PARENTS):
         parent_rotation = solved[parent] if parent >= 0 else upright
-        own = [segment for segment in segments if segment.joint == joint]
+        own = [
+            segment
+            for segment in segments
+            if segment.joint == joint and segment.kind != "rest_relative"
+        ]
+        if joint in followed:
+            solved.append(followed[joint])
+            continue
         if not own:
             solved.append(parent_rotation)
             continue

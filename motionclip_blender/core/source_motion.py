@@ -7,7 +7,7 @@ a Motion on SMPL. Lengths are in the file's own unit (retargeting scales by leg 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -74,6 +74,11 @@ class SourceMotion:
 
     def joint_positions(self) -> torch.Tensor:
         """Forward kinematics: (T, J, 3) world joint positions in the file's own axes and unit."""
+        return self.forward_kinematics()[1]
+
+    def forward_kinematics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(T, J, 3, 3) world rotations of the joints' frames, identity in the rest pose, and
+        (T, J, 3) world joint positions, both in the file's own axes (and unit)."""
         rotations: list[torch.Tensor] = []
         positions: list[torch.Tensor] = []
         for joint, parent in enumerate(self.parents):
@@ -85,4 +90,11 @@ class SourceMotion:
             rotations.append(parent_rotation @ self.rotations[:, joint])
             step = (parent_rotation @ self.translations[:, joint, :, None])[..., 0]
             positions.append(positions[parent] + step)
-        return torch.stack(positions, dim=1)
+        return torch.stack(rotations, dim=1), torch.stack(positions, dim=1)
+
+    def rest_pose(self) -> SourceMotion:
+        """One frame of the skeleton's rest pose: no rotations, every joint at its offset (a
+        file's position channels ignored), as the file defines its skeleton."""
+        joints = len(self.names)
+        eye = torch.eye(3, dtype=self.rotations.dtype).expand(1, joints, 3, 3)
+        return replace(self, rotations=eye, translations=self.offsets[None].to(eye.dtype))
