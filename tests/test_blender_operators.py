@@ -140,6 +140,27 @@ def test_a_mocap_rig_imported_by_blender_is_read_as_smpl(scene: Any, tmp_path: P
     assert read.num_frames == motion.num_frames and float(error.max()) < 0.02
 
 
+def test_core_pose_maths_match_blender_on_an_euler_rig(scene: Any, tmp_path: Path) -> None:
+    from motionclip_blender.core import armature_pose
+    from motionclip_blender.operators.sampling import sample_action
+
+    bvh.write_bvh(smooth_motion(seconds=1.0), tmp_path / "take.bvh")
+    bpy.ops.import_anim.bvh(filepath=str(tmp_path / "take.bvh"), rotate_mode="YXZ")
+    rig = bpy.context.view_layer.objects.active
+    rig.location, rig.scale = (0.5, -1.0, 0.2), (2.0, 2.0, 2.0)
+    bpy.context.view_layer.update()
+    samples = sample_action(rig, rig.animation_data.action, 30.0)
+    assert set(samples.rotation_modes) == {"YXZ"}
+    heads = armature_pose.world_heads(samples).numpy()
+    through_source = armature_pose.source_motion(samples).joint_positions().numpy()
+    start = int(rig.animation_data.action.frame_range[0])
+    for frame in (0, 17):
+        scene.frame_set(start + frame)
+        blender = world_heads(rig, samples.names)
+        assert np.abs(heads[frame] - blender).max() < 1e-4
+        assert np.abs(through_source[frame] - blender).max() < 1e-4
+
+
 def test_blend_places_in_betweens_one_after_another(scene: Any) -> None:
     rig = generate("a person walks", seconds=2.0)
     generate("a person jumps", seconds=3.0, placement="NLA")

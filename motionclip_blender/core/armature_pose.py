@@ -102,24 +102,49 @@ def smpl_rig_motion(samples: PoseSamples, armature: Armature) -> Motion:
     return basis_to_motion(basis, samples.location[:, order[0]], samples.fps, armature)
 
 
+def source_motion(samples: PoseSamples) -> SourceMotion:
+    """The rig's animation as a SourceMotion in Blender's Z-up world, for retargeting.
+
+    Each joint's frame is its bone's rotation since the rest pose (so the rig's rest pose is the
+    source's rest pose, which retargeting uses as its reference), and the joint sits at its bone's
+    head. The object's transform is applied, its scale taken out of the rotations.
+    """
+    posed = pose_matrices(samples)
+    rest = samples.rest.double()
+    obj = samples.object_matrix.double()
+    obj_rotation = obj[:3, :3] / obj[:3, :3].norm(dim=0, keepdim=True)
+    since_rest = posed[..., :3, :3] @ torch.linalg.inv(rest[:, :3, :3])
+    world_rotation = obj_rotation @ since_rest @ obj_rotation.T
+    heads = posed[..., :, 3] @ obj.T
+    rest_heads = (rest[:, :, 3] @ obj.T)[:, :3]
+    parents = list(samples.parents)
+    local = world_rotation.clone()
+    translation = heads[..., :3].clone()
+    offsets = rest_heads.clone()
+    for joint, parent in enumerate(parents):
+        if parent < 0:
+            continue
+        parent_rotation = world_rotation[:, parent]
+        local[:, joint] = parent_rotation.transpose(-1, -2) @ world_rotation[:, joint]
+        step = heads[:, joint, :3] - heads[:, parent, :3]
+        translation[:, joint] = (parent_rotation.transpose(-1, -2) @ step[..., None])[..., 0]
+        offsets[joint] = rest_heads[joint] - rest_heads[parent]
+    return SourceMotion(
+        names=samples.names,
+        parents=samples.parents,
+        offsets=offsets.float(),
+        rotations=local.float(),
+        translations=translation.float(),
+        fps=samples.fps,
+        up="z",
+    )
+
+
 def humanoid_motion(samples: PoseSamples, joint_map: str | None = None) -> Motion:
-    """The SMPL motion of any humanoid rig, retargeted from its joint positions.
+    """The SMPL motion of any humanoid rig, retargeted from its pose.
 
     joint_map: a built-in map name or JSON file; None detects it from the bone names (an error
     lists the SMPL joints it could not find when the rig is not humanoid).
     """
     _, chosen = joint_maps.resolve(joint_map, samples.names)
-    heads = world_heads(samples).float()
-    parents = torch.tensor([max(parent, 0) for parent in samples.parents])
-    relative = heads - heads[:, parents] * (torch.tensor(samples.parents) >= 0)[None, :, None]
-    frames, bones = heads.shape[:2]
-    source = SourceMotion(
-        names=samples.names,
-        parents=samples.parents,
-        offsets=relative[0],
-        rotations=torch.eye(3).expand(frames, bones, 3, 3).contiguous(),
-        translations=relative,
-        fps=samples.fps,
-        up="z",
-    )
-    return retarget(source, chosen).motion
+    return retarget(source_motion(samples), chosen).motion
