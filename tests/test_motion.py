@@ -71,6 +71,19 @@ def test_on_floor_puts_the_lowest_foot_at_zero() -> None:
     assert abs(float(motion.joints()[:, list(skeleton.FOOT_JOINTS), 2].min())) < 1e-5
 
 
+def test_on_floor_by_quantile_lets_brief_dips_below_the_floor() -> None:
+    motion = smooth_motion(seconds=4.0)
+    translation = motion.translation.clone()
+    translation[7, 2] -= 0.2  # one frame dips 20 cm
+    dipped = Motion(motion.rotations, translation, motion.fps)
+    lowest = dipped.on_floor(quantile=0.05).joints()[:, list(skeleton.FOOT_JOINTS), 2].min(dim=1)
+    assert float(lowest.values[7]) < -0.1
+    assert float(lowest.values.quantile(0.05)) == pytest.approx(0.0, abs=1e-5)
+    assert float(dipped.on_floor().joints()[:, list(skeleton.FOOT_JOINTS), 2].min()) == (
+        pytest.approx(0.0, abs=1e-5)
+    )
+
+
 def test_rest_motion_stands_on_the_floor_facing_minus_y() -> None:
     joints = rest_motion().joints()[0]
     assert joints[skeleton.JOINT_INDEX["head"], 2] > 1.4

@@ -14,6 +14,7 @@ from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
 from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
+    FLOOR_QUANTILE,
     TO_Z_UP,
     comparison_figures,
     direction_errors,
@@ -65,7 +66,7 @@ SOURCE_MAP = {name: f"src_{name}" for name in skeleton.JOINT_NAMES}
 
 @pytest.mark.parametrize(("up", "scale"), [("y", 100.0), ("z", 1.0)])
 def test_any_rest_pose_unit_and_up_axis_gives_the_same_joints(up: str, scale: float) -> None:
-    motion = smooth_motion(seconds=1.0).on_floor()
+    motion = smooth_motion(seconds=1.0).on_floor(quantile=FLOOR_QUANTILE)
     source = as_source(motion, up, scale)
     result = retarget(source, SOURCE_MAP)
     error = (result.motion.joints() - motion.joints()).norm(dim=-1).max()
@@ -172,7 +173,8 @@ def test_real_clip_bones_feet_and_preview(dataset: str, tmp_path: Path) -> None:
     assert errors[:, aimed].mean() < 5.0
     assert errors[:, aimed].flatten().quantile(0.95) < 12.0
     feet = result.motion.joints()[:, skeleton.FOOT_JOINTS, 2].min(dim=1).values
-    assert feet.min().abs() < 1e-5  # on the floor
+    assert feet.quantile(FLOOR_QUANTILE).abs() < 1e-5  # on the floor
+    assert feet.min() > -0.05  # brief dips below it stay small
     assert feet.median() < WALKING_FOOT_MEDIAN[dataset]  # walking: a foot is down
 
     frames = preview.render(comparison_figures(result), size=200)

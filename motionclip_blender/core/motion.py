@@ -104,9 +104,15 @@ class Motion:
         )
         return Motion(rot.quaternion_to_axis_angle(blended), translation, float(fps))
 
-    def on_floor(self) -> Motion:
-        """Shift vertically so the lowest foot joint over the whole motion is at height 0."""
-        lowest = self.joints()[:, skeleton.FOOT_JOINTS, UP_AXIS].min()
+    def on_floor(self, quantile: float = 0.0) -> Motion:
+        """Shift vertically so the lowest foot joint over the whole motion is at height 0.
+
+        quantile > 0 puts that quantile of the frames' lowest foot heights at 0 instead, so a few
+        frames where a toe dips (mocap noise, a pointed foot) may go below the floor rather than
+        lift every other frame off it.
+        """
+        per_frame = self.joints()[:, skeleton.FOOT_JOINTS, UP_AXIS].min(dim=1).values
+        lowest = torch.quantile(per_frame.double(), quantile).to(self.translation.dtype)
         shift = torch.zeros(3, dtype=self.translation.dtype)
         shift[UP_AXIS] = lowest
         return Motion(self.rotations, self.translation - shift, self.fps)
