@@ -1,0 +1,1 @@
+"""Speed, memory and quality benchmarks: `python -m benchmarks.run` (see benchmarks/README.md)."""
