@@ -1,10 +1,12 @@
 """Build the installable Blender extension: one .zip for one platform, with the wheels it imports.
 
     python build.py --platform {linux-x64,windows-x64,macos-arm64} [--no-wheels] [--output DIR]
+                    [--find-links DIR]
 
 The package is motionclip_blender/ (without caches), blender_manifest.toml and, unless
---no-wheels, the wheels of the runtime dependencies in pyproject.toml for Blender's Python 3.11,
-downloaded with pip for the target platform (NumPy and bpy excluded: Blender ships them).
+--no-wheels, the wheels of the runtime dependencies in pyproject.toml for Blender's Python 3.11:
+resolved by uv and downloaded by pip for the target platform, less what is never imported and
+NumPy (Blender ships it).
 Blender's own extension tool (in the bpy wheel) writes and validates the .zip. Everything
 happens in a temporary folder; only a finished, validated .zip is moved into the output folder.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -28,13 +31,18 @@ PACKAGE = ROOT / "motionclip_blender"
 MANIFEST = "blender_manifest.toml"
 PYTHON_VERSION = "3.11"  # Blender 4.2 to 5.0
 
-# pip platform tags per Blender platform. Blender 4.2+ needs glibc 2.28 on Linux and macOS 11.2
-# on Apple silicon (pip widens a macOS tag to the older versions itself).
+# Per Blender platform: uv's name for it (to resolve) and pip's wheel tags (to download). Blender
+# 4.2+ needs glibc 2.28 on Linux; torch 2.13's wheels for Apple silicon need macOS 14 (pip
+# accepts the older macOS versions of a tag by itself).
+MACOS_VERSION = "14.0"
 LINUX_TAGS = [f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)]
-PLATFORM_TAGS = {
-    "linux-x64": [*LINUX_TAGS, "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"],
-    "windows-x64": ["win_amd64"],
-    "macos-arm64": ["macosx_11_0_arm64"],
+PLATFORMS = {
+    "linux-x64": (
+        "x86_64-manylinux_2_28",
+        [*LINUX_TAGS, "manylinux2014_x86_64", "manylinux1_x86_64"],
+    ),
+    "windows-x64": ("x86_64-pc-windows-msvc", ["win_amd64"]),
+    "macos-arm64": ("aarch64-apple-darwin", [f"macosx_{MACOS_VERSION.replace('.', '_')}_arm64"]),
 }
 
 # Dependencies that PyPI has only as source; pip builds them into pure-Python wheels first.
@@ -108,9 +116,9 @@ def blender_extension_tool() -> Path:
     return found[-1]
 
 
-def run(command: list[str], what: str) -> None:
+def run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
     """Run a command; a failure raises BuildError with `what` and the command's last lines."""
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         lines = (result.stdout + result.stderr).strip().splitlines()
         errors = [line for line in lines if not line.startswith("WARNING:")]  # warnings hide it
@@ -124,32 +132,48 @@ def pip(*arguments: str, what: str) -> None:
     run([sys.executable, "-m", "pip", *arguments, *constraints], what)
 
 
-def download_wheels(platform: str, work: Path) -> list[Path]:
+def resolve(platform: str, requirements: Path, links: list[str], pinned: Path) -> list[str]:
+    """Every distribution the requirements need on `platform`, as exact `name==version` pins.
+
+    uv resolves for the target platform's environment markers; pip would evaluate them for this
+    machine (and ask for Linux's CUDA libraries in a Windows build, for example).
+    """
+    command = [sys.executable, "-m", "uv", "pip", "compile", str(requirements), "--quiet"]
+    command += ["--constraint", str(ROOT / "constraints.txt"), "--only-binary", ":all:"]
+    command += ["--python-platform", PLATFORMS[platform][0], "--python-version", PYTHON_VERSION]
+    command += [*links, "--no-header", "--no-annotate", "--output-file", str(pinned)]
+    environment = os.environ | {"MACOSX_DEPLOYMENT_TARGET": MACOS_VERSION}
+    run(command, f"resolving the wheels for {platform} with uv (needs access to PyPI)", environment)
+    lines = pinned.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
+
+
+def download_wheels(platform: str, work: Path, find_links: list[Path]) -> list[Path]:
     """The wheels the package needs on `platform`, downloaded into `work`/wheels."""
-    requirements = runtime_requirements()
     built, downloads = work / "built", work / "wheels"
-    target = ["--only-binary=:all:", "--python-version", PYTHON_VERSION]
-    target += ["--implementation", "cp", "--abi", "cp" + PYTHON_VERSION.replace(".", "")]
-    for tag in PLATFORM_TAGS[platform]:
-        target += ["--platform", tag]
+    built.mkdir()
+    links = [
+        argument for folder in (built, *find_links) for argument in ("--find-links", str(folder))
+    ]
+    requirements = runtime_requirements()
     source_only = [r for r in requirements if requirement_name(r) in SOURCE_ONLY]
     if source_only:
         pip("wheel", "--no-deps", "--wheel-dir", str(built), *source_only, what="pip wheel")
+    (work / "requirements.in").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    pins = resolve(platform, work / "requirements.in", links, work / "requirements.txt")
+    shipped = [pin for pin in pins if requirement_name(pin) not in LEFT_OUT]
+    target = ["--no-deps", "--only-binary=:all:", "--python-version", PYTHON_VERSION]
+    target += ["--implementation", "cp", "--abi", "cp" + PYTHON_VERSION.replace(".", "")]
+    for tag in PLATFORMS[platform][1]:
+        target += ["--platform", tag]
     what = f"pip download for {platform} (needs access to PyPI)"
-    sources = ["--find-links", str(built), "-d", str(downloads)]
-    pip("download", *target, *sources, *requirements, what=what)
-    pip("download", *target, "--no-deps", "-d", str(downloads), *NO_DEPS, what=what)
-    wheels = []
-    for wheel in sorted(downloads.glob("*.whl")):
-        if normalized_name(wheel.name.split("-")[0]) in LEFT_OUT:
-            wheel.unlink()
-        else:
-            wheels.append(wheel)
+    pip("download", *target, *links, "-d", str(downloads), *shipped, *NO_DEPS, what=what)
+    wheels = sorted(downloads.glob("*.whl"))
     torch = [wheel.name for wheel in wheels if wheel.name.startswith("torch-")]
     if platform == "linux-x64" and not (torch and "+cpu" in torch[0]):
         raise BuildError(
-            f"the Linux package needs PyTorch's CPU build, pip found {torch or 'no torch'}; "
-            "make pip see the CPU index: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu"
+            f"the Linux package needs PyTorch's CPU build, found {torch or 'no torch'}: download "
+            "it from https://download.pytorch.org/whl/cpu into a folder and pass --find-links DIR"
         )
     return wheels
 
@@ -166,7 +190,7 @@ def write_manifest(stage: Path, platform: str, wheels: list[Path]) -> None:
     (stage / MANIFEST).write_text(text, encoding="utf-8")
 
 
-def build(platform: str, with_wheels: bool, output: Path) -> Path:
+def build(platform: str, with_wheels: bool, output: Path, find_links: list[Path]) -> Path:
     """Build and validate the package for `platform`; returns the .zip written into `output`."""
     tool = blender_extension_tool()
     with tempfile.TemporaryDirectory(prefix="motionclip-build-") as temporary:
@@ -174,7 +198,7 @@ def build(platform: str, with_wheels: bool, output: Path) -> Path:
         stage = work / "package"
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(PACKAGE, stage, ignore=ignore)
-        wheels = download_wheels(platform, work) if with_wheels else []
+        wheels = download_wheels(platform, work, find_links) if with_wheels else []
         if wheels:
             (stage / "wheels").mkdir()
             for wheel in wheels:
@@ -203,16 +227,24 @@ def megabytes(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--platform", required=True, choices=sorted(PLATFORM_TAGS))
+    parser.add_argument("--platform", required=True, choices=sorted(PLATFORMS))
     parser.add_argument(
         "--no-wheels",
         action="store_true",
         help="a development package for a Blender whose Python already has the dependencies",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "dist", help="default: dist/")
+    parser.add_argument(
+        "--find-links",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of more wheels (Linux: PyTorch's CPU build of torch)",
+    )
     args = parser.parse_args(argv)
     try:
-        package = build(args.platform, not args.no_wheels, args.output)
+        package = build(args.platform, not args.no_wheels, args.output, args.find_links)
     except BuildError as error:
         print(f"build.py: error: {error}", file=sys.stderr)
         return 1

@@ -32,7 +32,7 @@ def test_manifest_version_is_the_package_version() -> None:
         manifest = tomllib.load(stream)
     assert manifest["version"] == motionclip_blender.__version__
     assert manifest["id"] == "motionclip_blender"
-    assert sorted(manifest["platforms"]) == sorted(build.PLATFORM_TAGS)
+    assert sorted(manifest["platforms"]) == sorted(build.PLATFORMS)
 
 
 def test_package_manifest_names_the_platform_and_its_wheels(tmp_path: Path) -> None:
