@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         package = build(args.platform, not args.no_wheels, args.output, args.find_links)
-    except BuildError as error:
+    except (BuildError, OSError) as error:  # OSError: an output folder that cannot be written
         print(f"build.py: error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {package}")
