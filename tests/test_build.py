@@ -1,0 +1,72 @@
+"""build.py: the manifest agrees with the package, and bad input fails cleanly, leaving no .zip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import build
+import motionclip_blender
+
+from .conftest import REPO
+
+
+def run_build(
+    *arguments: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "build.py"), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_manifest_version_is_the_package_version() -> None:
+    with open(REPO / "blender_manifest.toml", "rb") as stream:
+        manifest = tomllib.load(stream)
+    assert manifest["version"] == motionclip_blender.__version__
+    assert manifest["id"] == "motionclip_blender"
+    assert sorted(manifest["platforms"]) == sorted(build.PLATFORMS)
+
+
+def test_package_manifest_names_the_platform_and_its_wheels(tmp_path: Path) -> None:
+    wheels = [
+        tmp_path / "roma-1.8.0-py3-none-any.whl",
+        tmp_path / "torch-2.13.0-cp311-win_amd64.whl",
+    ]
+    build.write_manifest(tmp_path, "windows-x64", wheels)
+    with open(tmp_path / "blender_manifest.toml", "rb") as stream:
+        manifest = tomllib.load(stream)
+    assert manifest["platforms"] == ["windows-x64"]
+    assert manifest["wheels"] == [f"./wheels/{wheel.name}" for wheel in wheels]
+    assert manifest["permissions"].keys() == {"files", "network"}  # still in their table
+
+
+def test_numpy_and_unused_dependencies_stay_out() -> None:
+    names = {build.requirement_name(r) for r in build.runtime_requirements()}
+    assert "torch" in names and "transformers" in names
+    assert "numpy" not in names
+
+
+def test_unknown_platform_is_refused(tmp_path: Path) -> None:
+    result = run_build("--platform", "amiga-68k", "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "invalid choice: 'amiga-68k'" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_network_fails_with_a_message_and_no_zip(tmp_path: Path) -> None:
+    offline = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    offline |= {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}
+    output = tmp_path / "out"
+    result = run_build("--platform", "windows-x64", "--output", str(output), env=offline)
+    assert result.returncode == 1
+    assert result.stderr.startswith("build.py: error: pip")
+    assert "Traceback" not in result.stderr
+    assert not output.exists()
