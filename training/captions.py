@@ -77,7 +77,7 @@ def _doubles_final_consonant(verb: str) -> bool:
 
 
 def style_words(style: str) -> tuple[str, str]:
-    """(adjective, manner) of a style; unknown styles read "a {style} person", "in a {style} way"."""
+    """(adjective, manner) of a style; unknown ones: "a {style} person", "in a {style} way"."""
     if style in STYLES:
         return STYLES[style]
     words = style.replace("-", " ")
@@ -104,8 +104,10 @@ def captions(content: str, style: str = "", text: str = "") -> list[str]:
         adjective, manner = style_words(style)
         sentences = [f"a person {does} {manner}", f"someone {doing} {manner}", f"{doing} {manner}"]
         if adjective:
-            sentences += [f"{article(adjective)} {adjective} person {doing}",
-                          f"{article(adjective)} {adjective} person {does}"]
+            sentences += [
+                f"{article(adjective)} {adjective} person {doing}",
+                f"{article(adjective)} {adjective} person {does}",
+            ]
     return list(dict.fromkeys(sentences))
 
 

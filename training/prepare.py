@@ -6,8 +6,9 @@ Every clip is imported through core.mocap (AMASS files through core.amass), resa
 model's frame rate and cut into windows of min_seconds..max_seconds (a clip up to max_seconds is
 one window; a longer one is cut into equal windows covering it). Each window is canonicalised
 (core.pose_features). The cache file's name is a hash of the input files (path, size, time),
-the settings that shape windows and splits, PIPELINE_VERSION and the source code of every module
-the data passes through, so a change to retargeting prepares again and stale data is never used.
+the settings that shape windows and splits, the source code of every core module the data passes
+through and of the labelling modules, and PIPELINE_VERSION (bump it when this file changes what
+it writes): a change to retargeting prepares again, and stale data is never used.
 """
 
 from __future__ import annotations
@@ -39,11 +40,29 @@ logger = logging.getLogger(__name__)
 PIPELINE_VERSION = 1
 CORE = Path(motionclip_blender.__file__).parent / "core"
 PIPELINE_SOURCES = [
-    *(CORE / f"{name}.py" for name in (
-        "amass", "bvh", "cmu8", "deepmimic", "frame_rows", "joint_maps", "kinematics", "mocap",
-        "motion", "pose_features", "retarget", "rotations", "skeleton", "source_motion",
-    )),
-    *(Path(__file__).parent / f"{name}.py" for name in ("captions", "prepare", "sources", "splits")),
+    *(
+        CORE / f"{name}.py"
+        for name in (
+            "amass",
+            "bvh",
+            "cmu8",
+            "deepmimic",
+            "frame_rows",
+            "joint_maps",
+            "kinematics",
+            "mocap",
+            "motion",
+            "pose_features",
+            "retarget",
+            "rotations",
+            "skeleton",
+            "source_motion",
+        )
+    ),
+    *(
+        Path(__file__).parent / f"{name}.py"
+        for name in ("captions", "prepare", "sources", "splits")
+    ),
 ]
 
 
@@ -52,12 +71,12 @@ def collect_clips(config: TrainConfig) -> list[sources.Clip]:
     data = config.data
     clips: list[sources.Clip] = []
     for name in data.sets:
-        folder = sources.unpack_shared_set(name, Path(data.root), Path(data.archives))
-        clips += sources.SHARED_READERS[name](folder)
-    for folder in data.bvh:
-        clips += sources.bvh_folder_clips(folder)
-    for folder in data.amass:
-        clips += sources.amass_clips(folder)
+        unpacked = sources.unpack_shared_set(name, Path(data.root), Path(data.archives))
+        clips += sources.SHARED_READERS[name](unpacked)
+    for bvh_folder in data.bvh:
+        clips += sources.bvh_folder_clips(bvh_folder)
+    for amass_folder in data.amass:
+        clips += sources.amass_clips(amass_folder)
     if not clips:
         raise sources.DataSourceError(
             "no labelled clips found in the configured data sources "
@@ -138,13 +157,24 @@ def prepare(config: TrainConfig, force: bool = False) -> PreparedData:
         for piece in pieces:
             windows.append(pose_features.motion_to_features(piece, model.fps))
             labels.append(
-                WindowLabels(splits[clip.group], clip.source, clip.group, clip.content,
-                             clip.raw_label, clip.style, clip.text, phrasings, clip.licence)
+                WindowLabels(
+                    splits[clip.group],
+                    clip.source,
+                    clip.group,
+                    clip.content,
+                    clip.raw_label,
+                    clip.style,
+                    clip.text,
+                    phrasings,
+                    clip.licence,
+                )
             )
     if failed:
         logger.warning(
             "skipped %d of %d file(s) that could not be imported, e.g. %s",
-            len(failed), len(clips), "; ".join(failed[:3]),
+            len(failed),
+            len(clips),
+            "; ".join(failed[:3]),
         )
     if too_short:
         logger.warning("skipped %d clip(s) shorter than %g s", too_short, model.min_seconds)
@@ -156,10 +186,15 @@ def prepare(config: TrainConfig, force: bool = False) -> PreparedData:
     lengths = torch.tensor([len(window) for window in windows])
     offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
     summary = summarise(labels, lengths, model.fps)
-    summary |= {"files": len(clips), "failed_files": len(failed), "too_short_clips": too_short,
-                "prepare_seconds": round(time.perf_counter() - started, 1)}
-    data = PreparedData(path.stem.removeprefix("prepared-"), model.fps, torch.cat(windows),
-                        offsets, labels, summary)
+    summary |= {
+        "files": len(clips),
+        "failed_files": len(failed),
+        "too_short_clips": too_short,
+        "prepare_seconds": round(time.perf_counter() - started, 1),
+    }
+    data = PreparedData(
+        path.stem.removeprefix("prepared-"), model.fps, torch.cat(windows), offsets, labels, summary
+    )
     data.save(path)
     logger.info("prepared %d windows in %s", len(labels), path)
     return data
@@ -196,11 +231,19 @@ def training_data_description(data: PreparedData) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.prepare", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.prepare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", required=True, help="training configuration (TOML)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override a configuration value (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a configuration value (repeatable)",
+    )
     parser.add_argument("--force", action="store_true", help="prepare again even when cached")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -108,5 +108,11 @@ class PreparedData:
             WindowLabels(**dict(zip(LABEL_FIELDS, row, strict=True)))
             for row in zip(*columns, strict=True)
         ]
-        return cls(payload["key"], payload["fps"], payload["features"], payload["offsets"],
-                   labels, payload["summary"])
+        return cls(
+            payload["key"],
+            payload["fps"],
+            payload["features"],
+            payload["offsets"],
+            labels,
+            payload["summary"],
+        )

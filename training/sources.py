@@ -162,8 +162,15 @@ def deepmimic_clips(folder: Path) -> list[Clip]:
         label = re.sub(r"^long_|\d+$", "", group)
         licence = LICENCES["deepmimic-sie" if path.parent.name == "sie" else "deepmimic"]
         clips.append(
-            Clip(path, "deepmimic", content_phrase(label), label, "", f"{path.parent.name}/{group}",
-                 licence)
+            Clip(
+                path,
+                "deepmimic",
+                content_phrase(label),
+                label,
+                "",
+                f"{path.parent.name}/{group}",
+                licence,
+            )
         )
     return clips
 
@@ -174,8 +181,16 @@ def cmu8_clips(folder: Path) -> list[Clip]:
     for path in sorted(folder.glob("t*/*/*.txt")):
         split, action = path.parent.parent.name, path.parent.name
         clips.append(
-            Clip(path, "cmu8", content_phrase(action), action, "", f"{split}/{path.stem}",
-                 LICENCES["cmu8"], fixed_split="test" if split == "test" else "")
+            Clip(
+                path,
+                "cmu8",
+                content_phrase(action),
+                action,
+                "",
+                f"{split}/{path.stem}",
+                LICENCES["cmu8"],
+                fixed_split="test" if split == "test" else "",
+            )
         )
     return clips
 
@@ -274,5 +289,15 @@ def _babel_clip(path: Path, group: str, label: dict, babel_path: Path) -> Clip:
     raw = str(categories[0]) if categories else text
     start = float(label.get("start_t", 0.0))
     stop = float(label.get("end_t", math.inf))
-    return Clip(path, "amass", content_phrase(raw), raw, "", group, LICENCES["amass"], text=text,
-                start=start, stop=stop)
+    return Clip(
+        path,
+        "amass",
+        content_phrase(raw),
+        raw,
+        "",
+        group,
+        LICENCES["amass"],
+        text=text,
+        start=start,
+        stop=stop,
+    )
