@@ -65,13 +65,15 @@ def write_smplh_npz(motion: Motion, path: Path) -> None:
     )
 
 
-def write_config(path: Path, data: Path, clip_weights: Path, **sections: dict[str, object]) -> Path:
+def write_config(
+    path: Path, folder: Path, clip_weights: Path, **sections: dict[str, object]
+) -> Path:
     """A TOML configuration of a tiny model on the AMASS dataset in `data`; `sections` override
     or add keys (e.g. train={"steps": 4})."""
     tables: dict[str, dict[str, object]] = {
         "data": {
             "sets": [],
-            "amass": [{"folder": str(data), "babel": [str(data / "train.json")]}],
+            "amass": [{"folder": str(folder), "babel": [str(folder / "train.json")]}],
             "cache": str(path.parent / "cache"),
             "validation_fraction": 0.0,
             "test_fraction": 0.0,

@@ -211,5 +211,5 @@ def _value(hint: Any, value: Any, where: str) -> Any:
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{where} must be a {hint.__name__}, got {value!r}")
+        raise ConfigError(f"{where} must be of type {hint.__name__}, got {value!r}")
     return value
