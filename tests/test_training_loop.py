@@ -36,23 +36,19 @@ def test_tiny_model_overfits_16_windows(tmp_path: Path, tiny_clip_path: Path) ->
 def test_resume_continues_from_the_saved_step(tmp_path: Path, tiny_clip_path: Path) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data)
-    straight = write_config(
-        tmp_path / "a" / "c.toml",
-        data,
-        tiny_clip_path,
-        train={"steps": 4, "log_every": 1, "out": str(tmp_path / "a" / "run")},
-        model={"dropout": 0.1},
-        optim={"final_lr_fraction": 1.0},  # a constant rate: stopping at 2 of 4 changes nothing
-    )
-    assert main(["--config", str(straight)]) == 0
-    halves = write_config(
-        tmp_path / "b" / "c.toml",
-        data,
-        tiny_clip_path,
-        train={"steps": 4, "log_every": 1, "out": str(tmp_path / "b" / "run")},
-        model={"dropout": 0.1},
-        optim={"final_lr_fraction": 1.0},  # a constant rate: stopping at 2 of 4 changes nothing
-    )
+
+    def run_config(name: str) -> Path:
+        return write_config(
+            tmp_path / name / "c.toml",
+            data,
+            tiny_clip_path,
+            train={"steps": 4, "log_every": 1, "out": str(tmp_path / name / "run")},
+            model={"dropout": 0.1},
+            optim={"final_lr_fraction": 1.0},  # a constant rate: stopping at 2 of 4 changes nothing
+        )
+
+    assert main(["--config", str(run_config("a"))]) == 0
+    halves = run_config("b")
     assert main(["--config", str(halves), "--set", "train.steps=2"]) == 0
     assert main(["--config", str(halves), "--resume"]) == 0
 

@@ -7,6 +7,7 @@ change single values after loading, for quick runs and tests.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import tomllib
 import typing
@@ -151,6 +152,24 @@ class TrainConfig:
             raise ConfigError("data.validation_fraction + data.test_fraction must be in [0, 1)")
         if self.train.steps < 1 or self.train.batch_size < 1:
             raise ConfigError("train.steps and train.batch_size must be at least 1")
+
+
+def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:
+    """The argument parser of a training command, with --config and --set."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m training.{program}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", required=True, help="training configuration (TOML)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a configuration value (repeatable)",
+    )
+    return parser
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:

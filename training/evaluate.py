@@ -19,7 +19,6 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -44,7 +43,7 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from . import captions
 from .action_classifier import cached_classifier, joint_tracks
-from .config import TrainConfig, load_config
+from .config import TrainConfig, command_parser, load_config
 from .prepare import prepare
 from .prepared import PreparedData
 
@@ -284,18 +283,8 @@ def write_report(metrics: dict[str, float], out: Path, split: str, title: str) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.evaluate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("evaluate", __doc__)
     parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
-    parser.add_argument(
-        "--config",
-        required=True,
-        help="the training configuration (its data and splits are evaluated)",
-    )
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
     parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
     parser.add_argument(

@@ -55,7 +55,7 @@ class MannequinRenderer:
         self.bpy: Any = bpy
         self.output = folder / "frame.png"
         bpy.ops.wm.read_factory_settings(use_empty=True)
-        scene = bpy.context.scene
+        scene: Any = bpy.context.scene  # always set in a factory scene
         scene.render.engine = "BLENDER_WORKBENCH"
         scene.render.resolution_x = scene.render.resolution_y = resolution
         scene.render.filepath = str(self.output)
@@ -65,6 +65,7 @@ class MannequinRenderer:
         self.mesh = mannequin.mannequin_mesh(self.armature)
         data = bpy.data.meshes.new("mannequin")
         data.from_pydata(self.mesh.vertices.tolist(), [], self.mesh.faces)
+        self.body_mesh = data
         self.body = bpy.data.objects.new("mannequin", data)
         scene.collection.objects.link(self.body)
         camera = bpy.data.cameras.new("camera")
@@ -84,8 +85,8 @@ class MannequinRenderer:
         direction = torch.tensor([math.sin(CAMERA_AZIMUTH), -math.cos(CAMERA_AZIMUTH), 0.0])
         images = []
         for frame in frames:
-            self.body.data.vertices.foreach_set("co", vertices[frame].flatten().tolist())
-            self.body.data.update()
+            self.body_mesh.vertices.foreach_set("co", vertices[frame].flatten().tolist())
+            self.body_mesh.update()
             target = torch.tensor([pelvis[frame, 0], pelvis[frame, 1], CAMERA_HEIGHT - 0.1])
             location = target + CAMERA_DISTANCE * direction
             location[2] = CAMERA_HEIGHT

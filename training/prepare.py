@@ -13,7 +13,6 @@ it writes): a change to retargeting prepares again, and stale data is never used
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -31,7 +30,7 @@ from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.motion import Motion
 
 from . import captions, sources
-from .config import ConfigError, TrainConfig, load_config
+from .config import TrainConfig, command_parser, load_config
 from .prepared import PreparedData, WindowLabels
 from .splits import assign_splits
 
@@ -231,25 +230,13 @@ def training_data_description(data: PreparedData) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.prepare",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--config", required=True, help="training configuration (TOML)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a configuration value (repeatable)",
-    )
+    parser = command_parser("prepare", __doc__)
     parser.add_argument("--force", action="store_true", help="prepare again even when cached")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         data = prepare(load_config(args.config, args.set), force=args.force)
-    except (MotionClipError, ConfigError) as error:
+    except MotionClipError as error:
         print(f"training.prepare: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(data.summary, indent=1))

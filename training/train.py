@@ -12,7 +12,6 @@ format inference loads, with the training data, licence and validation metrics f
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import logging
@@ -38,7 +37,7 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from . import losses
 from .batches import Batch, BatchMaker
-from .config import TrainConfig, load_config
+from .config import TrainConfig, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
 from .evaluate import encode_windows, evaluate_checkpoint
@@ -400,19 +399,7 @@ class LogFile:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--config", required=True, help="training configuration (TOML)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a configuration value (repeatable)",
-    )
+    parser = command_parser("train", __doc__)
     parser.add_argument("--resume", action="store_true", help="continue from train.out/last.pt")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
