@@ -74,11 +74,14 @@ def train_classifier(data: PreparedData, seed: int = 0) -> ActionClassifier:
     torch.manual_seed(seed)
     model = ActionClassifier(classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tracks = [joint_tracks([data.window(i)])[0][0] for i in windows]  # forward kinematics once
     for _ in range(EPOCHS):
         order = torch.randperm(len(windows))
         for start in range(0, len(windows), BATCH):
             chosen = order[start : start + BATCH].tolist()
-            joints, mask = joint_tracks([data.window(windows[i]) for i in chosen])
+            joints = nn.utils.rnn.pad_sequence([tracks[i] for i in chosen], batch_first=True)
+            lengths = torch.tensor([len(tracks[i]) for i in chosen])
+            mask = frame_mask(lengths, joints.shape[1])
             loss = F.cross_entropy(model(joints, mask), targets[chosen])
             optimizer.zero_grad()
             loss.backward()

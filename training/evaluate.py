@@ -146,10 +146,11 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double(), b.double()
     mean_a, mean_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
-    # trace of sqrtm(cov_a cov_b) from the eigenvalues of sqrt(cov_a) cov_b sqrt(cov_a)
-    values, vectors = torch.linalg.eigh(cov_a)
-    root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
-    middle = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    # trace of sqrtm(cov_a cov_b): the product's eigenvalues are real and non-negative; the
+    # general solver stays stable where degenerate (e.g. near-identical) features make the
+    # symmetric one fail
+    eigenvalues = torch.linalg.eigvals(cov_a @ cov_b).real.clamp(min=0)
+    middle = eigenvalues.sqrt().sum()
     return float((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * middle)
 
 
