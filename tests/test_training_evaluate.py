@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.checkpoint import load_checkpoint
 from training import evaluate, train
 from training.config import load_config
@@ -102,3 +103,17 @@ def test_style_recognition_is_measured_where_windows_have_styles(
     )
     assert {"style_top1", "style_top5"} <= metrics.keys()
     assert metrics["style_top5"] == 1.0  # two style labels: always within the top five
+
+
+def test_joint_tracks_of_windows_of_different_lengths_are_finite() -> None:
+    from training.action_classifier import joint_tracks
+
+    from .motions import smooth_motion
+
+    windows = [
+        torch.cat([rot.axis_angle_to_6d(m.rotations).flatten(1), m.translation], dim=-1)
+        for m in (smooth_motion(1.0), smooth_motion(0.5))
+    ]
+    joints, mask = joint_tracks(windows)
+    assert joints.shape == (2, 30, 72) and mask.sum() == 45
+    assert torch.isfinite(joints).all() and (joints[1, 15:] == 0).all()

@@ -34,7 +34,8 @@ def joint_tracks(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     padded = nn.utils.rnn.pad_sequence(features, batch_first=True)
     mask = frame_mask(torch.tensor([len(f) for f in features]), padded.shape[1])
     joints = forward_kinematics(*features_to_pose(padded.reshape(-1, FEATURE_DIM)))
-    return joints.reshape(*padded.shape[:2], -1) * mask[..., None], mask
+    joints = joints.reshape(*padded.shape[:2], -1)
+    return torch.where(mask[..., None], joints, 0.0), mask  # padding (zero 6D) gives NaN
 
 
 class ActionClassifier(nn.Module):
