@@ -21,6 +21,7 @@ def _process_umask() -> int:
 # mkstemp makes files readable by their owner alone; finished files get the usual mode instead.
 FILE_MODE = 0o666 & ~_process_umask()
 
+
 def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Call write(stream) on a temporary file beside `path`, then move it into place.
 
