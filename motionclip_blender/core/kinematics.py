@@ -41,3 +41,16 @@ def bone_lengths(joints: torch.Tensor) -> torch.Tensor:
     """Length of each bone (joint to its parent), (..., 24, 3) -> (..., 23)."""
     parents = torch.tensor(skeleton.PARENTS[1:])
     return (joints[..., 1:, :] - joints[..., parents, :]).norm(dim=-1)
+
+
+def global_rotations(rotations: torch.Tensor) -> torch.Tensor:
+    """World orientation of each joint: the product of the local rotations down its chain.
+
+    rotations: (..., 24, 3, 3) local rotations, the root's being the global orientation.
+    Returns (..., 24, 3, 3).
+    """
+    chain: list[torch.Tensor] = []
+    for joint, parent in enumerate(skeleton.PARENTS):
+        local = rotations[..., joint, :, :]
+        chain.append(local if parent < 0 else chain[parent] @ local)
+    return torch.stack(chain, dim=-3)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .rig import Armature
+from .kinematics import global_rotations
+from .motion import Motion
+from .rig import Y_UP_TO_Z_UP, Armature
 
 SEGMENTS = 12  # around each ellipsoid
 RINGS = 8  # from one end to the other
@@ -102,3 +104,17 @@ def unit_sphere() -> tuple[torch.Tensor, list[tuple[int, ...]]]:
         faces.append((top, following, step))
         faces.append((bottom, last + step, last + following))
     return points, faces
+
+
+def posed_vertices(mesh: Mesh, armature: Armature, motion: Motion) -> torch.Tensor:
+    """(T, V, 3) world positions of the mesh's vertices following the motion, each part moving
+    rigidly with its bone: v = joint(t) + G(t) C^T (v_rest - head), where G(t) is the bone's world
+    orientation and C maps SMPL's Y-up body frame to the armature's Z-up rest frame."""
+    dtype = armature.heads.dtype
+    change = Y_UP_TO_Z_UP.to(dtype)
+    orientations = global_rotations(motion.rotation_matrices().to(dtype))  # (T, 24, 3, 3)
+    joints = motion.joints().to(dtype)
+    bones = mesh.bones
+    offsets = (mesh.vertices.to(dtype) - armature.heads[bones]) @ change  # C^T (v - head)
+    turned = (orientations[:, bones] @ offsets[None, :, :, None]).squeeze(-1)
+    return joints[:, bones] + turned

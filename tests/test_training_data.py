@@ -1,0 +1,156 @@
+"""Training data: sources, captions, splits, the prepared cache and bad inputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from training import captions, sources
+from training.config import ConfigError, load_config
+from training.prepare import cache_path, collect_clips, prepare
+from training.splits import assign_splits
+
+from .conftest import shared_dataset
+from .training_setup import LABELS, amass_dataset, bvh_dataset, write_config
+
+
+def test_captions_phrase_labels_with_and_without_style() -> None:
+    assert captions.captions("walk", "elderly")[:2] == [
+        "a person walks in an elderly way",
+        "someone walking in an elderly way",
+    ]
+    assert "an elderly person walking" in captions.captions("walk", "elderly")
+    assert captions.captions("run forward")[0] == "a person runs forward"
+    assert [captions.gerund(v) for v in ("run", "wave", "kick", "lie", "spin")] == [
+        "running",
+        "waving",
+        "kicking",
+        "lying",
+        "spinning",
+    ]
+    assert [captions.third_person(v) for v in ("punch", "carry", "go", "bow")] == [
+        "punches",
+        "carries",
+        "goes",
+        "bows",
+    ]
+    assert captions.captions("wave", text="a man waves at a friend") == ["a man waves at a friend"]
+
+
+def test_splits_keep_groups_together_and_spread_every_stratum() -> None:
+    clips = [
+        sources.Clip(Path(f"{c}_{s}_{i}.bvh"), "bandai", c, c, s, f"{c}-{s}-{i}", "x")
+        for c in ("walk", "run")
+        for s in ("happy", "sad", "old")
+        for i in range(4)
+    ] + [
+        sources.Clip(
+            Path("m.txt"), "cmu8", "walk", "walking", "", "test/m", "x", fixed_split="test"
+        )
+    ]
+    splits = assign_splits(clips, 0.1, 0.1, seed=3)
+    assert splits == assign_splits(clips, 0.1, 0.1, seed=3)
+    assert splits["test/m"] == "test"
+    for content in ("walk", "run"):
+        chosen = [splits[c.group] for c in clips if c.content == content and c.source == "bandai"]
+        assert chosen.count("test") == 1 and chosen.count("validation") == 1
+
+
+def test_amass_and_babel_fixtures_are_read(tmp_path: Path) -> None:
+    babel = amass_dataset(tmp_path, sequences_per_label=1)
+    document = json.loads(babel.read_text())
+    document["0"]["frame_ann"] = {
+        "labels": [
+            {"proc_label": "walk slowly", "act_cat": ["walk"], "start_t": 0.0, "end_t": 1.5},
+            {"proc_label": "turn around", "act_cat": ["turn"], "start_t": 1.5, "end_t": 4.0},
+        ]
+    }
+    document["99"] = {
+        "feat_p": "ACCAD/ACCAD/gone/missing_poses.npz",
+        "seq_ann": None,
+        "frame_ann": None,
+    }
+    babel.write_text(json.dumps(document))
+    clips = sources.amass_clips(sources.AmassFolder(str(tmp_path), [str(babel)]))
+    assert [(c.content, c.text, c.start, c.stop) for c in clips[:2]] == [
+        ("walk", "walk slowly", 0.0, 1.5),
+        ("turn", "turn around", 1.5, 4.0),
+    ]
+    assert {c.content for c in clips} == {"walk", "turn", *LABELS}
+
+
+def test_prepared_data_is_cached_and_keyed_by_inputs(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "amass"
+    amass_dataset(data, sequences_per_label=1)
+    config = load_config(write_config(tmp_path / "c.toml", data, tiny_clip_path))
+    prepared = prepare(config)
+    assert len(prepared) == 8 and prepared.window(0).shape == (20, 147)
+    assert prepared.labels[0].captions[0] == "a person walks"
+    path = cache_path(config, collect_clips(config))
+    assert path.is_file() and prepare(config).key == prepared.key
+    (data / "ACCAD" / "s0" / "walk_0_poses.npz").touch()  # a changed input: prepared again
+    assert cache_path(config, collect_clips(config)) != path
+
+
+def test_bvh_folder_with_a_corrupt_file_warns_with_the_count(
+    tmp_path: Path, tiny_clip_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    labels = bvh_dataset(tmp_path / "bvh", labels=("walk", "wave"))
+    (tmp_path / "bvh" / "broken.bvh").write_text("HIERARCHY\nROOT hips\n{")
+    labels.write_text(labels.read_text() + "broken.bvh,jump\n")
+    config = load_config(write_config(tmp_path / "c.toml", tmp_path, tiny_clip_path))
+    config = bvh_config(config, tmp_path / "bvh", labels)
+    with caplog.at_level(logging.WARNING):
+        prepared = prepare(config)
+    assert {item.content for item in prepared.labels} == {"walk", "wave"}
+    assert "skipped 1 of 3 file(s)" in caplog.text and "broken.bvh" in caplog.text
+
+
+def bvh_config(config, folder: Path, labels: Path):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    data = dataclasses.replace(
+        config.data, amass=[], bvh=[sources.BvhFolder(str(folder), str(labels))]
+    )
+    return dataclasses.replace(config, data=data)
+
+
+def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> None:
+    folder = tmp_path / "bvh"
+    folder.mkdir()
+    (folder / "a.bvh").write_text("not a bvh")
+    labels = folder / "labels.csv"
+    labels.write_text("file,text\na.bvh,walk\n")
+    config = load_config(write_config(tmp_path / "c.toml", tmp_path, tiny_clip_path))
+    with pytest.raises(sources.DataSourceError, match="no usable motion in 1 clip"):
+        prepare(bvh_config(config, folder, labels))
+    labels.write_text("file,text\na.bvh,walk\nmissing.bvh,run\n")
+    with pytest.raises(sources.DataSourceError, match=r"names 1 file.*line 3: missing.bvh"):
+        prepare(bvh_config(config, folder, labels))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "labels.csv").write_text("file,text\n")
+    with pytest.raises(sources.DataSourceError, match="no labelled clips"):
+        prepare(bvh_config(config, empty, empty / "labels.csv"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train]\nstep = 3\nbatch_size = 2\n[modle]\n")
+    with pytest.raises(ConfigError, match="unknown keys in the top level: modle"):
+        load_config(bad)
+    bad.write_text("[train]\nstep = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown keys in \[train\]: step"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match=r"train\.steps must be of type int"):
+        load_config(tmp_path / "c.toml", ["train.steps='many'"])
+
+
+def test_shared_sets_are_labelled() -> None:
+    cmu8 = sources.cmu8_clips(shared_dataset("cmu8"))
+    assert {c.content for c in cmu8} >= {"walk", "run", "jump", "play basketball"}
+    assert {c.fixed_split for c in cmu8} == {"", "test"}
+    deepmimic = sources.deepmimic_clips(shared_dataset("deepmimic"))
+    groups = {c.group for c in deepmimic if "long_walk1" in c.path.stem}
+    assert len(groups) == 1  # a clip and its mirror stay together
+    assert any(c.licence.startswith("CC BY-NC") for c in deepmimic)

@@ -1,0 +1,119 @@
+"""Evaluation produces every metric of the issue on a tiny dataset, as JSON and Markdown."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from motionclip_blender.core import rotations as rot
+from motionclip_blender.core.checkpoint import load_checkpoint
+from training import evaluate, train
+from training.config import load_config
+
+from .training_setup import amass_dataset, write_config
+
+METRICS = {
+    "mpjpe_mm",
+    "rotation_error_deg",
+    "content_top1",
+    "content_top5",
+    "m2t_r@1",
+    "m2t_r@5",
+    "m2t_r@10",
+    "m2t_median_rank",
+    "t2m_r@1",
+    "t2m_r@5",
+    "t2m_r@10",
+    "t2m_median_rank",
+    "generated_classifier_accuracy",
+    "real_classifier_accuracy",
+    "frechet_distance",
+    "diversity_generated",
+    "diversity_real",
+    "foot_skating_generated_m_s",
+    "foot_skating_real_m_s",
+}
+
+
+def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "amass"
+    amass_dataset(data, sequences_per_label=4)
+    config = write_config(
+        tmp_path / "c.toml",
+        data,
+        tiny_clip_path,
+        data={"validation_fraction": 0.25, "test_fraction": 0.25},
+        train={"steps": 3, "batch_size": 8},
+    )
+    assert train.main(["--config", str(config)]) == 0
+    checkpoint = tmp_path / "run" / "model.pt"
+    assert (
+        evaluate.main(
+            ["--checkpoint", str(checkpoint), "--config", str(config), "--split", "test", "--store"]
+        )
+        == 0
+    )
+    metrics = json.loads((tmp_path / "run" / "evaluation-test.json").read_text())
+    assert metrics.keys() >= METRICS
+    assert all(math.isfinite(value) for value in metrics.values())
+    assert 0 <= metrics["content_top1"] <= metrics["content_top5"] <= 1
+    table = (tmp_path / "run" / "evaluation-test.md").read_text()
+    assert "| frechet_distance |" in table
+    stored = load_checkpoint(checkpoint).metrics
+    assert "test_mpjpe_mm" in stored and "validation_mpjpe_mm" in stored
+
+
+def test_ranks_count_the_best_relevant_item() -> None:
+    scores = torch.tensor([[0.9, 0.5, 0.7], [0.1, 0.2, 0.3]])
+    relevant = torch.tensor([[False, True, True], [True, False, False]])
+    assert evaluate.ranks(scores, relevant).tolist() == [2, 3]
+
+
+def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift() -> None:
+    features = torch.randn(200, 4, generator=torch.Generator().manual_seed(0))
+    assert abs(evaluate.frechet_distance(features, features)) < 1e-6
+    assert abs(evaluate.frechet_distance(features, features + 2) - 16) < 1e-3
+
+
+def test_style_recognition_is_measured_where_windows_have_styles(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    data_folder = tmp_path / "amass"
+    amass_dataset(data_folder, sequences_per_label=4)
+    config = load_config(
+        write_config(
+            tmp_path / "c.toml",
+            data_folder,
+            tiny_clip_path,
+            data={"validation_fraction": 0.25, "test_fraction": 0.25},
+        )
+    )
+    trainer = train.Trainer(config, train.Process(0, 1, torch.device("cpu")))
+    data = trainer.data
+    data.labels = [
+        dataclasses.replace(labels, style=("happy", "sad")[index % 2])
+        for index, labels in enumerate(data.labels)
+    ]
+    metrics = evaluate.evaluate_checkpoint(
+        trainer.checkpoint(), data, "test", trainer.space, config
+    )
+    assert {"style_top1", "style_top5"} <= metrics.keys()
+    assert metrics["style_top5"] == 1.0  # two style labels: always within the top five
+
+
+def test_joint_tracks_of_windows_of_different_lengths_are_finite() -> None:
+    from training.action_classifier import joint_tracks
+
+    from .motions import smooth_motion
+
+    windows = [
+        torch.cat([rot.axis_angle_to_6d(m.rotations).flatten(1), m.translation], dim=-1)
+        for m in (smooth_motion(1.0), smooth_motion(0.5))
+    ]
+    joints, mask = joint_tracks(windows)
+    assert joints.shape == (2, 30, 72) and mask.sum() == 45
+    assert torch.isfinite(joints).all() and (joints[1, 15:] == 0).all()

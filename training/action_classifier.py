@@ -1,0 +1,106 @@
+"""An independent action classifier for judging generated motions.
+
+It reads joint positions (forward kinematics of canonicalised windows), not the model's latents,
+and is trained on the real training windows only: a small temporal convolution network whose
+pooled hidden features also serve for the Frechet distance and diversity of generated motions.
+Trained once per prepared dataset and cached.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.kinematics import forward_kinematics
+from motionclip_blender.core.model import frame_mask
+from motionclip_blender.core.pose_features import FEATURE_DIM, features_to_pose
+
+from .prepared import PreparedData
+
+logger = logging.getLogger(__name__)
+
+HIDDEN = 128
+EPOCHS = 30
+BATCH = 64
+
+
+def joint_tracks(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows' pose vectors [(T_i, 147)] -> padded joints (B, T, 72) and mask (B, T)."""
+    padded = nn.utils.rnn.pad_sequence(features, batch_first=True)
+    mask = frame_mask(torch.tensor([len(f) for f in features]), padded.shape[1])
+    joints = forward_kinematics(*features_to_pose(padded.reshape(-1, FEATURE_DIM)))
+    joints = joints.reshape(*padded.shape[:2], -1)
+    return torch.where(mask[..., None], joints, 0.0), mask  # padding (zero 6D) gives NaN
+
+
+class ActionClassifier(nn.Module):
+    """Joints (B, T, 72) and mask (B, T) -> class logits (B, classes); `features` gives the
+    pooled hidden vector (B, 2 * HIDDEN) before the last layer."""
+
+    def __init__(self, classes: list[str]) -> None:
+        super().__init__()
+        self.classes = classes
+        self.convolutions = nn.Sequential(
+            nn.Conv1d(72 * 2, HIDDEN, 5, padding=2),
+            nn.ReLU(),
+            nn.Conv1d(HIDDEN, HIDDEN, 5, padding=2),
+            nn.ReLU(),
+            nn.Conv1d(HIDDEN, HIDDEN, 5, padding=4, dilation=2),
+            nn.ReLU(),
+        )
+        self.head = nn.Linear(2 * HIDDEN, len(classes))
+
+    def features(self, joints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        velocity = torch.cat([torch.zeros_like(joints[:, :1]), joints.diff(dim=1)], dim=1)
+        hidden = self.convolutions(torch.cat([joints, velocity * 10], -1).transpose(1, 2))
+        weights = mask[:, None].to(hidden.dtype)
+        mean = (hidden * weights).sum(-1) / weights.sum(-1).clamp(min=1)
+        peak = hidden.masked_fill(~mask[:, None], float("-inf")).amax(-1)
+        return torch.cat([mean, peak], dim=-1)
+
+    def forward(self, joints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(joints, mask))
+
+
+def train_classifier(data: PreparedData, seed: int = 0) -> ActionClassifier:
+    """Fit on the training windows' content labels (Adam, EPOCHS epochs)."""
+    windows = data.indices("train")
+    classes = sorted({data.labels[i].content for i in windows})
+    targets = torch.tensor([classes.index(data.labels[i].content) for i in windows])
+    torch.manual_seed(seed)
+    model = ActionClassifier(classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tracks = [joint_tracks([data.window(i)])[0][0] for i in windows]  # forward kinematics once
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(windows))
+        for start in range(0, len(windows), BATCH):
+            chosen = order[start : start + BATCH].tolist()
+            joints = nn.utils.rnn.pad_sequence([tracks[i] for i in chosen], batch_first=True)
+            lengths = torch.tensor([len(tracks[i]) for i in chosen])
+            mask = frame_mask(lengths, joints.shape[1])
+            loss = F.cross_entropy(model(joints, mask), targets[chosen])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model.eval().requires_grad_(False)
+
+
+def cached_classifier(data: PreparedData, cache: Path) -> ActionClassifier:
+    """The classifier of this prepared data, trained now if not cached."""
+    path = cache / f"classifier-{data.key}.pt"
+    if path.is_file():
+        saved = torch.load(path, weights_only=True)
+        model = ActionClassifier(saved["classes"])
+        model.load_state_dict(saved["state"])
+        return model.eval().requires_grad_(False)
+    logger.info("training the independent action classifier")
+    model = train_classifier(data)
+    payload = {"classes": model.classes, "state": model.state_dict()}
+    cache.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda stream: torch.save(payload, stream))
+    return model

@@ -1,0 +1,116 @@
+"""Training batches: padded, normalised windows with a caption (and rendered frame) target each.
+
+The order of windows is a DistributedSampler's (each process its own share, reshuffled every
+epoch from the seed), and the caption of each window is drawn with a generator seeded by the step,
+so a run resumed at step s sees exactly the batches an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DistributedSampler
+
+from motionclip_blender.core.model import frame_mask
+from motionclip_blender.core.pose_features import FeatureStatistics
+
+from .prepared import PreparedData
+
+
+@dataclass(frozen=True)
+class Batch:
+    """features (B, T, 147) normalised, 0 on padding; mask (B, T); texts (B, D) caption
+    embeddings; same_text (B, B) pairs sharing a caption; images (B, D) frame embeddings or None;
+    windows (B,) indices into the prepared data."""
+
+    features: torch.Tensor
+    mask: torch.Tensor
+    texts: torch.Tensor
+    same_text: torch.Tensor
+    images: torch.Tensor | None
+    windows: list[int]
+
+    def to(self, device: torch.device) -> Batch:
+        images = None if self.images is None else self.images.to(device)
+        return Batch(
+            self.features.to(device),
+            self.mask.to(device),
+            self.texts.to(device),
+            self.same_text.to(device),
+            images,
+            self.windows,
+        )
+
+
+class BatchMaker:
+    """Batches of one split for one process of `world` (see the module docstring)."""
+
+    def __init__(
+        self,
+        data: PreparedData,
+        split: str,
+        statistics: FeatureStatistics,
+        captions: dict[str, torch.Tensor],
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        images: torch.Tensor | None = None,
+    ) -> None:
+        self.data, self.statistics, self.captions = data, statistics, captions
+        self.windows = data.indices(split)
+        if len(self.windows) < batch_size * world:
+            raise ValueError(
+                f"the {split} split has {len(self.windows)} windows, fewer than one batch of "
+                f"{batch_size} for each of {world} process(es)"
+            )
+        self.batch_size, self.seed, self.images = batch_size, seed, images
+        self.sampler: DistributedSampler[int] = DistributedSampler(
+            range(len(self.windows)),  # type: ignore[arg-type]  # any sized sequence works
+            num_replicas=world,
+            rank=rank,
+            shuffle=True,
+            seed=seed,
+            drop_last=True,
+        )
+        self.batches_per_epoch = len(self.sampler) // batch_size
+        self._epoch = -1
+        self._order: list[int] = []
+
+    def batch(self, step: int) -> Batch:
+        """The batch of training step `step` (1-based)."""
+        epoch, position = divmod(step - 1, self.batches_per_epoch)
+        if epoch != self._epoch:
+            self.sampler.set_epoch(epoch)
+            self._order, self._epoch = list(self.sampler), epoch
+        chosen = self._order[position * self.batch_size : (position + 1) * self.batch_size]
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        return self.make([self.windows[i] for i in chosen], generator)
+
+    def make(self, windows: list[int], generator: torch.Generator | None = None) -> Batch:
+        """A batch of the given windows; captions and frames drawn with `generator` (the first
+        ones when None)."""
+        features = pad_sequence([self.data.window(i) for i in windows], batch_first=True)
+        lengths = torch.tensor([len(self.data.window(i)) for i in windows])
+        mask = frame_mask(lengths, features.shape[1])
+        normalized = self.statistics.normalize(features) * mask[..., None]
+        texts = []
+        for window in windows:
+            phrasings = self.data.labels[window].captions
+            pick = (
+                0
+                if generator is None
+                else int(torch.randint(len(phrasings), (), generator=generator))
+            )
+            texts.append(phrasings[pick])
+        same = torch.tensor([[a == b for b in texts] for a in texts])
+        embeddings = torch.stack([self.captions[text] for text in texts])
+        images = None
+        if self.images is not None:
+            frame = torch.zeros(len(windows), dtype=torch.long)
+            if generator is not None:
+                frame = torch.randint(self.images.shape[1], (len(windows),), generator=generator)
+            images = self.images[windows, frame]
+        return Batch(normalized, mask, embeddings, same, images, windows)

@@ -1,0 +1,121 @@
+"""Captions: labels turned into several natural sentences, so the text space sees varied language.
+
+A content label is a verb phrase in the base form ("walk backwards"); a style, when there is one,
+becomes an adjective for the person ("an elderly person walking") or a manner ("walks in an
+elderly way"). Evaluation uses the fixed prompts `content_prompt` and `style_prompt`.
+"""
+
+from __future__ import annotations
+
+# style -> (adjective for the person, manner after the verb)
+STYLES = {
+    "active": ("energetic", "energetically"),
+    "angry": ("angry", "angrily"),
+    "childish": ("childish", "like a child"),
+    "chimpira": ("thuggish", "like a street thug"),
+    "elderly": ("elderly", "in an elderly way"),
+    "exhausted": ("exhausted", "in an exhausted way"),
+    "feminine": ("feminine", "in a feminine way"),
+    "giant": ("giant", "like a giant"),
+    "happy": ("happy", "happily"),
+    "masculine": ("masculine", "in a masculine way"),
+    "musical": ("theatrical", "like in a musical"),
+    "normal": ("", "normally"),
+    "not-confident": ("unconfident", "without confidence"),
+    "old": ("old", "like an old person"),
+    "proud": ("proud", "proudly"),
+    "sad": ("sad", "sadly"),
+    "tired": ("tired", "wearily"),
+    "youthful": ("youthful", "in a youthful way"),
+}
+THIRD_PERSON = {"be": "is", "do": "does", "go": "goes", "have": "has"}
+GERUND = {"be": "being", "see": "seeing"}
+VOWELS = set("aeiou")
+
+
+def third_person(phrase: str) -> str:
+    """'walk backwards' -> 'walks backwards'."""
+    verb, _, rest = phrase.partition(" ")
+    if verb in THIRD_PERSON:
+        inflected = THIRD_PERSON[verb]
+    elif verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        inflected = verb + "es"
+    elif len(verb) > 1 and verb.endswith("y") and verb[-2] not in VOWELS:
+        inflected = verb[:-1] + "ies"
+    else:
+        inflected = verb + "s"
+    return f"{inflected} {rest}".strip()
+
+
+def gerund(phrase: str) -> str:
+    """'run in circles' -> 'running in circles'."""
+    verb, _, rest = phrase.partition(" ")
+    if verb in GERUND:
+        inflected = GERUND[verb]
+    elif verb.endswith("ie"):
+        inflected = verb[:-2] + "ying"
+    elif verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")) and len(verb) > 2:
+        inflected = verb[:-1] + "ing"
+    elif _doubles_final_consonant(verb):
+        inflected = verb + verb[-1] + "ing"
+    else:
+        inflected = verb + "ing"
+    return f"{inflected} {rest}".strip()
+
+
+def _doubles_final_consonant(verb: str) -> bool:
+    """Short one-vowel verbs ending consonant-vowel-consonant: run, jog, spin, stop, shrug."""
+    vowels = sum(letter in VOWELS for letter in verb)
+    return (
+        len(verb) <= 5
+        and vowels == 1
+        and len(verb) >= 3
+        and verb[-1] not in VOWELS | set("wxy")
+        and verb[-2] in VOWELS
+        and verb[-3] not in VOWELS
+    )
+
+
+def style_words(style: str) -> tuple[str, str]:
+    """(adjective, manner) of a style; unknown ones: "a {style} person", "in a {style} way"."""
+    if style in STYLES:
+        return STYLES[style]
+    words = style.replace("-", " ")
+    return words, f"in a {words} way"
+
+
+def article(word: str) -> str:
+    return "an" if word[:1] in VOWELS else "a"
+
+
+def is_sentence(text: str) -> bool:
+    """A user's caption that is already a sentence ("a man waves"), not a bare label ("wave")."""
+    words = text.lower().split()
+    return len(words) >= 4 or words[:1] in (["a"], ["an"], ["the"], ["someone"], ["somebody"])
+
+
+def captions(content: str, style: str = "", text: str = "") -> list[str]:
+    """Several phrasings of a label (distinct, in a fixed order); a user's sentence comes first."""
+    if text and is_sentence(text):
+        return [text]
+    does, doing = third_person(content), gerund(content)
+    sentences = [f"a person {does}", f"someone is {doing}", f"a human {does}", doing]
+    if style:
+        adjective, manner = style_words(style)
+        sentences = [f"a person {does} {manner}", f"someone {doing} {manner}", f"{doing} {manner}"]
+        if adjective:
+            sentences += [
+                f"{article(adjective)} {adjective} person {doing}",
+                f"{article(adjective)} {adjective} person {does}",
+            ]
+    return list(dict.fromkeys(sentences))
+
+
+def content_prompt(content: str) -> str:
+    """The prompt of a content label for zero-shot recognition and generation."""
+    return f"a person {third_person(content)}"
+
+
+def style_prompt(style: str) -> str:
+    """The prompt of a style label for zero-shot recognition."""
+    return f"a person moving {style_words(style)[1]}"

@@ -1,0 +1,234 @@
+"""Training configuration: a TOML file of sections that map onto the dataclasses below.
+
+Every key is checked: an unknown section or key, or a value of the wrong type, is a ConfigError
+that names it, so a typo never silently falls back to a default. `overrides` ("train.steps=10")
+change single values after loading, for quick runs and tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from motionclip_blender.core.errors import MotionClipError
+
+SHARED_SETS = ("bandai", "deepmimic", "cmu8")
+
+
+class ConfigError(MotionClipError):
+    """A configuration file or override that cannot be used; names the file and the key."""
+
+
+@dataclass(frozen=True)
+class BvhFolder:
+    """A folder of BVH files and a CSV of `file,text` rows labelling them."""
+
+    folder: str
+    labels: str
+
+
+@dataclass(frozen=True)
+class AmassFolder:
+    """A folder of AMASS .npz files and the BABEL JSON file(s) labelling them."""
+
+    folder: str
+    babel: list[str]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where motions come from and how they are cut and split.
+
+    root: folder holding the unpacked shared sets (root/bandai, ...); archives: folder of the
+    shared NAME.tar.xz files, unpacked into root when a set is missing there. cache: where
+    prepared data, text and image embeddings are kept.
+    """
+
+    sets: list[str] = field(default_factory=lambda: list(SHARED_SETS))
+    root: str = ".cache/data"
+    archives: str = "../shared/data"
+    bvh: list[BvhFolder] = field(default_factory=list)
+    amass: list[AmassFolder] = field(default_factory=list)
+    cache: str = ".cache/prepared"
+    seed: int = 0
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """The model: a preset of core.model, optionally changed, in a text space."""
+
+    preset: str = "small"
+    text_space: str = "minilm"
+    clip_weights: str = ""
+    fps: float = 20.0
+    min_seconds: float = 1.0
+    max_seconds: float = 8.0
+    width: int = 0  # 0 keeps the preset's value (also layers, heads, feedforward)
+    layers: int = 0
+    heads: int = 0
+    feedforward: int = 0
+    dropout: float = -1.0  # negative keeps the preset's value
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights of the loss terms (the paper: 100, 100, 100, 1, 1; contrastive is ours).
+
+    smpl_model: a folder with the licensed SMPL model; when given, the position term compares
+    mesh vertices instead of joints.
+    """
+
+    rotation: float = 100.0
+    joints: float = 100.0
+    velocity: float = 100.0
+    text: float = 1.0
+    image: float = 0.0
+    contrastive: float = 0.0
+    temperature: float = 0.1
+    smpl_model: str = ""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warm-up then cosine decay to `final_lr_fraction` of lr."""
+
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    final_lr_fraction: float = 0.1
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    """The loop: steps, batch size (per process), output folder, logging and checkpoints."""
+
+    steps: int = 1000
+    batch_size: int = 32
+    seed: int = 0
+    out: str = "runs/model"
+    device: str = "auto"  # auto: cuda when available, else cpu
+    amp: bool = True  # mixed precision, on CUDA only
+    log_every: int = 10
+    checkpoint_every: int = 500
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """Rendering of training windows for the CLIP image loss (clip text space only)."""
+
+    frames_per_window: int = 3
+    resolution: int = 224
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelSection = field(default_factory=ModelSection)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainSection = field(default_factory=TrainSection)
+    image: ImageConfig = field(default_factory=ImageConfig)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.data.sets) - set(SHARED_SETS)
+        if unknown:
+            raise ConfigError(
+                f"data.sets: unknown shared sets {sorted(unknown)}; known: {', '.join(SHARED_SETS)}"
+            )
+        if self.loss.image > 0 and self.model.text_space != "clip":
+            raise ConfigError(
+                "loss.image > 0 needs model.text_space = 'clip' (only CLIP has an image tower)"
+            )
+        if not 0 <= self.data.validation_fraction + self.data.test_fraction < 1:
+            raise ConfigError("data.validation_fraction + data.test_fraction must be in [0, 1)")
+        if self.train.steps < 1 or self.train.batch_size < 1:
+            raise ConfigError("train.steps and train.batch_size must be at least 1")
+
+
+def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:
+    """The argument parser of a training command, with --config and --set."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m training.{program}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", required=True, help="training configuration (TOML)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a configuration value (repeatable)",
+    )
+    return parser
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a TOML configuration and apply `section.key=value` overrides (TOML values)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    for override in overrides or []:
+        key, separator, value = override.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not (separator and dot and name):
+            raise ConfigError(f"override {override!r}: expected section.key=value")
+        try:
+            parsed = tomllib.loads(f"value = {value.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            parsed = value.strip()  # a bare word is taken as a string
+        raw.setdefault(section, {})[name] = parsed
+    try:
+        return _build(TrainConfig, raw, "")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def _build(kind: type, raw: Any, where: str) -> Any:
+    """An instance of dataclass `kind` from a TOML table, every key and type checked."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where or 'the file'} must be a table")
+    hints = typing.get_type_hints(kind)
+    names = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        place = f"[{where}]" if where else "the top level"
+        raise ConfigError(f"unknown keys in {place}: {', '.join(unknown)}; known: {sorted(names)}")
+    values = {
+        name: _value(hints[name], value, f"{where}.{name}" if where else name)
+        for name, value in raw.items()
+    }
+    try:
+        return kind(**values)
+    except ValueError as error:
+        raise ConfigError(f"[{where}]: {error}") from None
+
+
+def _value(hint: Any, value: Any, where: str) -> Any:
+    """`value` checked against the type `hint` (a dataclass, list, bool, int, float or str)."""
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)  # type: ignore[arg-type]
+    origin = typing.get_origin(hint)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        (item,) = typing.get_args(hint)
+        return [_value(item, entry, f"{where}[{i}]") for i, entry in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{where} must be of type {hint.__name__}, got {value!r}")
+    return value

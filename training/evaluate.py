@@ -1,0 +1,321 @@
+"""Evaluate a checkpoint on a split of the prepared data.
+
+    python -m training.evaluate --checkpoint runs/small/model.pt --config CONFIG --split test
+
+Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint (or into --out):
+- reconstruction: mean per-joint position error (mm) and local rotation error (degrees);
+- zero-shot recognition (the paper's protocol: cosine of the motion latent with the prompts of
+  the label set): top-1 and top-5, for content labels and for style labels;
+- retrieval between windows and their first captions: text-to-motion (a query's rank is that of
+  the first window with its caption) and motion-to-text (among the distinct captions), R@1, R@5,
+  R@10 and median rank;
+- generation from each content label's prompt (GENERATED_PER_LABEL motions: the prompt's own
+  latent and seeded variations): accuracy of the independent action classifier (trained on real
+  training windows' joints), Frechet distance of its features to the real split's, diversity
+  (mean feature distance of random pairs) of generated and real motions, and foot skating (mean
+  horizontal speed of foot joints while within FOOT_CONTACT_HEIGHT of the floor), generated and
+  real.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import torch
+import torch.nn.functional as F
+
+from motionclip_blender.core import checkpoint as checkpoints
+from motionclip_blender.core import rotations as rot
+from motionclip_blender.core import skeleton
+from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.errors import MotionClipError
+from motionclip_blender.core.inference import MotionClip
+from motionclip_blender.core.kinematics import forward_kinematics
+from motionclip_blender.core.model import MotionClipModel, frame_mask
+from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
+from motionclip_blender.core.text_spaces import TextSpace, load_text_space
+
+from . import captions
+from .action_classifier import cached_classifier, joint_tracks
+from .config import TrainConfig, command_parser, load_config
+from .prepare import prepare
+from .prepared import PreparedData
+
+BATCH = 64
+GENERATED_PER_LABEL = 4
+VARIATION = 0.1
+FOOT_CONTACT_HEIGHT = 0.05  # metres
+DIVERSITY_PAIRS = 300
+
+
+def encode_windows(
+    model: MotionClipModel, data: PreparedData, windows: Sequence[int], stats: FeatureStatistics
+) -> torch.Tensor:
+    """(N, latent_dim) latents of prepared windows."""
+    return torch.cat(
+        [
+            _encode(model, [data.window(i) for i in windows[s : s + BATCH]], stats)
+            for s in range(0, len(windows), BATCH)
+        ]
+    )
+
+
+def _padded(
+    features: list[torch.Tensor], stats: FeatureStatistics, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(device)
+    mask = frame_mask(torch.tensor([len(f) for f in features], device=device), padded.shape[1])
+    return stats.normalize(padded) * mask[..., None], mask
+
+
+@torch.no_grad()
+def _encode(
+    model: MotionClipModel, features: list[torch.Tensor], stats: FeatureStatistics
+) -> torch.Tensor:
+    model.eval()
+    device = next(model.parameters()).device
+    return model.encode(*_padded(features, stats, device)).cpu()
+
+
+@torch.no_grad()
+def reconstruction_errors(
+    model: MotionClipModel, data: PreparedData, windows: Sequence[int], stats: FeatureStatistics
+) -> dict[str, float]:
+    """Mean per-joint position error (mm) and rotation error (degrees) after encode-decode."""
+    model.eval()
+    device = next(model.parameters()).device
+    position_sum = angle_sum = 0.0
+    count = 0
+    for start in range(0, len(windows), BATCH):
+        features = [data.window(i) for i in windows[start : start + BATCH]]
+        normalized, mask = _padded(features, stats, device)
+        decoded = stats.denormalize(model(normalized, mask)[0]).cpu()
+        target = torch.nn.utils.rnn.pad_sequence(features, batch_first=True)
+        real = mask.cpu()
+        (rot_a, trans_a), (rot_b, trans_b) = features_to_pose(decoded), features_to_pose(target)
+        joints_a = forward_kinematics(rot_a, trans_a)
+        joints_b = forward_kinematics(rot_b, trans_b)
+        position_sum += float((joints_a - joints_b).norm(dim=-1).mean(-1)[real].sum())
+        angle_sum += float(rot.angle_between(rot_a, rot_b).mean(-1)[real].sum())
+        count += int(real.sum())
+    return {
+        "mpjpe_mm": 1000 * position_sum / count,
+        "rotation_error_deg": math.degrees(angle_sum / count),
+    }
+
+
+def ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
+    """1-based rank of the best-scoring relevant item per row: scores, relevant (Q, N)."""
+    best_relevant = scores.masked_fill(~relevant, float("-inf")).amax(-1, keepdim=True)
+    return (scores > best_relevant).sum(-1) + 1
+
+
+def rank_metrics(prefix: str, values: torch.Tensor) -> dict[str, float]:
+    return {
+        **{f"{prefix}_r@{k}": float((values <= k).float().mean()) for k in (1, 5, 10)},
+        f"{prefix}_median_rank": float(values.float().median()),
+    }
+
+
+def recognition(
+    latents: torch.Tensor,
+    labels: list[str],
+    label_set: list[str],
+    prompts: torch.Tensor,
+    prefix: str,
+) -> dict[str, float]:
+    """Top-1 and top-5 zero-shot accuracy: latents (N, D), prompts (L, D) of label_set."""
+    scores = F.normalize(latents, dim=-1) @ F.normalize(prompts, dim=-1).T
+    truth = torch.tensor([label_set.index(label) for label in labels])
+    relevant = F.one_hot(truth, len(label_set)).bool()
+    found = ranks(scores, relevant)
+    return {
+        f"{prefix}_top1": float((found <= 1).float().mean()),
+        f"{prefix}_top5": float((found <= 5).float().mean()),
+    }
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to feature rows of a (N, F) and b (M, F)."""
+    a, b = a.double(), b.double()
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    # trace of sqrtm(cov_a cov_b): the product's eigenvalues are real and non-negative; the
+    # general solver stays stable where degenerate (e.g. near-identical) features make the
+    # symmetric one fail
+    eigenvalues = torch.linalg.eigvals(cov_a @ cov_b).real.clamp(min=0)
+    middle = eigenvalues.sqrt().sum()
+    return float((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * middle)
+
+
+def diversity(features: torch.Tensor, seed: int = 0) -> float:
+    """Mean distance between DIVERSITY_PAIRS random pairs of feature rows."""
+    generator = torch.Generator().manual_seed(seed)
+    first = torch.randint(len(features), (DIVERSITY_PAIRS,), generator=generator)
+    second = torch.randint(len(features), (DIVERSITY_PAIRS,), generator=generator)
+    return float((features[first] - features[second]).norm(dim=-1).mean())
+
+
+def foot_skating(joints: torch.Tensor, mask: torch.Tensor, fps: float) -> float:
+    """Mean horizontal speed (m/s) of foot joints in frames where they touch the floor.
+
+    joints (B, T, 72), mask (B, T)."""
+    feet = joints.reshape(*joints.shape[:2], skeleton.NUM_JOINTS, 3)[:, :, skeleton.FOOT_JOINTS]
+    speed = feet[:, 1:, :, :2].sub(feet[:, :-1, :, :2]).norm(dim=-1) * fps
+    contact = (feet[:, 1:, :, 2] < FOOT_CONTACT_HEIGHT) & (mask[:, 1:] & mask[:, :-1])[..., None]
+    return float(speed[contact].mean()) if contact.any() else 0.0
+
+
+def evaluate_checkpoint(
+    checkpoint: checkpoints.Checkpoint,
+    data: PreparedData,
+    split: str,
+    space: TextSpace,
+    config: TrainConfig,
+) -> dict[str, float]:
+    """Every metric of the module docstring on one split."""
+    windows = data.indices(split)
+    if not windows:
+        raise MotionClipError(f"the prepared data has no {split} windows")
+    session = MotionClip(checkpoint, space)
+    model, stats = session.model, checkpoint.statistics
+    metrics = reconstruction_errors(model, data, windows, stats)
+    latents = encode_windows(model, data, windows, stats)
+    labels = [data.labels[i] for i in windows]
+
+    contents = sorted({item.content for item in data.labels})
+    prompts = session.encode_text([captions.content_prompt(c) for c in contents]).cpu()
+    metrics |= recognition(latents, [item.content for item in labels], contents, prompts, "content")
+    styled = [row for row, item in enumerate(labels) if item.style]
+    if styled:
+        styles = sorted({item.style for item in data.labels} - {""})
+        style_prompts = session.encode_text([captions.style_prompt(s) for s in styles]).cpu()
+        metrics |= recognition(
+            latents[styled], [labels[r].style for r in styled], styles, style_prompts, "style"
+        )
+
+    texts = [item.captions[0] for item in labels]
+    gallery = sorted(set(texts))
+    text_latents = session.encode_text(gallery).cpu()
+    scores = F.normalize(latents, dim=-1) @ F.normalize(text_latents, dim=-1).T  # (N, C)
+    relevant = torch.tensor([[text == caption for caption in gallery] for text in texts])
+    metrics |= rank_metrics("m2t", ranks(scores, relevant))
+    metrics |= rank_metrics("t2m", ranks(scores.T, relevant.T))
+    metrics |= generation_metrics(session, data, windows, config)
+    return metrics
+
+
+def generation_metrics(
+    session: MotionClip, data: PreparedData, windows: list[int], config: TrainConfig
+) -> dict[str, float]:
+    """Classifier accuracy, Frechet distance, diversity and foot skating of generated motions."""
+    classifier = cached_classifier(data, Path(config.data.cache))
+    real_joints, real_mask = joint_tracks([data.window(i) for i in windows])
+    real_features = classifier.features(real_joints, real_mask)
+    labels = sorted({data.labels[i].content for i in windows} & set(classifier.classes))
+    generated, targets = [], []
+    for label in labels:
+        lengths = [len(data.window(i)) for i in windows if data.labels[i].content == label]
+        seconds = sorted(lengths)[len(lengths) // 2] / session.fps
+        seconds = min(max(seconds, session.config.min_seconds), session.config.max_seconds)
+        prompt = captions.content_prompt(label)
+        for sample in range(GENERATED_PER_LABEL):
+            seed = None if sample == 0 else sample
+            motion = session.generate(prompt, seconds, seed=seed, variation=VARIATION)
+            generated.append(
+                torch.cat(
+                    [rot.axis_angle_to_6d(motion.rotations).flatten(1), motion.translation], dim=-1
+                )
+            )
+            targets.append(classifier.classes.index(label))
+    joints, mask = joint_tracks(generated)
+    features = classifier.features(joints, mask)
+    predicted = classifier.head(features).argmax(-1)
+    fps = session.fps
+    return {
+        "generated_classifier_accuracy": float((predicted == torch.tensor(targets)).float().mean()),
+        "real_classifier_accuracy": float(
+            (
+                classifier.head(real_features).argmax(-1)
+                == torch.tensor(
+                    [
+                        classifier.classes.index(data.labels[i].content)
+                        if data.labels[i].content in classifier.classes
+                        else -1
+                        for i in windows
+                    ]
+                )
+            )
+            .float()
+            .mean()
+        ),
+        "frechet_distance": frechet_distance(features, real_features),
+        "diversity_generated": diversity(features),
+        "diversity_real": diversity(real_features),
+        "foot_skating_generated_m_s": foot_skating(joints, mask, fps),
+        "foot_skating_real_m_s": foot_skating(real_joints, real_mask, fps),
+    }
+
+
+def markdown_table(metrics: dict[str, float], title: str) -> str:
+    lines = [f"# {title}", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {name} | {value:.4g} |" for name, value in metrics.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _write(stream: BinaryIO, text: str) -> None:
+    stream.write(text.encode())
+
+
+def write_report(metrics: dict[str, float], out: Path, split: str, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomically(
+        out / f"evaluation-{split}.json", lambda s: _write(s, json.dumps(metrics, indent=1))
+    )
+    write_atomically(
+        out / f"evaluation-{split}.md", lambda s: _write(s, markdown_table(metrics, title))
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = command_parser("evaluate", __doc__)
+    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="also store the metrics (prefixed with the split) in the checkpoint",
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config, args.set)
+        checkpoint = checkpoints.load_checkpoint(args.checkpoint)
+        data = prepare(config)
+        space = load_text_space(
+            checkpoint.text_space, clip_weights=config.model.clip_weights or None
+        )
+        torch.manual_seed(0)
+        metrics = evaluate_checkpoint(checkpoint, data, args.split, space, config)
+        out = Path(args.out) if args.out else Path(args.checkpoint).parent
+        write_report(metrics, out, args.split, f"{Path(args.checkpoint).name} on {args.split}")
+        if args.store:
+            stored = checkpoint.metrics | {f"{args.split}_{k}": v for k, v in metrics.items()}
+            checkpoints.save_checkpoint(
+                dataclasses.replace(checkpoint, metrics=stored), args.checkpoint
+            )
+    except MotionClipError as error:
+        print(f"training.evaluate: error: {error}", file=sys.stderr)
+        return 2
+    print(markdown_table(metrics, f"{args.checkpoint} on {args.split}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The training losses: the paper's reconstruction and alignment terms, plus InfoNCE.
+
+Reconstruction (over real frames only, padding masked out):
+- rotation: mean squared error of the normalised pose vectors (24 rotations in 6D and the root
+  translation, each feature scaled by its training spread);
+- joints: mean squared error (m^2) of positions after forward kinematics of the denormalised
+  poses, or of SMPL mesh vertices when a model is given (SmplVertices);
+- velocity: mean squared error of those positions' frame-to-frame differences times fps (m/s)^2.
+Alignment: 1 - cosine between the motion latent and the caption's (text) or a rendered frame's
+(image) embedding, as in the paper; and a symmetric InfoNCE over the batch's motion and caption
+latents (TMR), where windows with the same caption are not counted as negatives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from motionclip_blender.core.kinematics import forward_kinematics
+from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
+
+PositionsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""(..., 24, 3, 3) local rotations and (..., 3) root translation -> (..., P, 3) positions."""
+
+
+class SmplVertices:
+    """Mesh vertices of the SMPL body (neutral shape) from a user's licensed model folder.
+
+    The folder is what smplx.create expects (SMPL_NEUTRAL.pkl or .npz, or a folder `smpl/` of
+    them). The root rotates about the model's own root joint, as in AMASS.
+    """
+
+    def __init__(self, model_folder: str | os.PathLike[str], device: torch.device) -> None:
+        import smplx
+
+        ext = "npz" if any(p.suffix == ".npz" for p in _model_files(model_folder)) else "pkl"
+        self.body = smplx.create(str(model_folder), model_type="smpl", gender="neutral", ext=ext)
+        self.body = self.body.to(device).requires_grad_(False)
+
+    def __call__(self, rotations: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
+        lead = rotations.shape[:-3]
+        flat = rotations.reshape(-1, 24, 3, 3)
+        output = self.body(
+            global_orient=flat[:, :1],
+            body_pose=flat[:, 1:],
+            transl=translation.reshape(-1, 3),
+            pose2rot=False,
+        )
+        return output.vertices.reshape(*lead, -1, 3)
+
+
+def _model_files(folder: str | os.PathLike[str]) -> list[Path]:
+    return [*Path(folder).glob("*"), *Path(folder).glob("smpl/*")]
+
+
+def reconstruction_losses(
+    predicted: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    statistics: FeatureStatistics,
+    fps: float,
+    positions: PositionsFn = forward_kinematics,
+) -> dict[str, torch.Tensor]:
+    """Rotation, joints and velocity terms of normalised pose vectors (B, T, 147), mask (B, T)."""
+    weights = mask.to(predicted.dtype)
+    frames = weights.sum().clamp(min=1)
+    rotation = ((predicted - target) ** 2).mean(-1).mul(weights).sum() / frames
+    moved, wanted = (
+        positions(*features_to_pose(statistics.denormalize(features)))
+        for features in (predicted, target)
+    )
+    joints = ((moved - wanted) ** 2).mean((-1, -2)).mul(weights).sum() / frames
+    both = weights[:, 1:] * weights[:, :-1]
+    speed_error = (moved.diff(dim=1) - wanted.diff(dim=1)) * fps
+    velocity = (speed_error**2).mean((-1, -2)).mul(both).sum() / both.sum().clamp(min=1)
+    return {"rotation": rotation, "joints": joints, "velocity": velocity}
+
+
+def cosine_loss(latents: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 - cos over rows of (B, D) and (B, D)."""
+    return (1 - F.cosine_similarity(latents, targets.to(latents), dim=-1)).mean()
+
+
+def info_nce(
+    latents: torch.Tensor, texts: torch.Tensor, same_text: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Symmetric InfoNCE of (B, D) motion and text latents; same_text (B, B) marks pairs that
+    share a caption, which are left out as negatives."""
+    logits = F.normalize(latents, dim=-1) @ F.normalize(texts.to(latents), dim=-1).T / temperature
+    eye = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+    logits = logits.masked_fill(same_text & ~eye, float("-inf"))
+    target = torch.arange(len(logits), device=logits.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2

@@ -1,0 +1,303 @@
+"""Labelled clips of every data source: which file, which part of it, and what it shows.
+
+A Clip names a file (and, for BABEL segments, a time span) with its content label (a verb phrase
+in the base form, "walk backwards", shared across sources so that a walk is a walk everywhere),
+the source's own raw label, an optional style, the group that must stay in one split (a clip and
+its mirror, the segments of one AMASS file) and the licence of the data. Nothing is imported
+here; prepare.py reads the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from motionclip_blender.core.errors import MotionClipError
+
+from .config import AmassFolder, BvhFolder
+
+logger = logging.getLogger(__name__)
+
+BANDAI_LICENCE = "CC BY-NC 4.0, Bandai Namco Research Inc. (non-commercial)"
+LICENCES = {
+    "bandai": BANDAI_LICENCE,
+    "deepmimic": "MIT (DeepMimic)",
+    "deepmimic-sie": "CC BY-NC 4.0, Sony Interactive Entertainment (non-commercial)",
+    "cmu8": "CMU Graphics Lab Motion Capture Database (free to use)",
+    "bvh": "user-supplied data",
+    "amass": "AMASS and BABEL licences (non-commercial research)",
+}
+
+# Source labels -> shared verb phrases. Labels not listed become their words ("a-b_c" -> "a b c").
+CONTENT_PHRASES = {
+    # Bandai
+    "walk-turn-left": "walk and turn left",
+    "walk-turn-right": "walk and turn right",
+    "wave-both-hands": "wave both hands",
+    "wave-left-hand": "wave the left hand",
+    "wave-right-hand": "wave the right hand",
+    "raise-up-both-hands": "raise both hands",
+    "raise-up-left-hand": "raise the left hand",
+    "raise-up-right-hand": "raise the right hand",
+    "bye": "wave goodbye with one hand",
+    "byebye": "wave goodbye with both hands",
+    "call": "call someone over",
+    "dance-short": "dance",
+    "dance-long": "dance",
+    "guide": "guide someone the way",
+    "respond": "respond to someone",
+    "slash": "slash with a sword",
+    "walk-back": "walk backwards",
+    "walk-left": "walk to the left",
+    "walk-right": "walk to the right",
+    # DeepMimic
+    "dance_a": "dance",
+    "dance_b": "dance",
+    "dance_spin": "dance and spin",
+    "getup_facedown": "get up from lying face down",
+    "getup_faceup": "get up from lying on the back",
+    "spinkick": "do a spin kick",
+    "backflip": "do a backflip",
+    "sideflip": "do a side flip",
+    "cartwheel": "do a cartwheel",
+    "stealthy_walk": "sneak",
+    "zombie_walk": "walk like a zombie",
+    "zombie": "walk like a zombie",
+    "ready_to_walk": "start walking",
+    "walk_to_ready": "stop walking",
+    "run_forward": "run forward",
+    "run_left": "run and turn left",
+    "run_right": "run and turn right",
+    "punch_forward": "punch forward",
+    "punch_left": "punch to the left",
+    "punch_right": "punch to the right",
+    # CMU8
+    "walking": "walk",
+    "walking_extra": "walk",
+    "running": "run",
+    "jumping": "jump",
+    "basketball": "play basketball",
+    "basketball_signal": "make basketball referee signals",
+    "directing_traffic": "direct traffic",
+    "soccer": "play soccer",
+    "washwindow": "wash a window",
+}
+
+
+class DataSourceError(MotionClipError):
+    """A data source that cannot be used: missing folder, bad label file, no usable clips."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One labelled motion.
+
+    path: the file. source: bandai, deepmimic, cmu8, bvh or amass. content: shared verb phrase;
+    raw_label: the source's own label; style: "" when the source has none; text: a caption the
+    user wrote ("" when none); group: clips of one group are always in the same split;
+    fixed_split: the split the source itself prescribes ("" when none); start, stop: the part of
+    the file in seconds (BABEL segments).
+    """
+
+    path: Path
+    source: str
+    content: str
+    raw_label: str
+    style: str
+    group: str
+    licence: str
+    text: str = ""
+    fixed_split: str = ""
+    start: float = 0.0
+    stop: float = math.inf
+
+
+def content_phrase(label: str) -> str:
+    """A source label as a shared verb phrase: "walk-back" -> "walk backwards"."""
+    key = label.strip().lower()
+    return CONTENT_PHRASES.get(key, re.sub(r"[-_\s]+", " ", key).strip())
+
+
+def unpack_shared_set(name: str, root: Path, archives: Path) -> Path:
+    """root/NAME, unpacked from archives/NAME.tar.xz first when it is not there yet."""
+    target = root / name
+    if target.is_dir():
+        return target
+    archive = archives / f"{name}.tar.xz"
+    if not archive.is_file():
+        raise DataSourceError(
+            f"shared set '{name}': neither {target} nor the archive {archive} exists"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    logger.warning("unpacking %s into %s", archive, root)
+    with tarfile.open(archive) as tar:
+        tar.extractall(root, filter="data")
+    return target
+
+
+def bandai_clips(folder: Path) -> list[Clip]:
+    """dataset-N_{content}_{style}_{id}.bvh files; style is part of the label."""
+    clips = []
+    for path in sorted(folder.glob("*/dataset-*_*_*_*.bvh")):
+        _, content, style, _ = path.stem.split("_")
+        style = "masculine" if style == "masculinity" else style
+        clips.append(
+            Clip(path, "bandai", content_phrase(content), content, style, path.stem, BANDAI_LICENCE)
+        )
+    return clips
+
+
+def deepmimic_clips(folder: Path) -> list[Clip]:
+    """motions/**/*.txt, labelled by file name; a clip and its mirror share a group."""
+    clips = []
+    for path in sorted((folder / "motions").rglob("*.txt")):
+        name = re.sub(r"^(sie_)?humanoid3d_", "", path.stem)
+        group = name.removesuffix("_mirror")
+        label = re.sub(r"^long_|\d+$", "", group)
+        licence = LICENCES["deepmimic-sie" if path.parent.name == "sie" else "deepmimic"]
+        clips.append(
+            Clip(
+                path,
+                "deepmimic",
+                content_phrase(label),
+                label,
+                "",
+                f"{path.parent.name}/{group}",
+                licence,
+            )
+        )
+    return clips
+
+
+def cmu8_clips(folder: Path) -> list[Clip]:
+    """{train,test}/{action}/{action}_{n}.txt; the set's own test folder stays the test split."""
+    clips = []
+    for path in sorted(folder.glob("t*/*/*.txt")):
+        split, action = path.parent.parent.name, path.parent.name
+        clips.append(
+            Clip(
+                path,
+                "cmu8",
+                content_phrase(action),
+                action,
+                "",
+                f"{split}/{path.stem}",
+                LICENCES["cmu8"],
+                fixed_split="test" if split == "test" else "",
+            )
+        )
+    return clips
+
+
+SHARED_READERS = {"bandai": bandai_clips, "deepmimic": deepmimic_clips, "cmu8": cmu8_clips}
+
+
+def bvh_folder_clips(source: BvhFolder) -> list[Clip]:
+    """Clips of a BVH folder labelled by a CSV of `file,text` rows (a header row is optional)."""
+    folder, labels = Path(source.folder), Path(source.labels)
+    if not folder.is_dir():
+        raise DataSourceError(f"{folder}: no such BVH folder")
+    try:
+        rows = list(csv.reader(labels.read_text(encoding="utf-8-sig").splitlines()))
+    except FileNotFoundError:
+        raise DataSourceError(f"{labels}: no such label file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataSourceError(f"{labels}: cannot read the label CSV ({error})") from None
+    clips, missing = [], []
+    for number, row in enumerate(rows, start=1):
+        if not any(cell.strip() for cell in row) or (number == 1 and row[:2] == ["file", "text"]):
+            continue
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise DataSourceError(
+                f"{labels}, line {number}: expected two columns `file,text`, got {row}"
+            )
+        path, text = folder / row[0].strip(), " ".join(row[1].split())
+        if not path.is_file():
+            missing.append(f"line {number}: {row[0].strip()}")
+            continue
+        clips.append(
+            Clip(path, "bvh", content_phrase(text), text, "", str(path), LICENCES["bvh"], text=text)
+        )
+    if missing:
+        raise DataSourceError(
+            f"{labels} names {len(missing)} file(s) that are not in {folder}: "
+            + "; ".join(missing[:10])
+            + (" ..." if len(missing) > 10 else "")
+        )
+    return clips
+
+
+def amass_clips(source: AmassFolder) -> list[Clip]:
+    """One clip per BABEL label of each AMASS sequence that is present in the folder.
+
+    BABEL files map ids to {"feat_p": "CMU/CMU/86/86_05_poses.npz", "seq_ann": {"labels": [...]},
+    "frame_ann": {"labels": [{"proc_label", "act_cat", "start_t", "end_t"}, ...]} or null}. Frame
+    labels give segments; sequences without them get their sequence label. The content is the
+    first action category (BABEL's classes) and the text the processed label. Sequences whose
+    file is absent are counted and reported in one warning.
+    """
+    folder = Path(source.folder)
+    if not folder.is_dir():
+        raise DataSourceError(f"{folder}: no such AMASS folder")
+    clips: list[Clip] = []
+    absent = 0
+    for babel_path in map(Path, source.babel):
+        for sequence in _babel_sequences(babel_path):
+            relative = Path(sequence["feat_p"])
+            # feat_p starts with the archive's folder ("CMU/CMU/..."); users unpack either level.
+            candidates = [folder / relative, folder / Path(*relative.parts[1:])]
+            path = next((c for c in candidates if c.is_file()), None)
+            if path is None:
+                absent += 1
+                continue
+            frame_labels = (sequence.get("frame_ann") or {}).get("labels") or []
+            labels = frame_labels or (sequence.get("seq_ann") or {}).get("labels") or []
+            for label in labels:
+                clips.append(_babel_clip(path, str(relative), label, babel_path))
+    if absent:
+        logger.warning("%d BABEL sequence(s) skipped: their .npz is not under %s", absent, folder)
+    return clips
+
+
+def _babel_sequences(path: Path) -> list[dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataSourceError(f"{path}: no such BABEL file") from None
+    except (OSError, ValueError) as error:
+        raise DataSourceError(f"{path}: not a readable BABEL JSON file ({error})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(entry, dict) and "feat_p" in entry for entry in data.values()
+    ):
+        raise DataSourceError(
+            f"{path}: expected BABEL's layout, an object of sequences each with 'feat_p'"
+        )
+    return list(data.values())
+
+
+def _babel_clip(path: Path, group: str, label: dict, babel_path: Path) -> Clip:
+    text = str(label.get("proc_label") or label.get("raw_label") or "").strip()
+    categories = label.get("act_cat") or []
+    if not text:
+        raise DataSourceError(f"{babel_path}: a label of {group} has no proc_label or raw_label")
+    raw = str(categories[0]) if categories else text
+    start = float(label.get("start_t", 0.0))
+    stop = float(label.get("end_t", math.inf))
+    return Clip(
+        path,
+        "amass",
+        content_phrase(raw),
+        raw,
+        "",
+        group,
+        LICENCES["amass"],
+        text=text,
+        start=start,
+        stop=stop,
+    )

@@ -1,0 +1,430 @@
+"""Train a MotionCLIP model.
+
+    python -m training.train --config training/configs/small.toml [--resume] [--set KEY=VALUE]
+    torchrun --nproc_per_node N -m training.train --config ...   # DistributedDataParallel
+
+One process or many: under torchrun (WORLD_SIZE set) each process joins a process group (nccl on
+GPUs, gloo on CPUs) and trains on its DistributedSampler share; train.batch_size is per process.
+The output folder (train.out) receives log.csv (one row per logged step), loss_curve.png,
+last.pt (the training state that --resume continues from) and model.pt, a checkpoint in the
+format inference loads, with the training data, licence and validation metrics filled in.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from motionclip_blender.core import checkpoint as checkpoints
+from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.errors import MotionClipError
+from motionclip_blender.core.model import PRESETS, ModelConfig, MotionClipModel
+from motionclip_blender.core.pose_features import FeatureStatistics
+from motionclip_blender.core.text_spaces import TextSpace, load_text_space
+
+from . import losses
+from .batches import Batch, BatchMaker
+from .config import TrainConfig, command_parser, load_config
+from .curve import draw_curves
+from .embeddings import caption_embeddings
+from .evaluate import encode_windows, evaluate_checkpoint
+from .prepare import prepare, training_data_description
+from .prepared import PreparedData
+
+logger = logging.getLogger(__name__)
+
+TERMS = ("rotation", "joints", "velocity", "text", "image", "contrastive")
+LOG_COLUMNS = ("step", "epoch", "lr", "loss", *TERMS, "validation_loss", "samples_per_s")
+VALIDATION_WINDOWS = 256  # windows of the validation split scored at each checkpoint
+
+
+@dataclass(frozen=True)
+class Process:
+    """This process' place in a (possibly one-process) group."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+
+def start_process(device: str) -> Process:
+    """Join torchrun's process group when WORLD_SIZE > 1; pick the device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    if cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        chosen = (
+            torch.device("cuda", local)
+            if world > 1
+            else torch.device(device if device != "auto" else "cuda")
+        )
+        torch.cuda.set_device(chosen)
+    else:
+        chosen = torch.device("cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return Process(rank, world, chosen)
+
+
+def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
+    """The preset of config.model with its non-default overrides, in the text space's size."""
+    section = config.model
+    if section.preset not in PRESETS:
+        raise MotionClipError(
+            f"model.preset {section.preset!r} is unknown; known: {', '.join(PRESETS)}"
+        )
+    preset = PRESETS[section.preset](latent_dim)
+    changes: dict[str, Any] = {
+        "fps": section.fps,
+        "min_seconds": section.min_seconds,
+        "max_seconds": section.max_seconds,
+    }
+    for name in ("width", "layers", "heads", "feedforward"):
+        if getattr(section, name) > 0:
+            changes[name] = getattr(section, name)
+    if section.dropout >= 0:
+        changes["dropout"] = section.dropout
+    try:
+        return dataclasses.replace(preset, **changes)
+    except ValueError as error:
+        raise MotionClipError(f"[model]: {error}") from None
+
+
+def learning_rate_factor(step: int, config: TrainConfig) -> float:
+    """Linear warm-up to 1, then cosine decay to final_lr_fraction at the last step."""
+    optim, total = config.optim, config.train.steps
+    if step < optim.warmup_steps:
+        return (step + 1) / optim.warmup_steps
+    progress = (step - optim.warmup_steps) / max(1, total - optim.warmup_steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return optim.final_lr_fraction + (1 - optim.final_lr_fraction) * cosine
+
+
+class Trainer:
+    """The model, optimiser and data of one process; `run` trains to config.train.steps."""
+
+    def __init__(self, config: TrainConfig, process: Process, space: TextSpace | None = None):
+        self.config, self.process = config, process
+        if process.main:
+            self.data = prepare(config)
+        process.barrier()
+        if not process.main:
+            self.data = prepare(config)  # the cache rank 0 just wrote
+        self.space = space or load_text_space(
+            config.model.text_space, clip_weights=config.model.clip_weights or None
+        )
+        cache = Path(config.data.cache)
+        captions = [text for labels in self.data.labels for text in labels.captions]
+        if process.main:
+            self.captions = caption_embeddings(captions, self.space, cache)
+        process.barrier()
+        if not process.main:
+            self.captions = caption_embeddings(captions, self.space, cache)
+        images = None
+        if config.loss.image > 0:
+            from .images import image_embeddings
+
+            if process.main:
+                images = image_embeddings(self.data, self.space, config.image, cache)
+            process.barrier()
+            if not process.main:
+                images = image_embeddings(self.data, self.space, config.image, cache)
+        self.statistics = self.data.statistics()
+        torch.manual_seed(config.train.seed)
+        self.model = MotionClipModel(model_config(config, self.space.dim)).to(process.device)
+        torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
+        self.network: torch.nn.Module = self.model
+        if process.world > 1:
+            self.network = DistributedDataParallel(self.model)
+        self.batches = BatchMaker(
+            self.data,
+            "train",
+            self.statistics,
+            self.captions,
+            config.train.batch_size,
+            config.train.seed,
+            process.rank,
+            process.world,
+            images,
+        )
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
+        )
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: learning_rate_factor(step, config)
+        )
+        self.amp = config.train.amp and process.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.positions: losses.PositionsFn = losses.forward_kinematics
+        if config.loss.smpl_model:
+            self.positions = losses.SmplVertices(config.loss.smpl_model, process.device)
+        self.step = 0
+        self.out = Path(config.train.out)
+
+    # --- one step ------------------------------------------------------------------------------
+
+    def loss_terms(self, batch: Batch, network: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """Every weighted term's unweighted value for a batch (on the process' device)."""
+        weights = self.config.loss
+        with torch.autocast("cuda", enabled=self.amp):
+            reconstruction, latents = network(batch.features, batch.mask)
+        reconstruction, latents = reconstruction.float(), latents.float()
+        terms = losses.reconstruction_losses(
+            reconstruction,
+            batch.features,
+            batch.mask,
+            self.statistics,
+            self.model.config.fps,
+            self.positions,
+        )
+        terms["text"] = losses.cosine_loss(latents, batch.texts)
+        if batch.images is not None:
+            terms["image"] = losses.cosine_loss(latents, batch.images)
+        if weights.contrastive > 0:
+            terms["contrastive"] = losses.info_nce(
+                latents, batch.texts, batch.same_text, weights.temperature
+            )
+        return terms
+
+    def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        weights = dataclasses.asdict(self.config.loss)
+        return sum(
+            (weights[name] * value for name, value in terms.items()),
+            torch.zeros((), device=self.process.device),
+        )
+
+    def train_step(self) -> dict[str, float]:
+        """One optimiser step; returns the loss and each term (this process' batch)."""
+        self.step += 1
+        batch = self.batches.batch(self.step).to(self.process.device)
+        self.network.train()
+        terms = self.loss_terms(batch, self.network)
+        loss = self.total(terms)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.step()
+        return {
+            "loss": float(loss.detach()),
+            **{name: float(value.detach()) for name, value in terms.items()},
+        }
+
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        """Weighted loss over (up to VALIDATION_WINDOWS) validation windows, first captions."""
+        windows = self.data.indices("validation")[:VALIDATION_WINDOWS]
+        if not windows:
+            return math.nan
+        self.model.eval()
+        maker = self.batches
+        total, count = 0.0, 0
+        for start in range(0, len(windows), self.config.train.batch_size):
+            chunk = windows[start : start + self.config.train.batch_size]
+            batch = maker.make(chunk).to(self.process.device)
+            total += float(self.total(self.loss_terms(batch, self.model))) * len(chunk)
+            count += len(chunk)
+        return total / count
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def save_state(self) -> None:
+        """last.pt: everything --resume needs to continue exactly."""
+        state = {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": torch.get_rng_state(),
+            "config": dataclasses.asdict(self.config),
+            "data_key": self.data.key,
+        }
+        write_atomically(self.out / "last.pt", lambda stream: torch.save(state, stream))
+
+    def load_state(self) -> None:
+        path = self.out / "last.pt"
+        if not path.is_file():
+            raise MotionClipError(f"--resume: no training state at {path}")
+        state = torch.load(path, map_location=self.process.device, weights_only=True)
+        if state["data_key"] != self.data.key:
+            raise MotionClipError(
+                f"--resume: {path} was trained on prepared data {state['data_key']}, but the "
+                f"configuration now prepares {self.data.key}; start a new run (another train.out)"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.process.main:
+            torch.set_rng_state(state["rng"].cpu())
+        else:
+            torch.manual_seed(self.config.train.seed + self.process.rank + state["step"])
+        self.step = int(state["step"])
+
+    def checkpoint(self, metrics: dict[str, float] | None = None) -> checkpoints.Checkpoint:
+        """The model as an inference checkpoint with its metadata."""
+        return checkpoints.from_model(
+            self.model,
+            self.space.name,
+            statistics=self.statistics,
+            text_latent_scaling="motion_norm",
+            motion_latent_norm=motion_latent_norm(self.model, self.data, self.statistics),
+            training_data=training_data_description(self.data),
+            licence=self.data.licence("train"),
+            metrics=metrics or {},
+        )
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def run(self, resume: bool = False) -> None:
+        train = self.config.train
+        if resume:
+            self.load_state()
+        if self.process.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            log = LogFile(self.out / "log.csv", keep_until=self.step)
+        progress = tqdm(
+            total=train.steps,
+            initial=self.step,
+            disable=not (train.progress and self.process.main),
+            dynamic_ncols=True,
+        )
+        started, done_since = time.perf_counter(), self.step
+        while self.step < train.steps:
+            values = self.train_step()
+            progress.update(1)
+            rate = (
+                (self.step - done_since)
+                * train.batch_size
+                * self.process.world
+                / (time.perf_counter() - started)
+            )
+            progress.set_postfix(loss=f"{values['loss']:.3f}", samples_s=f"{rate:.1f}")
+            checkpoint_now = self.step % train.checkpoint_every == 0 or self.step == train.steps
+            validation = self.validation_loss() if checkpoint_now else math.nan
+            if self.process.main and (self.step % train.log_every == 0 or checkpoint_now):
+                log.write(
+                    {
+                        "step": self.step,
+                        "epoch": (self.step - 1) // self.batches.batches_per_epoch,
+                        "lr": float(self.schedule.get_last_lr()[0]),
+                        **values,
+                        "validation_loss": validation,
+                        "samples_per_s": rate,
+                    }
+                )
+            if checkpoint_now and self.process.main:
+                self.save_state()
+                checkpoints.save_checkpoint(self.checkpoint(), self.out / "model.pt")
+                log.draw(self.out / "loss_curve.png")
+        progress.close()
+        self.process.barrier()
+
+
+def motion_latent_norm(
+    model: MotionClipModel, data: PreparedData, statistics: FeatureStatistics, count: int = 512
+) -> float:
+    """Mean latent norm of (up to `count`) training windows: the scale text latents are given."""
+    latents = encode_windows(model, data, data.indices("train")[:count], statistics)
+    return float(latents.norm(dim=-1).mean())
+
+
+class LogFile:
+    """log.csv, continued after a resume (rows past the resumed step are dropped)."""
+
+    def __init__(self, path: Path, keep_until: int) -> None:
+        self.path = path
+        rows = []
+        if keep_until and path.is_file():
+            with path.open(newline="") as stream:
+                rows = [row for row in csv.DictReader(stream) if int(row["step"]) <= keep_until]
+        with path.open("w", newline="") as stream:
+            writer = csv.DictWriter(stream, LOG_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def write(self, values: dict[str, float]) -> None:
+        row = {name: values.get(name, "") for name in LOG_COLUMNS}
+        with self.path.open("a", newline="") as stream:
+            csv.DictWriter(stream, LOG_COLUMNS).writerow(
+                {
+                    k: (
+                        f"{v:.6g}"
+                        if isinstance(v, float) and math.isfinite(v)
+                        else ""
+                        if isinstance(v, float)
+                        else v
+                    )
+                    for k, v in row.items()
+                }
+            )
+
+    def rows(self) -> list[dict[str, str]]:
+        with self.path.open(newline="") as stream:
+            return list(csv.DictReader(stream))
+
+    def draw(self, path: Path) -> None:
+        rows = self.rows()
+        steps = [int(row["step"]) for row in rows]
+        series = {
+            name: [float(row[name]) if row[name] else math.nan for row in rows]
+            for name in ("loss", "validation_loss", "rotation", "joints", "text")
+        }
+        draw_curves(steps, series, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = command_parser("train", __doc__)
+    parser.add_argument("--resume", action="store_true", help="continue from train.out/last.pt")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config, args.set)
+        process = start_process(config.train.device)
+        trainer = Trainer(config, process)
+        trainer.run(resume=args.resume)
+        if process.main and trainer.data.indices("validation"):
+            metrics = evaluate_checkpoint(
+                trainer.checkpoint(), trainer.data, "validation", trainer.space, config
+            )
+            final = trainer.out / "model.pt"
+            checkpoints.save_checkpoint(
+                trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}), final
+            )
+            print(f"wrote {final} with its validation metrics")
+    except MotionClipError as error:
+        print(f"training.train: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
