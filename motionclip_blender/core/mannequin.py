@@ -107,14 +107,16 @@ def unit_sphere() -> tuple[torch.Tensor, list[tuple[int, ...]]]:
 
 
 def posed_vertices(mesh: Mesh, armature: Armature, motion: Motion) -> torch.Tensor:
-    """(T, V, 3) world positions of the mesh's vertices following the motion, each part moving
-    rigidly with its bone: v = joint(t) + G(t) C^T (v_rest - head), where G(t) is the bone's world
-    orientation and C maps SMPL's Y-up body frame to the armature's Z-up rest frame."""
+    """(T, V, 3) world positions of the mesh's vertices following the motion, by linear blend
+    skinning with mesh.weights (rigid parts for the mannequin, whose weights are one-hot).
+
+    A vertex bound to one bone moves as v = joint(t) + G(t) C^T (v_rest - head), where G(t) is the
+    bone's world orientation and C maps SMPL's Y-up body frame to the armature's Z-up rest frame.
+    """
     dtype = armature.heads.dtype
     change = Y_UP_TO_Z_UP.to(dtype)
     orientations = global_rotations(motion.rotation_matrices().to(dtype))  # (T, 24, 3, 3)
-    joints = motion.joints().to(dtype)
-    bones = mesh.bones
-    offsets = (mesh.vertices.to(dtype) - armature.heads[bones]) @ change  # C^T (v - head)
-    turned = (orientations[:, bones] @ offsets[None, :, :, None]).squeeze(-1)
-    return joints[:, bones] + turned
+    joints = motion.joints().to(dtype)  # (T, 24, 3)
+    offsets = (mesh.vertices.to(dtype)[:, None] - armature.heads[None]) @ change  # (V, 24, 3)
+    per_bone = joints[:, None] + torch.einsum("tjab,vjb->tvja", orientations, offsets)
+    return torch.einsum("tvja,vj->tva", per_bone, mesh.weights.to(dtype))
