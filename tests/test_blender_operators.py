@@ -327,3 +327,6 @@ def test_a_broken_smpl_folder_is_reported(scene: Any, tmp_path: Path) -> None:
     )
     with pytest.raises(RuntimeError, match="no SMPL model file"):
         bpy.ops.motionclip.add_rig()
+    with pytest.raises(RuntimeError, match="no SMPL model file"):  # its new rig, made up front
+        bpy.ops.motionclip.generate(prompt="a person walks")
+    assert len(bpy.data.actions) == 0 and len(bpy.data.objects) == 0

@@ -8,7 +8,7 @@ from ..core.errors import MotionClipError
 from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
-from .common import action_name, find_action, read_action, run_job, target_rig, target_rig_name
+from .common import action_name, ensure_target_rig, find_action, read_action, run_job, target_rig
 from .placement import place_in_sequence
 from .preferences import model_settings
 from .sampling import scene_fps
@@ -45,6 +45,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
         assert scene is not None
         try:
             sources = [read_action(context, find_action(name)) for name in self.names()]
+            rig_name = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -53,7 +54,6 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
         else:
             weights = [step / (self.steps + 1) for step in range(1, self.steps + 1)]
         settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
-        rig_name = target_rig_name(context)
         armature = smpl_armature()
 
         def work(progress: jobs.Progress) -> list[PoseChannels]:
@@ -64,7 +64,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 
         def apply(channels: list[PoseChannels]) -> str:
-            rig = target_rig(bpy.context, rig_name)
+            rig = target_rig(rig_name)
             actions = [
                 write_action(
                     rig,

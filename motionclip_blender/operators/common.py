@@ -84,16 +84,20 @@ def active_action(context: bpy.types.Context) -> tuple[bpy.types.Object, bpy.typ
     return obj, action
 
 
-def target_rig_name(context: bpy.types.Context) -> str | None:
-    """The active SMPL rig's name, or None when a new rig is to be added for the result."""
+def ensure_target_rig(context: bpy.types.Context) -> str:
+    """The name of the SMPL rig a result goes on: the active one, or one added now.
+
+    Added here, in the operator's own context, not later when the result is applied from a timer,
+    where operators such as mode_set lack the context they need.
+    """
     obj = context.active_object
-    return obj.name if is_smpl_rig(obj) else None
+    if is_smpl_rig(obj):
+        return obj.name
+    return add_smpl_rig(context, smpl_model_folder(context)).name
 
 
-def target_rig(context: bpy.types.Context, name: str | None) -> bpy.types.Object:
-    """On the main thread, when applying: the named SMPL rig, or a new one."""
-    if name is None:
-        return add_smpl_rig(context, smpl_model_folder(context))
+def target_rig(name: str) -> bpy.types.Object:
+    """When applying a result: the SMPL rig of that name, unless the user removed it meanwhile."""
     obj = bpy.data.objects.get(name)
     if obj is None:
         raise MotionClipError(f"the armature '{name}' was removed while the model worked")

@@ -8,7 +8,7 @@ from ..core.errors import MotionClipError
 from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
-from .common import action_name, active_action, read_action, run_job, target_rig, target_rig_name
+from .common import action_name, active_action, ensure_target_rig, read_action, run_job, target_rig
 from .placement import PLACEMENTS, place_action
 from .preferences import model_settings
 from .sampling import scene_fps
@@ -47,11 +47,12 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
                 raise MotionClipError("give both a 'from' and a 'to' text")
             obj, action = active_action(context)
             source = read_action(context, action, obj)
+            rig_name = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         settings, fps, strength = model_settings(context), scene_fps(scene), self.strength
-        rig_name, placement, frame = target_rig_name(context), self.placement, scene.frame_current
+        placement, frame = self.placement, scene.frame_current
         armature = smpl_armature()
 
         def work(progress: jobs.Progress) -> PoseChannels:
@@ -62,7 +63,7 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
             return motion_to_channels(edited.resample(fps), armature)
 
         def apply(channels: PoseChannels) -> str:
-            rig = target_rig(bpy.context, rig_name)
+            rig = target_rig(rig_name)
             name = action_name(f"{source.name} {from_text} to {to_text}")
             new = write_action(rig, armature, channels, name, frame)
             return f"Made '{new.name}' on '{rig.name}' {place_action(rig, new, placement)}"

@@ -20,11 +20,11 @@ from .common import (
     ActionMotion,
     action_name,
     active_action,
+    ensure_target_rig,
     find_action,
     read_action,
     run_job,
     target_rig,
-    target_rig_name,
 )
 from .placement import place_action
 from .preferences import model_settings, preferences
@@ -170,11 +170,11 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
         kind, key, name = result.kind, result.key, result.name
         try:
             source = read_action(context, find_action(key)) if kind == "ACTION" else None
+            rig_name = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         fps, frame = scene_fps(scene), scene.frame_current
-        rig_name = target_rig_name(context)
         placement = scene.motionclip.placement  # type: ignore[attr-defined]
         armature = smpl_armature()
 
@@ -184,7 +184,7 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
             return motion_to_channels(motion.resample(fps), armature)
 
         def apply(channels: PoseChannels) -> str:
-            rig = target_rig(bpy.context, rig_name)
+            rig = target_rig(rig_name)
             action = write_action(rig, armature, channels, action_name(name), frame)
             return f"Applied '{action.name}' on '{rig.name}' {place_action(rig, action, placement)}"
 

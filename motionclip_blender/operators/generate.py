@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 import bpy
 
+from ..core.errors import MotionClipError
 from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
-from .common import action_name, run_job, target_rig, target_rig_name
+from .common import action_name, ensure_target_rig, run_job, target_rig
 from .placement import PLACEMENTS, place_action
 from .preferences import model_settings
 from .sampling import scene_fps
@@ -54,7 +55,12 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
         assert scene is not None
         settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
         seconds, seed, in_place = self.seconds, self.seed, self.in_place
-        rig_name, placement = target_rig_name(context), self.placement
+        try:
+            rig_name = ensure_target_rig(context)
+        except MotionClipError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        placement = self.placement
         armature = smpl_armature()
 
         def work(progress: jobs.Progress) -> PoseChannels:
@@ -67,7 +73,7 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
             return motion_to_channels(motion.resample(fps), armature)
 
         def apply(channels: PoseChannels) -> str:
-            rig = target_rig(bpy.context, rig_name)
+            rig = target_rig(rig_name)
             action = write_action(rig, armature, channels, action_name(prompt), frame)
             where = place_action(rig, action, placement)
             return f"Generated '{action.name}' on '{rig.name}' {where}"
