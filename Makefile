@@ -7,10 +7,15 @@ VENV := .venv
 VENV45 := .venv-blender45
 BLENDER_TESTS := tests/test_blender_*.py
 
+PROMPT ?= a person waves with the right hand
+OUT ?= out
+
 .PHONY: run test
 
+# The main job: a motion from a prompt with the bundled model, offline, as a BVH file and a GIF
+# preview in $(OUT)/ (make run PROMPT="a person jogs" for another prompt).
 run: $(VENV)/.installed
-	$(VENV)/bin/motionclip --help
+	$(VENV)/bin/motionclip generate "$(PROMPT)" --seconds 4 -o $(OUT)/motion.bvh --preview $(OUT)/motion.gif
 
 test: $(VENV)/.installed $(VENV45)/.installed
 	$(VENV)/bin/ruff check .

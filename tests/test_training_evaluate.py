@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from motionclip_blender.core import rotations as rot
-from motionclip_blender.core.checkpoint import load_checkpoint
+from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, load_checkpoint
 from training import evaluate, train
 from training.config import load_config
 
@@ -36,6 +36,8 @@ METRICS = {
     "diversity_real",
     "foot_skating_generated_m_s",
     "foot_skating_real_m_s",
+    "unseen[someone strolls forward]",  # the fixture's labels include "walk"
+    "unseen_prompt_accuracy",
 }
 
 
@@ -63,8 +65,27 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     assert 0 <= metrics["content_top1"] <= metrics["content_top5"] <= 1
     table = (tmp_path / "run" / "evaluation-test.md").read_text()
     assert "| frechet_distance |" in table
-    stored = load_checkpoint(checkpoint).metrics
+    saved = load_checkpoint(checkpoint)
+    stored = saved.metrics
     assert "test_mpjpe_mm" in stored and "validation_mpjpe_mm" in stored
+    others = set(TEXT_LATENT_SCALINGS) - {saved.text_latent_scaling}
+    assert {f"generated_classifier_accuracy[{s}]" for s in others} <= metrics.keys()
+    validation = {k.removeprefix("validation_"): v for k, v in stored.items()}
+    # training chose the default scaling by the validation split's generated motions
+    assert saved.text_latent_scaling == evaluate.best_text_latent_scaling(
+        validation, saved.text_latent_scaling
+    )
+
+
+def test_best_text_latent_scaling_prefers_the_current_one_on_ties() -> None:
+    metrics = {
+        "generated_classifier_accuracy": 0.5,
+        "generated_classifier_accuracy[raw]": 0.5,
+        "generated_classifier_accuracy[unit]": 0.25,
+    }
+    assert evaluate.best_text_latent_scaling(metrics, "motion_norm") == "motion_norm"
+    metrics["generated_classifier_accuracy[unit]"] = 0.75
+    assert evaluate.best_text_latent_scaling(metrics, "motion_norm") == "unit"
 
 
 def test_ranks_count_the_best_relevant_item() -> None:

@@ -14,7 +14,11 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
   training windows' joints), Frechet distance of its features to the real split's, diversity
   (mean feature distance of random pairs) of generated and real motions, and foot skating (mean
   horizontal speed of foot joints while within FOOT_CONTACT_HEIGHT of the floor), generated and
-  real.
+  real; the classifier's accuracy again under each other text-latent scaling
+  (`generated_classifier_accuracy[raw]`, ...), so the checkpoint's default can be chosen by
+  measurement;
+- prompts worded unlike any caption (UNSEEN_PROMPTS): the fraction of each one's generated motions
+  that the classifier recognises as an accepted label (`unseen[prompt]`), and their mean.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +38,7 @@ from motionclip_blender.core import checkpoint as checkpoints
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core import skeleton
 from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, TextLatentScaling
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
 from motionclip_blender.core.kinematics import forward_kinematics
@@ -42,7 +47,7 @@ from motionclip_blender.core.pose_features import FeatureStatistics, features_to
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from . import captions
-from .action_classifier import cached_classifier, joint_tracks
+from .action_classifier import ActionClassifier, cached_classifier, joint_tracks
 from .config import TrainConfig, command_parser, load_config
 from .prepare import prepare
 from .prepared import PreparedData
@@ -52,6 +57,14 @@ GENERATED_PER_LABEL = 4
 VARIATION = 0.1
 FOOT_CONTACT_HEIGHT = 0.05  # metres
 DIVERSITY_PAIRS = 300
+UNSEEN_SECONDS = 4.0
+# prompts worded unlike any training caption -> the content labels that count as a right answer
+UNSEEN_PROMPTS: dict[str, tuple[str, ...]] = {
+    "someone strolls forward": ("walk",),
+    "a person jogs": ("run", "run forward"),
+    "greet somebody with the right hand": ("wave the right hand", "wave goodbye with one hand"),
+    "lift both arms over the head": ("raise both hands",),
+}
 
 
 def encode_windows(
@@ -214,53 +227,119 @@ def evaluate_checkpoint(
 def generation_metrics(
     session: MotionClip, data: PreparedData, windows: list[int], config: TrainConfig
 ) -> dict[str, float]:
-    """Classifier accuracy, Frechet distance, diversity and foot skating of generated motions."""
+    """Classifier accuracy, Frechet distance, diversity and foot skating of motions generated
+    with the checkpoint's text-latent scaling, and the accuracy under every other scaling."""
     classifier = cached_classifier(data, Path(config.data.cache))
     real_joints, real_mask = joint_tracks([data.window(i) for i in windows])
     real_features = classifier.features(real_joints, real_mask)
-    labels = sorted({data.labels[i].content for i in windows} & set(classifier.classes))
-    generated, targets = [], []
-    for label in labels:
-        lengths = [len(data.window(i)) for i in windows if data.labels[i].content == label]
-        seconds = sorted(lengths)[len(lengths) // 2] / session.fps
-        seconds = min(max(seconds, session.config.min_seconds), session.config.max_seconds)
-        prompt = captions.content_prompt(label)
-        for sample in range(GENERATED_PER_LABEL):
-            seed = None if sample == 0 else sample
-            motion = session.generate(prompt, seconds, seed=seed, variation=VARIATION)
-            generated.append(
-                torch.cat(
-                    [rot.axis_angle_to_6d(motion.rotations).flatten(1), motion.translation], dim=-1
-                )
-            )
-            targets.append(classifier.classes.index(label))
+    real_targets = torch.tensor(
+        [
+            classifier.classes.index(data.labels[i].content)
+            if data.labels[i].content in classifier.classes
+            else -1
+            for i in windows
+        ]
+    )
+    generated, targets = label_generations(session, data, windows, classifier.classes)
     joints, mask = joint_tracks(generated)
     features = classifier.features(joints, mask)
-    predicted = classifier.head(features).argmax(-1)
-    fps = session.fps
-    return {
-        "generated_classifier_accuracy": float((predicted == torch.tensor(targets)).float().mean()),
-        "real_classifier_accuracy": float(
-            (
-                classifier.head(real_features).argmax(-1)
-                == torch.tensor(
-                    [
-                        classifier.classes.index(data.labels[i].content)
-                        if data.labels[i].content in classifier.classes
-                        else -1
-                        for i in windows
-                    ]
-                )
-            )
-            .float()
-            .mean()
-        ),
+    metrics = {
+        "generated_classifier_accuracy": accuracy(classifier.head(features), targets),
+        "real_classifier_accuracy": accuracy(classifier.head(real_features), real_targets),
         "frechet_distance": frechet_distance(features, real_features),
         "diversity_generated": diversity(features),
         "diversity_real": diversity(real_features),
-        "foot_skating_generated_m_s": foot_skating(joints, mask, fps),
-        "foot_skating_real_m_s": foot_skating(real_joints, real_mask, fps),
+        "foot_skating_generated_m_s": foot_skating(joints, mask, session.fps),
+        "foot_skating_real_m_s": foot_skating(real_joints, real_mask, session.fps),
     }
+    for scaling in TEXT_LATENT_SCALINGS:
+        if scaling != session.text_latent_scaling:
+            generated, targets = label_generations(
+                session, data, windows, classifier.classes, scaling
+            )
+            logits = classifier(*joint_tracks(generated))
+            metrics[f"generated_classifier_accuracy[{scaling}]"] = accuracy(logits, targets)
+    metrics |= unseen_prompt_accuracies(session, classifier)
+    return metrics
+
+
+def best_text_latent_scaling(metrics: dict[str, float], current: str) -> TextLatentScaling:
+    """The scaling whose generated motions the classifier recognised best (`current` on ties)."""
+    accuracies = {
+        scaling: metrics[f"generated_classifier_accuracy[{scaling}]"]
+        for scaling in TEXT_LATENT_SCALINGS
+        if scaling != current
+    }
+    accuracies[current] = metrics["generated_classifier_accuracy"]
+    best = max(accuracies, key=lambda scaling: (accuracies[scaling], scaling == current))
+    return cast(TextLatentScaling, best)
+
+
+def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """Fraction of rows of logits (N, C) whose arg-max is the target (N,)."""
+    return float((logits.argmax(-1) == targets).float().mean())
+
+
+def label_generations(
+    session: MotionClip,
+    data: PreparedData,
+    windows: list[int],
+    classes: list[str],
+    scaling: TextLatentScaling | None = None,
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """GENERATED_PER_LABEL motions from the prompt of each content label of `windows` that the
+    classifier knows, as long as the label's median window: pose vectors [(T_i, 147)] and the
+    class index (N,) of each."""
+    generated, targets = [], []
+    for label in sorted({data.labels[i].content for i in windows} & set(classes)):
+        lengths = [len(data.window(i)) for i in windows if data.labels[i].content == label]
+        seconds = sorted(lengths)[len(lengths) // 2] / session.fps
+        generated += generations(session, captions.content_prompt(label), seconds, scaling)
+        targets += [classes.index(label)] * GENERATED_PER_LABEL
+    return generated, torch.tensor(targets)
+
+
+def generations(
+    session: MotionClip, prompt: str, seconds: float, scaling: TextLatentScaling | None = None
+) -> list[torch.Tensor]:
+    """GENERATED_PER_LABEL pose-vector tracks (T, 147) from a prompt: its own latent, then
+    seeded variations; `seconds` is clamped to the model's range."""
+    seconds = min(max(seconds, session.config.min_seconds), session.config.max_seconds)
+    motions = [
+        session.generate(
+            prompt,
+            seconds,
+            seed=None if sample == 0 else sample,
+            variation=VARIATION,
+            scaling=scaling,
+        )
+        for sample in range(GENERATED_PER_LABEL)
+    ]
+    return [
+        torch.cat([rot.axis_angle_to_6d(m.rotations).flatten(1), m.translation], dim=-1)
+        for m in motions
+    ]
+
+
+@torch.no_grad()
+def unseen_prompt_accuracies(session: MotionClip, classifier: ActionClassifier) -> dict[str, float]:
+    """For each prompt of UNSEEN_PROMPTS whose accepted labels the classifier knows: the
+    fraction of its generated motions (UNSEEN_SECONDS long) classified as one of them, and their mean."""
+    results = {}
+    for prompt, accepted in UNSEEN_PROMPTS.items():
+        known = [
+            classifier.classes.index(label) for label in accepted if label in classifier.classes
+        ]
+        if known:
+            predicted = classifier(
+                *joint_tracks(generations(session, prompt, UNSEEN_SECONDS))
+            ).argmax(-1)
+            results[f"unseen[{prompt}]"] = float(
+                torch.isin(predicted, torch.tensor(known)).float().mean()
+            )
+    if results:
+        results["unseen_prompt_accuracy"] = sum(results.values()) / len(results)
+    return results
 
 
 def markdown_table(metrics: dict[str, float], title: str) -> str:

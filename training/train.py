@@ -40,7 +40,7 @@ from .batches import Batch, BatchMaker
 from .config import TrainConfig, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
-from .evaluate import encode_windows, evaluate_checkpoint
+from .evaluate import best_text_latent_scaling, encode_windows, evaluate_checkpoint
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
 
@@ -286,13 +286,17 @@ class Trainer:
             torch.manual_seed(self.config.train.seed + self.process.rank + state["step"])
         self.step = int(state["step"])
 
-    def checkpoint(self, metrics: dict[str, float] | None = None) -> checkpoints.Checkpoint:
+    def checkpoint(
+        self,
+        metrics: dict[str, float] | None = None,
+        scaling: checkpoints.TextLatentScaling = "motion_norm",
+    ) -> checkpoints.Checkpoint:
         """The model as an inference checkpoint with its metadata."""
         return checkpoints.from_model(
             self.model,
             self.space.name,
             statistics=self.statistics,
-            text_latent_scaling="motion_norm",
+            text_latent_scaling=scaling,
             motion_latent_norm=motion_latent_norm(self.model, self.data, self.statistics),
             training_data=training_data_description(self.data),
             licence=self.data.licence("train"),
@@ -344,6 +348,24 @@ class Trainer:
                 log.draw(self.out / "loss_curve.png")
         progress.close()
         self.process.barrier()
+
+
+def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
+    """The trained model with its validation metrics, and the text-latent scaling under which
+    the validation split's generated motions were recognised best as its default."""
+    data, space, config = trainer.data, trainer.space, trainer.config
+    scaling: checkpoints.TextLatentScaling = "motion_norm"
+    metrics = evaluate_checkpoint(
+        trainer.checkpoint(scaling=scaling), data, "validation", space, config
+    )
+    best = best_text_latent_scaling(metrics, scaling)
+    if best != scaling:
+        logger.info("text-latent scaling %r generates better than %r; using it", best, scaling)
+        scaling = best
+        metrics = evaluate_checkpoint(
+            trainer.checkpoint(scaling=scaling), data, "validation", space, config
+        )
+    return trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}, scaling)
 
 
 def motion_latent_norm(
@@ -409,13 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         trainer = Trainer(config, process)
         trainer.run(resume=args.resume)
         if process.main and trainer.data.indices("validation"):
-            metrics = evaluate_checkpoint(
-                trainer.checkpoint(), trainer.data, "validation", trainer.space, config
-            )
             final = trainer.out / "model.pt"
-            checkpoints.save_checkpoint(
-                trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}), final
-            )
+            checkpoints.save_checkpoint(final_checkpoint(trainer), final)
             print(f"wrote {final} with its validation metrics")
     except MotionClipError as error:
         print(f"training.train: error: {error}", file=sys.stderr)
