@@ -29,7 +29,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 import torch
 import torch.nn.functional as F
@@ -263,7 +263,9 @@ def generation_metrics(
     return metrics
 
 
-def best_text_latent_scaling(metrics: dict[str, float], current: str) -> TextLatentScaling:
+def best_text_latent_scaling(
+    metrics: dict[str, float], current: TextLatentScaling
+) -> TextLatentScaling:
     """The scaling whose generated motions the classifier recognised best (`current` on ties)."""
     accuracies = {
         scaling: metrics[f"generated_classifier_accuracy[{scaling}]"]
@@ -271,8 +273,7 @@ def best_text_latent_scaling(metrics: dict[str, float], current: str) -> TextLat
         if scaling != current
     }
     accuracies[current] = metrics["generated_classifier_accuracy"]
-    best = max(accuracies, key=lambda scaling: (accuracies[scaling], scaling == current))
-    return cast(TextLatentScaling, best)
+    return max(accuracies, key=lambda scaling: (accuracies[scaling], scaling == current))
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
@@ -324,7 +325,8 @@ def generations(
 @torch.no_grad()
 def unseen_prompt_accuracies(session: MotionClip, classifier: ActionClassifier) -> dict[str, float]:
     """For each prompt of UNSEEN_PROMPTS whose accepted labels the classifier knows: the
-    fraction of its generated motions (UNSEEN_SECONDS long) classified as one of them, and their mean."""
+    fraction of its generated motions (UNSEEN_SECONDS long) classified as one of them, and
+    their mean."""
     results = {}
     for prompt, accepted in UNSEEN_PROMPTS.items():
         known = [

@@ -34,7 +34,7 @@ BUNDLED_NAME = "motionclip-minilm.pt"
 # does), scaled to unit length ("unit"), or scaled to the mean norm of training motion latents
 # ("motion_norm"). Which generates best is measured on a trained model and stored as its default.
 TextLatentScaling = Literal["raw", "unit", "motion_norm"]
-TEXT_LATENT_SCALINGS: tuple[str, ...] = get_args(TextLatentScaling)
+TEXT_LATENT_SCALINGS: tuple[TextLatentScaling, ...] = get_args(TextLatentScaling)
 
 _TOP_LEVEL_KEYS = {
     "format",
