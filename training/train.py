@@ -127,6 +127,9 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, process: Process, space: TextSpace | None = None):
         self.config, self.process = config, process
+        self.positions: losses.PositionsFn = losses.forward_kinematics
+        if config.loss.smpl_model:  # first: a bad path fails before data is prepared
+            self.positions = losses.SmplVertices(config.loss.smpl_model, process.device)
         if process.main:
             self.data = prepare(config)
         process.barrier()
@@ -177,9 +180,6 @@ class Trainer:
         )
         self.amp = config.train.amp and process.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.positions: losses.PositionsFn = losses.forward_kinematics
-        if config.loss.smpl_model:
-            self.positions = losses.SmplVertices(config.loss.smpl_model, process.device)
         self.step = 0
         self.out = Path(config.train.out)
 
