@@ -100,6 +100,8 @@ def rewritten(source: Path, target: Path, **changes: Any) -> Path:
         ({"feature_dim": 138}, "pose representation"),
         ({"text_latent_scaling": "huge"}, "text latent scaling 'huge'"),
         ({"motion_latent_norm": -1.0}, "positive number"),
+        ({"text_to_latent": torch.zeros(32, 32)}, "text_to_latent must be a \\(33, 32\\) tensor"),
+        ({"text_latent_scaling": "regressed"}, "'regressed' needs a text_to_latent map"),
         ({"licence": 3}, "field 'licence' must be a str"),
         ({"metrics": {"a": "b"}}, "metrics must map names to numbers"),
         ({"extra": 1}, "unknown fields: \\['extra'\\]"),

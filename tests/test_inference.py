@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,21 @@ def test_text_latent_scalings(session: MotionClip) -> None:
     assert session.text_latent_scaling == "unit"  # the checkpoint's default
     with pytest.raises(RequestError, match="scaling"):
         session.text_latents(["a"], "huge")  # type: ignore[arg-type]
+    with pytest.raises(RequestError, match="no text-to-latent map"):
+        session.text_latents(["a"], "regressed")
+
+
+def test_regressed_latents_apply_the_checkpoints_affine_map(session: MotionClip) -> None:
+    dim = session.config.latent_dim
+    weights = torch.randn(dim + 1, dim)
+    checkpoint = dataclasses.replace(
+        session.checkpoint, text_to_latent=weights, text_latent_scaling="regressed"
+    )
+    mapped = MotionClip(checkpoint, session.text_space)
+    embedding = session.encode_text(["a person jumps"])
+    torch.testing.assert_close(
+        mapped.text_latents(["a person jumps"]), embedding @ weights[:-1] + weights[-1]
+    )
 
 
 def test_interpolate_decodes_between_the_two_latents(session: MotionClip) -> None:

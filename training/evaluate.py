@@ -252,7 +252,7 @@ def generation_metrics(
         "foot_skating_generated_m_s": foot_skating(joints, mask, session.fps),
         "foot_skating_real_m_s": foot_skating(real_joints, real_mask, session.fps),
     }
-    for scaling in TEXT_LATENT_SCALINGS:
+    for scaling in available_scalings(session):
         if scaling != session.text_latent_scaling:
             generated, targets = label_generations(
                 session, data, windows, classifier.classes, scaling
@@ -270,10 +270,16 @@ def best_text_latent_scaling(
     accuracies = {
         scaling: metrics[f"generated_classifier_accuracy[{scaling}]"]
         for scaling in TEXT_LATENT_SCALINGS
-        if scaling != current
+        if f"generated_classifier_accuracy[{scaling}]" in metrics
     }
     accuracies[current] = metrics["generated_classifier_accuracy"]
     return max(accuracies, key=lambda scaling: (accuracies[scaling], scaling == current))
+
+
+def available_scalings(session: MotionClip) -> list[TextLatentScaling]:
+    """The text-latent scalings the session's checkpoint supports."""
+    has_map = session.checkpoint.text_to_latent is not None
+    return [s for s in TEXT_LATENT_SCALINGS if s != "regressed" or has_map]
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:

@@ -43,6 +43,7 @@ from .embeddings import caption_embeddings
 from .evaluate import best_text_latent_scaling, encode_windows, evaluate_checkpoint
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
+from .text_to_latent import choose_ridge, fit_text_to_latent
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +291,7 @@ class Trainer:
         self,
         metrics: dict[str, float] | None = None,
         scaling: checkpoints.TextLatentScaling = "motion_norm",
+        text_to_latent: torch.Tensor | None = None,
     ) -> checkpoints.Checkpoint:
         """The model as an inference checkpoint with its metadata."""
         return checkpoints.from_model(
@@ -298,6 +300,7 @@ class Trainer:
             statistics=self.statistics,
             text_latent_scaling=scaling,
             motion_latent_norm=motion_latent_norm(self.model, self.data, self.statistics),
+            text_to_latent=text_to_latent,
             training_data=training_data_description(self.data),
             licence=self.data.licence("train"),
             metrics=metrics or {},
@@ -351,21 +354,48 @@ class Trainer:
 
 
 def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
-    """The trained model with its validation metrics, and the text-latent scaling under which
-    the validation split's generated motions were recognised best as its default."""
+    """The trained model with its text-to-latent map and validation metrics; its default
+    text-latent scaling is the one under which the validation split's generated motions were
+    recognised best."""
     data, space, config = trainer.data, trainer.space, trainer.config
+    mapping = caption_latent_map(trainer)
     scaling: checkpoints.TextLatentScaling = "motion_norm"
     metrics = evaluate_checkpoint(
-        trainer.checkpoint(scaling=scaling), data, "validation", space, config
+        trainer.checkpoint(scaling=scaling, text_to_latent=mapping),
+        data,
+        "validation",
+        space,
+        config,
     )
     best = best_text_latent_scaling(metrics, scaling)
     if best != scaling:
         logger.info("text-latent scaling %r generates better than %r; using it", best, scaling)
         scaling = best
         metrics = evaluate_checkpoint(
-            trainer.checkpoint(scaling=scaling), data, "validation", space, config
+            trainer.checkpoint(scaling=scaling, text_to_latent=mapping),
+            data,
+            "validation",
+            space,
+            config,
         )
-    return trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}, scaling)
+    return trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}, scaling, mapping)
+
+
+def caption_latent_map(trainer: Trainer) -> torch.Tensor:
+    """fit_text_to_latent over every (caption, latent) pair of the training windows, with the
+    ridge that best predicts latents from a caption phrasing left out (choose_ridge)."""
+    windows = trainer.data.indices("train")
+    latents = encode_windows(trainer.model, trainer.data, windows, trainer.statistics).cpu()
+    rows, phrasings, embeddings = [], [], []
+    for row, window in enumerate(windows):
+        for phrasing, text in enumerate(trainer.data.labels[window].captions):
+            rows.append(row)
+            phrasings.append(phrasing)
+            embeddings.append(trainer.captions[text].cpu())
+    inputs, targets = torch.stack(embeddings), latents[rows]
+    ridge = choose_ridge(inputs, targets, torch.tensor(phrasings))
+    logger.info("text-to-latent map: ridge %g, chosen with a caption phrasing held out", ridge)
+    return fit_text_to_latent(inputs, targets, ridge)
 
 
 def motion_latent_norm(

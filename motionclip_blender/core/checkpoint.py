@@ -33,7 +33,7 @@ BUNDLED_NAME = "motionclip-minilm.pt"
 # How a text embedding is turned into a latent for the decoder: as it is ("raw", as the paper
 # does), scaled to unit length ("unit"), or scaled to the mean norm of training motion latents
 # ("motion_norm"). Which generates best is measured on a trained model and stored as its default.
-TextLatentScaling = Literal["raw", "unit", "motion_norm"]
+TextLatentScaling = Literal["raw", "unit", "motion_norm", "regressed"]
 TEXT_LATENT_SCALINGS: tuple[TextLatentScaling, ...] = get_args(TextLatentScaling)
 
 _TOP_LEVEL_KEYS = {
@@ -52,6 +52,7 @@ _TOP_LEVEL_KEYS = {
     "metrics",
     "state_dict",
 }
+_OPTIONAL_KEYS = {"text_to_latent"}  # absent from files written before it existed
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Checkpoint:
     text_space: name of the text space the latents live in ("clip", "minilm"); its dimension is
     config.latent_dim. statistics: pose-vector normalisation. text_latent_scaling and
     motion_latent_norm: how text embeddings become decoder inputs (see TextLatentScaling).
+    text_to_latent: (latent_dim + 1, latent_dim) affine map, bias in the last row, fitted from
+    training captions' embeddings to their motions' latents; "regressed" scaling decodes
+    [embedding, 1] @ text_to_latent. None when the checkpoint has none.
     training_data, licence: a summary of what the model was trained on and the weights' licence.
     metrics: evaluation results by name. identity: SHA-256 of the file it was loaded from (empty
     before saving); caches of encoded motions are keyed by it.
@@ -72,6 +76,7 @@ class Checkpoint:
     statistics: FeatureStatistics = field(default_factory=FeatureStatistics.identity)
     text_latent_scaling: TextLatentScaling = "raw"
     motion_latent_norm: float = 1.0
+    text_to_latent: torch.Tensor | None = None
     training_data: str = "untrained"
     licence: str = "none"
     metrics: dict[str, float] = field(default_factory=dict)
@@ -121,6 +126,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Non
         "statistics": {"mean": checkpoint.statistics.mean, "std": checkpoint.statistics.std},
         "text_latent_scaling": checkpoint.text_latent_scaling,
         "motion_latent_norm": float(checkpoint.motion_latent_norm),
+        "text_to_latent": checkpoint.text_to_latent,
         "training_data": checkpoint.training_data,
         "licence": checkpoint.licence,
         "metrics": {name: float(value) for name, value in checkpoint.metrics.items()},
@@ -167,7 +173,7 @@ def _parse(payload: object, identity: str) -> Checkpoint:
             f"version {FORMAT_VERSION}"
         )
     missing = _TOP_LEVEL_KEYS - payload.keys()
-    unknown = payload.keys() - _TOP_LEVEL_KEYS
+    unknown = payload.keys() - _TOP_LEVEL_KEYS - _OPTIONAL_KEYS
     if missing or unknown:
         raise CheckpointError(
             f"fields missing: {sorted(missing) or 'none'}; "
@@ -201,6 +207,14 @@ def _parse(payload: object, identity: str) -> Checkpoint:
     norm = _typed(payload, "motion_latent_norm", float)
     if not (math.isfinite(norm) and norm > 0):
         raise CheckpointError(f"motion latent norm must be a positive number, got {norm}")
+    text_to_latent = payload.get("text_to_latent")
+    dim = config.latent_dim
+    if text_to_latent is not None and (
+        not isinstance(text_to_latent, torch.Tensor) or text_to_latent.shape != (dim + 1, dim)
+    ):
+        raise CheckpointError(f"text_to_latent must be a ({dim + 1}, {dim}) tensor or absent")
+    if scaling == "regressed" and text_to_latent is None:
+        raise CheckpointError("text latent scaling 'regressed' needs a text_to_latent map")
     statistics = _typed(payload, "statistics", dict)
     if statistics.keys() != {"mean", "std"} or not all(
         isinstance(value, torch.Tensor) for value in statistics.values()
@@ -219,6 +233,7 @@ def _parse(payload: object, identity: str) -> Checkpoint:
         statistics=FeatureStatistics(**statistics),
         text_latent_scaling=cast(TextLatentScaling, scaling),
         motion_latent_norm=norm,
+        text_to_latent=text_to_latent,
         training_data=_typed(payload, "training_data", str),
         licence=_typed(payload, "licence", str),
         metrics=metrics,

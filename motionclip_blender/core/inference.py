@@ -148,8 +148,10 @@ class MotionClip:
     ) -> torch.Tensor:
         """(N,) texts -> (N, latent_dim) latents to decode.
 
-        scaling: "raw" (the embedding as it is, as the paper), "unit" (unit length) or
-        "motion_norm" (the mean norm of the training motions' latents); the checkpoint's default
+        scaling: "raw" (the embedding as it is, as the paper), "unit" (unit length),
+        "motion_norm" (the mean norm of the training motions' latents) or "regressed" (the
+        checkpoint's affine map fitted from training captions to their motions' latents, which
+        lands text among the motion latents the decoder knows); the checkpoint's default
         (`self.text_latent_scaling`) when None.
         """
         scaling = scaling or self.text_latent_scaling
@@ -158,6 +160,11 @@ class MotionClip:
         embeddings = self.encode_text(texts)
         if scaling == "raw":
             return embeddings
+        if scaling == "regressed":
+            if self.checkpoint.text_to_latent is None:
+                raise RequestError("this checkpoint has no text-to-latent map for 'regressed'")
+            weights = self.checkpoint.text_to_latent.to(embeddings)
+            return embeddings @ weights[:-1] + weights[-1]
         unit = F.normalize(embeddings, dim=-1)
         return unit if scaling == "unit" else unit * self.checkpoint.motion_latent_norm
 

@@ -1,0 +1,43 @@
+"""The ridge regression from caption embeddings to motion latents."""
+
+from __future__ import annotations
+
+import torch
+
+from training.text_to_latent import choose_ridge, fit_text_to_latent
+
+
+def test_an_affine_relation_is_recovered_and_the_bias_is_not_shrunk() -> None:
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.randn(500, 8, generator=generator)
+    weights, bias = torch.randn(8, 6, generator=generator), torch.full((6,), 40.0)
+    fitted = fit_text_to_latent(embeddings, embeddings @ weights + bias, ridge=1e-6)
+    torch.testing.assert_close(fitted[:-1], weights, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fitted[-1], bias, atol=1e-4, rtol=1e-4)
+
+
+def test_the_ridge_shrinks_weights_towards_zero() -> None:
+    generator = torch.Generator().manual_seed(1)
+    embeddings = torch.randn(50, 8, generator=generator)
+    latents = torch.randn(50, 6, generator=generator)
+    loose = fit_text_to_latent(embeddings, latents, ridge=1e-6)[:-1].norm()
+    tight = fit_text_to_latent(embeddings, latents, ridge=100.0)[:-1].norm()
+    assert tight < loose / 2
+
+
+def test_the_chosen_ridge_ignores_what_only_one_phrasing_says() -> None:
+    # latents follow the first 4 embedding dimensions; one phrasing of each window adds a
+    # spurious private feature whose fit does not carry over to the other phrasings
+    generator = torch.Generator().manual_seed(2)
+    meaning = torch.randn(200, 4, generator=generator)
+    latents = meaning @ torch.randn(4, 3, generator=generator)
+    embeddings, targets, phrasings = [], [], []
+    for phrasing in range(3):
+        noise = 0.05 * torch.randn(200, 20, generator=generator)
+        embeddings.append(torch.cat([meaning, noise], dim=1))
+        targets.append(latents)
+        phrasings += [phrasing] * 200
+    inputs, outputs = torch.cat(embeddings), torch.cat(targets)
+    outputs = outputs + 0.3 * torch.randn(outputs.shape, generator=generator)
+    chosen = choose_ridge(inputs, outputs, torch.tensor(phrasings), (1e-6, 1.0, 1e6))
+    assert chosen == 1.0  # neither no penalty (fits noise) nor an overwhelming one
