@@ -18,6 +18,7 @@ from .training_setup import amass_dataset, write_config
 
 METRICS = {
     "mpjpe_mm",
+    "mpjpe_local_mm",
     "rotation_error_deg",
     "content_top1",
     "content_top5",

@@ -100,10 +100,12 @@ def _encode(
 def reconstruction_errors(
     model: MotionClipModel, data: PreparedData, windows: Sequence[int], stats: FeatureStatistics
 ) -> dict[str, float]:
-    """Mean per-joint position error (mm) and rotation error (degrees) after encode-decode."""
+    """Mean per-joint position error (mm) and rotation error (degrees) after encode-decode;
+    also the position error with both bodies' pelvises put at the origin (`mpjpe_local_mm`), the
+    paper's in-place setting, so root drift and pose error can be told apart."""
     model.eval()
     device = next(model.parameters()).device
-    position_sum = angle_sum = 0.0
+    position_sum = local_sum = angle_sum = 0.0
     count = 0
     for start in range(0, len(windows), BATCH):
         features = [data.window(i) for i in windows[start : start + BATCH]]
@@ -115,10 +117,13 @@ def reconstruction_errors(
         joints_a = forward_kinematics(rot_a, trans_a)
         joints_b = forward_kinematics(rot_b, trans_b)
         position_sum += float((joints_a - joints_b).norm(dim=-1).mean(-1)[real].sum())
+        local_a, local_b = joints_a - joints_a[..., :1, :], joints_b - joints_b[..., :1, :]
+        local_sum += float((local_a - local_b).norm(dim=-1).mean(-1)[real].sum())
         angle_sum += float(rot.angle_between(rot_a, rot_b).mean(-1)[real].sum())
         count += int(real.sum())
     return {
         "mpjpe_mm": 1000 * position_sum / count,
+        "mpjpe_local_mm": 1000 * local_sum / count,
         "rotation_error_deg": math.degrees(angle_sum / count),
     }
 
