@@ -101,6 +101,7 @@ def training_throughput(
         results[name] |= {
             "step": timing,
             "windows_per_s": round(speeds[name], 3),
+            "windows_per_cpu_s": round(results[name]["batch"] / (timing["cpu_p50_ms"] / 1000), 3),
             "times_the_floor": round(timing["p50_ms"] / floors[name], 1),
             "cpu_times_the_floor": round(timing["cpu_p50_ms"] / floors[name], 1),
         }

@@ -123,7 +123,7 @@ def fake_results(quality: dict[str, Any]) -> dict[str, Any]:
     size = {"text_dim": 384, "width": 256, "layers": 4, "batch": 32, "frames": 80}
     variant = {**size, "config": "small.toml", "step": timing, "step_gflop": 1.0}
     variant |= {"floor_ms": 0.5, "times_the_floor": 2.0, "cpu_times_the_floor": 1.0}
-    variant |= {"windows_per_s": 3.0}
+    variant |= {"windows_per_s": 3.0, "windows_per_cpu_s": 6.0}
     cold = ("torch_import", "other_imports", "checkpoint", "text_encoder", "first_text")
     return {
         "machine": {
@@ -151,7 +151,10 @@ def fake_results(quality: dict[str, Any]) -> dict[str, Any]:
             "runs": 5,
         },
         "prompt_to_keys": {"4s": four},
-        "encode_and_search": {"search_top5_100000": timing},
+        "encode_and_search": {
+            "encode_4s_action": {**timing, "cpu_p50_ms": 10.0},
+            "search_top5_100000": {**timing, "p50_ms": 30.0, "cpu_p50_ms": 25.0},
+        },
         "decoder_floor": {
             "decoder_gflop_4s": 1,
             "matmul_gflops_per_s": 1,
@@ -186,7 +189,8 @@ def test_report_says_by_how_much_a_target_is_missed_and_what_dominates() -> None
     assert "key_write dominates (100 CPU ms of 102)" in text
     assert "Memory added by the loaded model, peak (MB): 700, missed by 100" in text
     assert "torch_import dominates (500 MB" in text
-    assert "| bundled | small.toml | 384 | 256 x 4 | 32 x 80 | 3.0 |" in text
+    assert "| bundled | small.toml | 384 | 256 x 4 | 32 x 80 | 3.0, 6.0 |" in text
+    assert "scoring 100,000 latents and top-5 dominates (15 CPU ms of 25)" in text
     assert "windows/s ratio bundled over paper = 6.0" in text
     assert "Not measured: none stored." in text
     assert "- mpjpe_mm: not measured (no test metrics)" in text
