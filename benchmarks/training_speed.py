@@ -30,8 +30,9 @@ CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
 VARIANTS = {"bundled": CONFIGS / "small.toml", "paper": CONFIGS / "paper.toml"}
 # Embedding sizes of the text spaces: CLIP ViT-B/32 and all-MiniLM-L6-v2.
 TEXT_DIMENSIONS = {"clip": 512, "minilm": 384}
-# Windows per step on a CPU, where the paper size manages about one window per second on two
-# cores: a few small steps keep the run short. Elsewhere each configuration's own batch size.
+# Windows per step on a CPU, where the paper size manages about 4 windows per CPU second (the
+# bundled one 25): a few small steps keep the run short. Elsewhere each configuration's own
+# batch size.
 CPU_BATCH = {"bundled": 32, "paper": 4}
 
 
