@@ -22,7 +22,7 @@ from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
 from training.batches import Batch
 from training.config import TrainConfig, load_config
-from training.train import TrainingStep, model_config
+from training.train import TrainingStep, loss_positions, model_config
 
 from .timing import flop_count, interleaved, matmul_rate
 
@@ -59,7 +59,8 @@ def training_step(config: TrainConfig, device: torch.device) -> TrainingStep:
     torch.manual_seed(config.train.seed)
     dim = TEXT_DIMENSIONS[config.model.text_space]
     model = MotionClipModel(model_config(config, dim)).to(device)
-    return TrainingStep(config, model, model, FeatureStatistics.identity(), device)
+    positions = loss_positions(config, device)
+    return TrainingStep(config, model, model, FeatureStatistics.identity(), device, positions)
 
 
 def training_throughput(

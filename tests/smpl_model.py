@@ -14,12 +14,17 @@ def write_smpl_model(path: Path, seed: int = 0) -> np.ndarray:
     """Write SMPL_NEUTRAL.npz-like arrays; vertices cluster round the joints they follow.
 
     Each vertex is weighted 0.75 to its joint and 0.25 to that joint's parent (the root's
-    vertices wholly to the root). Returns the (6890, 24) weights written.
+    vertices wholly to the root). The joint regressor averages each joint's vertices, whose
+    offsets average to zero, so the model's joints are exactly skeleton.REST_JOINTS_YUP, as the
+    real model's are. Returns the (6890, 24) weights written.
     """
     rng = np.random.default_rng(seed)
     owner = np.arange(VERTICES) % skeleton.NUM_JOINTS
     rest = np.array(skeleton.REST_JOINTS_YUP)
-    v_template = rest[owner] + rng.normal(scale=0.03, size=(VERTICES, 3))
+    offsets = rng.normal(scale=0.03, size=(VERTICES, 3))
+    for joint in range(skeleton.NUM_JOINTS):
+        offsets[owner == joint] -= offsets[owner == joint].mean(axis=0)
+    v_template = rest[owner] + offsets
     weights = np.zeros((VERTICES, skeleton.NUM_JOINTS))
     parents = np.array(skeleton.PARENTS)
     weights[np.arange(VERTICES), owner] = 0.75

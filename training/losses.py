@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from motionclip_blender.core.kinematics import forward_kinematics
 from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
+from motionclip_blender.core.smpl_body import load_smpl
 
 PositionsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """(..., 24, 3, 3) local rotations and (..., 3) root translation -> (..., P, 3) positions."""
@@ -30,18 +30,18 @@ PositionsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 class SmplVertices:
     """Mesh vertices of the SMPL body (neutral shape) from a user's licensed model folder.
 
-    The folder is what smplx.create expects (SMPL_NEUTRAL.pkl or .npz, or a folder `smpl/` of
-    them). The root rotates about the model's own root joint, as in AMASS.
+    The folder is the one the extension's preferences take (core.smpl_body.find_model_file:
+    SMPL_NEUTRAL.npz, or a .pkl without chumpy objects, in it or in its smpl/ subfolder); a
+    missing or unusable model is a MotionFileError naming it. The root rotates about the model's
+    own root joint and the translation is added, as in AMASS: the vertices lie where the
+    Blender body (core.smpl_body) skinned to the same motion puts them.
     """
 
     def __init__(self, model_folder: str | os.PathLike[str], device: torch.device) -> None:
-        import smplx
-
-        ext = "npz" if any(p.suffix == ".npz" for p in _model_files(model_folder)) else "pkl"
-        self.body = smplx.create(str(model_folder), model_type="smpl", gender="neutral", ext=ext)
-        self.body = self.body.to(device).requires_grad_(False)
+        self.body = load_smpl(model_folder).to(device).requires_grad_(False)
 
     def __call__(self, rotations: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
+        """(..., 24, 3, 3) local rotations and (..., 3) root translation -> (..., 6890, 3)."""
         lead = rotations.shape[:-3]
         flat = rotations.reshape(-1, 24, 3, 3)
         output = self.body(
@@ -51,10 +51,6 @@ class SmplVertices:
             pose2rot=False,
         )
         return output.vertices.reshape(*lead, -1, 3)
-
-
-def _model_files(folder: str | os.PathLike[str]) -> list[Path]:
-    return [*Path(folder).glob("*"), *Path(folder).glob("smpl/*")]
 
 
 def reconstruction_losses(

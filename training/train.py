@@ -122,12 +122,21 @@ def learning_rate_factor(step: int, config: TrainConfig) -> float:
     return optim.final_lr_fraction + (1 - optim.final_lr_fraction) * cosine
 
 
+def loss_positions(config: TrainConfig, device: torch.device) -> losses.PositionsFn:
+    """What the position terms compare: the SMPL mesh's vertices when loss.smpl_model names a
+    model (a bad path fails here), else the 24 joints."""
+    if config.loss.smpl_model:
+        return losses.SmplVertices(config.loss.smpl_model, device)
+    return losses.forward_kinematics
+
+
 class TrainingStep:
     """A model, its loss and its optimiser: one optimisation step on a batch.
 
     Trainer feeds it batches of prepared data; benchmarks/training_speed.py times it on
     synthetic batches. `network` runs the forward pass: the model itself, or its
-    DistributedDataParallel wrapper.
+    DistributedDataParallel wrapper; `positions` is what the position terms compare
+    (loss_positions).
     """
 
     def __init__(
@@ -137,9 +146,10 @@ class TrainingStep:
         network: torch.nn.Module,
         statistics: FeatureStatistics,
         device: torch.device,
+        positions: losses.PositionsFn,
     ) -> None:
         self.config, self.model, self.network = config, model, network
-        self.statistics, self.device = statistics, device
+        self.statistics, self.device, self.positions = statistics, device, positions
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
         )
@@ -148,9 +158,6 @@ class TrainingStep:
         )
         self.amp = config.train.amp and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.positions: losses.PositionsFn = losses.forward_kinematics
-        if config.loss.smpl_model:
-            self.positions = losses.SmplVertices(config.loss.smpl_model, device)
 
     def loss_terms(self, batch: Batch, network: torch.nn.Module) -> dict[str, torch.Tensor]:
         """Every weighted term's unweighted value for a batch (on self.device)."""
@@ -205,6 +212,7 @@ class Trainer(TrainingStep):
 
     def __init__(self, config: TrainConfig, process: Process, space: TextSpace | None = None):
         self.process = process
+        positions = loss_positions(config, process.device)  # first: a bad path fails early
         if process.main:
             self.data = prepare(config)
         process.barrier()
@@ -234,7 +242,7 @@ class Trainer(TrainingStep):
         model = MotionClipModel(model_config(config, self.space.dim)).to(process.device)
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
-        super().__init__(config, model, network, statistics, process.device)
+        super().__init__(config, model, network, statistics, process.device, positions)
         self.batches = BatchMaker(
             self.data,
             "train",

@@ -16,6 +16,7 @@ import numpy as np
 from smplx import SMPL
 from smplx.utils import Struct
 
+from . import skeleton
 from .errors import MotionFileError
 from .mannequin import Mesh
 from .rig import Y_UP_TO_Z_UP, Armature
@@ -44,20 +45,28 @@ def find_model_file(folder: str | os.PathLike[str]) -> Path:
     )
 
 
-def smpl_body(folder: str | os.PathLike[str], armature: Armature) -> Mesh:
-    """The SMPL template mesh (zero shape) in the armature's rest pose, with SMPL's skinning."""
+def load_smpl(folder: str | os.PathLike[str]) -> SMPL:
+    """smplx's SMPL body of the neutral model file in `folder` (see find_model_file), checked to
+    have 6,890 vertices weighted to the 24 joints; any other file is a MotionFileError."""
     path = find_model_file(folder)
     try:
         model = SMPL(model_path=str(path), data_struct=Struct(**_read_arrays(path)))
     except (AttributeError, KeyError, ValueError, TypeError) as error:
         raise MotionFileError(f"{path}: not an SMPL model file ({error})") from None
-    vertices = model.v_template.to(armature.heads.dtype)
-    weights = model.lbs_weights.to(armature.heads.dtype)
-    if vertices.shape != (VERTICES, 3) or weights.shape != (VERTICES, len(armature.names)):
+    vertices, weights = model.v_template, model.lbs_weights
+    if vertices.shape != (VERTICES, 3) or weights.shape != (VERTICES, skeleton.NUM_JOINTS):
         raise MotionFileError(
-            f"{path}: expected {VERTICES} vertices weighted to 24 joints, got "
+            f"{path}: expected {VERTICES} vertices weighted to {skeleton.NUM_JOINTS} joints, got "
             f"{tuple(vertices.shape)} vertices and weights {tuple(weights.shape)}"
         )
+    return model
+
+
+def smpl_body(folder: str | os.PathLike[str], armature: Armature) -> Mesh:
+    """The SMPL template mesh (zero shape) in the armature's rest pose, with SMPL's skinning."""
+    model = load_smpl(folder)
+    vertices = model.v_template.to(armature.heads.dtype)
+    weights = model.lbs_weights.to(armature.heads.dtype)
     floor = armature.heads[0] - armature.heads.new_tensor(_rest_pelvis_z_up(model, armature))
     placed = vertices @ Y_UP_TO_Z_UP.to(vertices.dtype).T + floor
     faces = [tuple(int(index) for index in face) for face in np.asarray(model.faces)]
