@@ -1,1 +1,1 @@
-"""Speed, memory and quality benchmarks: `python -m benchmarks.run` (see benchmarks/README.md)."""
+"""Speed, memory and quality benchmarks: `python -m benchmarks.run` (README, "Benchmarks")."""

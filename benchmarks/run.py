@@ -1,9 +1,11 @@
 """Run every benchmark and write benchmarks/results/results.json and RESULTS.md.
 
-    .venv/bin/python -m benchmarks.run [--checkpoint PATH] [--repeats N] [--out DIR]
+    .venv/bin/python -m benchmarks.run [--checkpoint PATH] [--repeats N] [--train-steps N]
+                                       [--cold-runs N] [--out DIR]
 
 Medians and 95th percentiles over repeats; comparisons run interleaved in one process. The
-machine is described in the output, since numbers only compare on the same machine.
+machine is described in the output (with how busy it was), since numbers only compare on the
+same machine.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,9 @@ from motionclip_blender.core import inference
 from motionclip_blender.core.checkpoint import resolve_checkpoint_path
 
 from . import inference_speed
+from .quality import checkpoint_quality
 from .report import markdown
+from .training_speed import training_throughput
 
 
 def machine() -> dict[str, Any]:
@@ -41,31 +47,48 @@ def machine() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "load_average": round(os.getloadavg()[0], 2),
+        "niceness": os.nice(0),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--checkpoint", help="checkpoint (default: the bundled model)")
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each inference step")
+    parser.add_argument("--train-steps", type=int, default=5, help="timed steps of each model size")
+    parser.add_argument(
+        "--cold-runs", type=int, default=5, help="fresh processes for the cold load"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
     os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="motionclip-bench-"))
 
+    started = time.perf_counter()
     checkpoint = resolve_checkpoint_path(args.checkpoint)
     session = inference.load(checkpoint)
+    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
     results = {
         "machine": machine(),
+        "command": " ".join(
+            ["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "checkpoint": {
             "path": str(checkpoint),
             "size_mb": round(checkpoint.stat().st_size / 2**20, 1),
+            "training_data": session.checkpoint.training_data,
         },
-        "load": inference_speed.cold_load(checkpoint, repeats=5),
+        "load": inference_speed.cold_load(checkpoint, args.cold_runs),
         "prompt_to_keys": inference_speed.prompt_to_keys(session, args.repeats),
         "encode_and_search": inference_speed.encode_and_search(session, args.repeats),
         "decoder_floor": inference_speed.decoder_floor(session, args.repeats),
         "threads": inference_speed.thread_comparison(session, args.repeats),
+        "training": {
+            device: training_throughput(args.train_steps, device=device) for device in devices
+        },
+        "quality": checkpoint_quality(session.checkpoint),
     }
+    results["duration_s"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "RESULTS.md").write_text(markdown(results))

@@ -123,71 +123,45 @@ def learning_rate_factor(step: int, config: TrainConfig) -> float:
     return optim.final_lr_fraction + (1 - optim.final_lr_fraction) * cosine
 
 
-class Trainer:
-    """The model, optimiser and data of one process; `run` trains to config.train.steps."""
+def loss_positions(config: TrainConfig, device: torch.device) -> losses.PositionsFn:
+    """What the position terms compare: the SMPL mesh's vertices when loss.smpl_model names a
+    model (a bad path fails here), else the 24 joints."""
+    if config.loss.smpl_model:
+        return losses.SmplVertices(config.loss.smpl_model, device)
+    return losses.forward_kinematics
 
-    def __init__(self, config: TrainConfig, process: Process, space: TextSpace | None = None):
-        self.config, self.process = config, process
-        self.positions: losses.PositionsFn = losses.forward_kinematics
-        if config.loss.smpl_model:  # first: a bad path fails before data is prepared
-            self.positions = losses.SmplVertices(config.loss.smpl_model, process.device)
-        if process.main:
-            self.data = prepare(config)
-        process.barrier()
-        if not process.main:
-            self.data = prepare(config)  # the cache rank 0 just wrote
-        self.space = space or load_text_space(
-            config.model.text_space, clip_weights=config.model.clip_weights or None
-        )
-        cache = Path(config.data.cache)
-        captions = [text for labels in self.data.labels for text in labels.captions]
-        if process.main:
-            self.captions = caption_embeddings(captions, self.space, cache)
-        process.barrier()
-        if not process.main:
-            self.captions = caption_embeddings(captions, self.space, cache)
-        images = None
-        if config.loss.image > 0:
-            from .images import image_embeddings
 
-            if process.main:
-                images = image_embeddings(self.data, self.space, config.image, cache)
-            process.barrier()
-            if not process.main:
-                images = image_embeddings(self.data, self.space, config.image, cache)
-        self.statistics = self.data.statistics()
-        torch.manual_seed(config.train.seed)
-        self.model = MotionClipModel(model_config(config, self.space.dim)).to(process.device)
-        torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
-        self.network: torch.nn.Module = self.model
-        if process.world > 1:
-            self.network = DistributedDataParallel(self.model)
-        self.batches = BatchMaker(
-            self.data,
-            "train",
-            self.statistics,
-            self.captions,
-            config.train.batch_size,
-            config.train.seed,
-            process.rank,
-            process.world,
-            images,
-        )
+class TrainingStep:
+    """A model, its loss and its optimiser: one optimisation step on a batch.
+
+    Trainer feeds it batches of prepared data; benchmarks/training_speed.py times it on
+    synthetic batches. `network` runs the forward pass: the model itself, or its
+    DistributedDataParallel wrapper; `positions` is what the position terms compare
+    (loss_positions).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        model: MotionClipModel,
+        network: torch.nn.Module,
+        statistics: FeatureStatistics,
+        device: torch.device,
+        positions: losses.PositionsFn,
+    ) -> None:
+        self.config, self.model, self.network = config, model, network
+        self.statistics, self.device, self.positions = statistics, device, positions
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
+            model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
         )
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: learning_rate_factor(step, config)
         )
-        self.amp = config.train.amp and process.device.type == "cuda"
+        self.amp = config.train.amp and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.step = 0
-        self.out = Path(config.train.out)
-
-    # --- one step ------------------------------------------------------------------------------
 
     def loss_terms(self, batch: Batch, network: torch.nn.Module) -> dict[str, torch.Tensor]:
-        """Every weighted term's unweighted value for a batch (on the process' device)."""
+        """Every weighted term's unweighted value for a batch (on self.device)."""
         weights = self.config.loss
         with torch.autocast("cuda", enabled=self.amp):
             reconstruction, latents = network(batch.features, batch.mask)
@@ -213,13 +187,11 @@ class Trainer:
         weights = dataclasses.asdict(self.config.loss)
         return sum(
             (weights[name] * value for name, value in terms.items()),
-            torch.zeros((), device=self.process.device),
+            torch.zeros((), device=self.device),
         )
 
-    def train_step(self) -> dict[str, float]:
-        """One optimiser step; returns the loss and each term (this process' batch)."""
-        self.step += 1
-        batch = self.batches.batch(self.step).to(self.process.device)
+    def optimise(self, batch: Batch) -> dict[str, float]:
+        """One optimiser step on a batch (on self.device); returns the loss and each term."""
         self.network.train()
         terms = self.loss_terms(batch, self.network)
         loss = self.total(terms)
@@ -234,6 +206,62 @@ class Trainer:
             "loss": float(loss.detach()),
             **{name: float(value.detach()) for name, value in terms.items()},
         }
+
+
+class Trainer(TrainingStep):
+    """The model, optimiser and data of one process; `run` trains to config.train.steps."""
+
+    def __init__(self, config: TrainConfig, process: Process, space: TextSpace | None = None):
+        self.process = process
+        positions = loss_positions(config, process.device)  # first: a bad path fails early
+        if process.main:
+            self.data = prepare(config)
+        process.barrier()
+        if not process.main:
+            self.data = prepare(config)  # the cache rank 0 just wrote
+        self.space = space or load_text_space(
+            config.model.text_space, clip_weights=config.model.clip_weights or None
+        )
+        cache = Path(config.data.cache)
+        captions = [text for labels in self.data.labels for text in labels.captions]
+        if process.main:
+            self.captions = caption_embeddings(captions, self.space, cache)
+        process.barrier()
+        if not process.main:
+            self.captions = caption_embeddings(captions, self.space, cache)
+        images = None
+        if config.loss.image > 0:
+            from .images import image_embeddings
+
+            if process.main:
+                images = image_embeddings(self.data, self.space, config.image, cache)
+            process.barrier()
+            if not process.main:
+                images = image_embeddings(self.data, self.space, config.image, cache)
+        statistics = self.data.statistics()
+        torch.manual_seed(config.train.seed)
+        model = MotionClipModel(model_config(config, self.space.dim)).to(process.device)
+        torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
+        network = DistributedDataParallel(model) if process.world > 1 else model
+        super().__init__(config, model, network, statistics, process.device, positions)
+        self.batches = BatchMaker(
+            self.data,
+            "train",
+            self.statistics,
+            self.captions,
+            config.train.batch_size,
+            config.train.seed,
+            process.rank,
+            process.world,
+            images,
+        )
+        self.step = 0
+        self.out = Path(config.train.out)
+
+    def train_step(self) -> dict[str, float]:
+        """One optimiser step on this process' next batch; returns the loss and each term."""
+        self.step += 1
+        return self.optimise(self.batches.batch(self.step).to(self.device))
 
     @torch.no_grad()
     def validation_loss(self) -> float:
