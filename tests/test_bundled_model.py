@@ -1,0 +1,70 @@
+"""The bundled default model: within its budget, documented by its stored metrics, and working
+offline through the README's main command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from motionclip_blender.core import files, inference, skeleton
+from motionclip_blender.core.checkpoint import bundled_checkpoint_path, load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_METRICS = (
+    "test_mpjpe_mm",
+    "test_content_top1",
+    "test_content_top5",
+    "test_style_top1",
+    "test_generated_classifier_accuracy",
+    "test_frechet_distance",
+    "test_unseen_prompt_accuracy",
+)
+
+
+@pytest.fixture(scope="module")
+def session() -> inference.MotionClip:
+    return inference.load(None)
+
+
+def test_the_bundled_checkpoint_fits_the_budget_and_names_its_licence() -> None:
+    path = bundled_checkpoint_path()
+    assert path.stat().st_size <= 30 * 2**20
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.text_space == "minilm"
+    assert "CC BY-NC 4.0" in checkpoint.licence
+    assert set(TEST_METRICS) <= checkpoint.metrics.keys()  # the model card's numbers
+
+
+def test_make_run_writes_a_motion_and_a_preview_offline(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    environment = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    subprocess.run(
+        ["make", "--no-print-directory", "run", f"OUT={tmp_path}"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    motion = files.read_motion(tmp_path / "motion.bvh")
+    assert motion.num_frames / motion.fps == pytest.approx(4.0, abs=0.1)
+    with Image.open(tmp_path / "motion.gif") as gif:
+        assert gif.n_frames > 10
+
+
+def test_a_walk_prompt_travels_and_a_raise_prompt_lifts_the_hands(
+    session: inference.MotionClip,
+) -> None:
+    walk = session.generate("a person walks", seconds=4.0)
+    travelled = (walk.translation[-1, :2] - walk.translation[0, :2]).norm()
+    assert travelled > 1.0  # metres in 4 s; standing still would be ~0
+    raised = session.generate("a person raises both hands", seconds=4.0).joints()
+    head = raised[:, skeleton.JOINT_INDEX["head"], 2]
+    wrists = raised[:, [skeleton.JOINT_INDEX["left_wrist"], skeleton.JOINT_INDEX["right_wrist"]], 2]
+    assert bool(torch.any((wrists > head[:, None]).all(-1)))
