@@ -18,6 +18,8 @@ QUALITY_TARGETS = {
 }
 # Reported without a target, each generated figure beside the same figure for real motions.
 QUALITY_CONTEXT = (
+    "mpjpe_local_mm",  # the same error with the pelvis fixed: the paper's in-place setting
+    "rotation_error_deg",
     "frechet_distance",
     "diversity_generated",
     "diversity_real",
