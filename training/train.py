@@ -385,27 +385,20 @@ def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
     """The trained model with its text-to-latent map and validation metrics; its default
     text-latent scaling is the one under which the validation split's generated motions were
     recognised best."""
-    data, space, config = trainer.data, trainer.space, trainer.config
     mapping = caption_latent_map(trainer)
+
+    def validation(scaling: checkpoints.TextLatentScaling) -> dict[str, float]:
+        checkpoint = trainer.checkpoint(scaling=scaling, text_to_latent=mapping)
+        return evaluate_checkpoint(
+            checkpoint, trainer.data, "validation", trainer.space, trainer.config
+        )
+
     scaling: checkpoints.TextLatentScaling = "motion_norm"
-    metrics = evaluate_checkpoint(
-        trainer.checkpoint(scaling=scaling, text_to_latent=mapping),
-        data,
-        "validation",
-        space,
-        config,
-    )
+    metrics = validation(scaling)
     best = best_text_latent_scaling(metrics, scaling)
     if best != scaling:
         logger.info("text-latent scaling %r generates better than %r; using it", best, scaling)
-        scaling = best
-        metrics = evaluate_checkpoint(
-            trainer.checkpoint(scaling=scaling, text_to_latent=mapping),
-            data,
-            "validation",
-            space,
-            config,
-        )
+        scaling, metrics = best, validation(best)
     return trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}, scaling, mapping)
 
 
