@@ -2,7 +2,10 @@
 
 The order of windows is a DistributedSampler's (each process its own share, reshuffled every
 epoch from the seed), and the caption of each window is drawn with a generator seeded by the step,
-so a run resumed at step s sees exactly the batches an uninterrupted run would.
+so a run resumed at step s sees exactly the batches an uninterrupted run would. With a length
+group of G > 1, each run of G batches of that order is regrouped by window length before it is cut
+into batches (and the batches shuffled), so a batch pads its windows less: windows of 1 to 8 s
+drawn at random pad to about 1.8 times their frames, and padded frames cost as much as real ones.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class BatchMaker:
         rank: int = 0,
         world: int = 1,
         images: torch.Tensor | None = None,
+        length_group: int = 1,
     ) -> None:
         self.data, self.statistics, self.captions = data, statistics, captions
         self.windows = data.indices(split)
@@ -66,7 +70,10 @@ class BatchMaker:
                 f"the {split} split has {len(self.windows)} windows, fewer than one batch of "
                 f"{batch_size} for each of {world} process(es)"
             )
+        if length_group < 1:
+            raise ValueError(f"length_group must be at least 1, got {length_group}")
         self.batch_size, self.seed, self.images = batch_size, seed, images
+        self.length_group = length_group
         self.sampler: DistributedSampler[int] = DistributedSampler(
             range(len(self.windows)),  # type: ignore[arg-type]  # any sized sequence works
             num_replicas=world,
@@ -84,10 +91,28 @@ class BatchMaker:
         epoch, position = divmod(step - 1, self.batches_per_epoch)
         if epoch != self._epoch:
             self.sampler.set_epoch(epoch)
-            self._order, self._epoch = list(self.sampler), epoch
+            self._order, self._epoch = self.grouped_by_length(list(self.sampler), epoch), epoch
         chosen = self._order[position * self.batch_size : (position + 1) * self.batch_size]
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         return self.make([self.windows[i] for i in chosen], generator)
+
+    def grouped_by_length(self, order: list[int], epoch: int) -> list[int]:
+        """`order` (positions in self.windows) with each run of length_group batches sorted by
+        window length, then its whole batches shuffled (seeded by the epoch); unchanged for 1."""
+        if self.length_group == 1:
+            return order
+        usable = self.batches_per_epoch * self.batch_size
+        run = self.length_group * self.batch_size
+        lengths = self.data.lengths()
+        frames = [int(lengths[self.windows[i]]) for i in order[:usable]]
+        grouped: list[int] = []
+        for start in range(0, usable, run):
+            chunk = range(start, min(start + run, usable))
+            grouped += [order[i] for i in sorted(chunk, key=frames.__getitem__)]
+        generator = torch.Generator().manual_seed(2**40 + self.seed * 1_000_003 + epoch)
+        batches = torch.randperm(self.batches_per_epoch, generator=generator).tolist()
+        size = self.batch_size
+        return [i for b in batches for i in grouped[b * size : (b + 1) * size]]
 
     def make(self, windows: list[int], generator: torch.Generator | None = None) -> Batch:
         """A batch of the given windows; captions and frames drawn with `generator` (the first

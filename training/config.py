@@ -112,6 +112,7 @@ class TrainSection:
 
     steps: int = 1000
     batch_size: int = 32
+    length_group: int = 1  # batches regrouped by window length together (1: none); see batches.py
     seed: int = 0
     out: str = "runs/model"
     device: str = "auto"  # auto: cuda when available, else cpu

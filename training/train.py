@@ -254,6 +254,7 @@ class Trainer(TrainingStep):
             process.rank,
             process.world,
             images,
+            config.train.length_group,
         )
         self.step = 0
         self.out = Path(config.train.out)

@@ -1,0 +1,64 @@
+"""Training batches grouped by window length: same windows each epoch, less padding, and the
+same batches again for a resumed run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
+from training.batches import BatchMaker
+from training.prepared import PreparedData, WindowLabels
+
+
+def varied_windows(count: int = 96) -> PreparedData:
+    """`count` training windows of 20 to 160 frames, each with its own caption."""
+    lengths = torch.randint(20, 161, (count,), generator=torch.Generator().manual_seed(0))
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    labels = [
+        WindowLabels("train", "test", f"g{i}", "walk", "walk", "", f"walk {i}", [f"walk {i}"], "")
+        for i in range(count)
+    ]
+    features = torch.randn(int(offsets[-1]), FEATURE_DIM)
+    return PreparedData("key", 20.0, features, offsets, labels)
+
+
+def batch_maker(data: PreparedData, length_group: int) -> BatchMaker:
+    captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
+    statistics = FeatureStatistics.identity()
+    return BatchMaker(data, "train", statistics, captions, 8, 0, length_group=length_group)
+
+
+def epoch_batches(maker: BatchMaker, epoch: int) -> list[list[int]]:
+    first = epoch * maker.batches_per_epoch + 1
+    return [maker.batch(step).windows for step in range(first, first + maker.batches_per_epoch)]
+
+
+def padded_over_real(maker: BatchMaker) -> float:
+    batches = [maker.batch(step) for step in range(1, maker.batches_per_epoch + 1)]
+    return sum(b.mask.numel() for b in batches) / sum(int(b.mask.sum()) for b in batches)
+
+
+def test_grouping_keeps_every_window_once_per_epoch_and_pads_less() -> None:
+    data = varied_windows()
+    plain, grouped = batch_maker(data, 1), batch_maker(data, 4)
+    for epoch in (0, 1):
+        windows = [w for batch in epoch_batches(grouped, epoch) for w in batch]
+        expected = [w for batch in epoch_batches(plain, epoch) for w in batch]
+        assert sorted(windows) == sorted(expected)
+        assert len(set(windows)) == len(windows)
+    assert padded_over_real(plain) > 1.4
+    assert padded_over_real(grouped) < 1.25
+
+
+def test_grouped_batches_are_the_same_for_a_resumed_run() -> None:
+    data = varied_windows()
+    uninterrupted = epoch_batches(batch_maker(data, 4), 1)
+    resumed = batch_maker(data, 4)  # a fresh process that starts in the second epoch
+    assert epoch_batches(resumed, 1) == uninterrupted
+    assert epoch_batches(resumed, 0) != uninterrupted
+
+
+def test_length_group_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="length_group must be at least 1"):
+        batch_maker(varied_windows(), 0)
