@@ -13,6 +13,7 @@ import torch
 from motionclip_blender.core import checkpoint as checkpoint_module
 from motionclip_blender.core.checkpoint import (
     FORMAT_VERSION,
+    CaptionLatents,
     from_model,
     load_checkpoint,
     resolve_checkpoint_path,
@@ -32,12 +33,14 @@ def test_saved_and_loaded_model_gives_identical_outputs(tmp_path: Path) -> None:
     torch.manual_seed(3)
     model = MotionClipModel(tiny_config(16)).eval()
     statistics = FeatureStatistics(torch.randn(FEATURE_DIM), torch.rand(FEATURE_DIM) + 0.5)
+    captions = CaptionLatents(torch.randn(5, 16), torch.randn(5, 16), 0.01)
     original = from_model(
         model,
         "minilm",
         statistics=statistics,
-        text_latent_scaling="motion_norm",
+        text_latent_scaling="nearest_captions",
         motion_latent_norm=2.5,
+        caption_latents=captions,
         training_data="16 windows of noise",
         licence="CC0",
         metrics={"top1": 0.5},
@@ -49,8 +52,10 @@ def test_saved_and_loaded_model_gives_identical_outputs(tmp_path: Path) -> None:
     assert (loaded.config, loaded.text_space, loaded.text_latent_scaling) == (
         original.config,
         "minilm",
-        "motion_norm",
+        "nearest_captions",
     )
+    assert loaded.caption_latents is not None and loaded.caption_latents.temperature == 0.01
+    assert torch.equal(loaded.caption_latents.latents, captions.latents)
     assert (loaded.motion_latent_norm, loaded.training_data, loaded.licence, loaded.metrics) == (
         2.5,
         "16 windows of noise",
@@ -102,6 +107,31 @@ def rewritten(source: Path, target: Path, **changes: Any) -> Path:
         ({"motion_latent_norm": -1.0}, "positive number"),
         ({"text_to_latent": torch.zeros(32, 32)}, "text_to_latent must be a \\(33, 32\\) tensor"),
         ({"text_latent_scaling": "regressed"}, "'regressed' needs a text_to_latent map"),
+        ({"text_latent_scaling": "nearest_captions"}, "'nearest_captions' needs caption_latents"),
+        (
+            {"caption_latents": {"embeddings": torch.zeros(3, 32), "latents": torch.zeros(2, 32)}},
+            "caption_latents must hold",
+        ),
+        (
+            {
+                "caption_latents": {
+                    "embeddings": torch.zeros(3, 32),
+                    "latents": torch.zeros(2, 32),
+                    "temperature": 0.1,
+                }
+            },
+            "two \\(K, 32\\) tensors",
+        ),
+        (
+            {
+                "caption_latents": {
+                    "embeddings": torch.zeros(3, 32),
+                    "latents": torch.zeros(3, 32),
+                    "temperature": 0.0,
+                }
+            },
+            "temperature must be positive",
+        ),
         ({"licence": 3}, "field 'licence' must be a str"),
         ({"metrics": {"a": "b"}}, "metrics must map names to numbers"),
         ({"extra": 1}, "unknown fields: \\['extra'\\]"),

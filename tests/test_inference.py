@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from motionclip_blender.core import inference
-from motionclip_blender.core.checkpoint import load_checkpoint
+from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint
 from motionclip_blender.core.errors import (
     CheckpointError,
     MotionDataError,
@@ -120,6 +120,22 @@ def test_regressed_latents_apply_the_checkpoints_affine_map(session: MotionClip)
     torch.testing.assert_close(
         mapped.text_latents(["a person jumps"]), embedding @ weights[:-1] + weights[-1]
     )
+
+
+def test_nearest_captions_decode_the_latents_of_the_closest_captions(session: MotionClip) -> None:
+    prompts = ["a person jumps", "a person sits down", "someone waves"]
+    latents = torch.randn(3, session.config.latent_dim)
+    captions = CaptionLatents(session.encode_text(prompts), latents, temperature=1e-4)
+    checkpoint = dataclasses.replace(
+        session.checkpoint, caption_latents=captions, text_latent_scaling="nearest_captions"
+    )
+    nearest = MotionClip(checkpoint, session.text_space)
+    torch.testing.assert_close(nearest.text_latents(prompts), latents)  # each its own caption
+    blended = dataclasses.replace(captions, temperature=1e4)  # all captions alike: their mean
+    mean = MotionClip(dataclasses.replace(checkpoint, caption_latents=blended), session.text_space)
+    torch.testing.assert_close(mean.text_latents(["anything"])[0], latents.mean(0))
+    with pytest.raises(RequestError, match="no caption latents"):
+        session.text_latents(["a"], "nearest_captions")
 
 
 def test_interpolate_decodes_between_the_two_latents(session: MotionClip) -> None:

@@ -1,10 +1,10 @@
-"""The ridge regression from caption embeddings to motion latents."""
+"""The maps from caption embeddings to motion latents: ridge regression and caption medoids."""
 
 from __future__ import annotations
 
 import torch
 
-from training.text_to_latent import choose_ridge, fit_text_to_latent
+from training.text_to_latent import caption_medoids, choose_ridge, fit_text_to_latent
 
 
 def test_an_affine_relation_is_recovered_and_the_bias_is_not_shrunk() -> None:
@@ -41,3 +41,10 @@ def test_the_chosen_ridge_ignores_what_only_one_phrasing_says() -> None:
     outputs = outputs + 0.3 * torch.randn(outputs.shape, generator=generator)
     chosen = choose_ridge(inputs, outputs, torch.tensor(phrasings), (1e-6, 1.0, 1e6))
     assert chosen == 1.0  # neither no penalty (fits noise) nor an overwhelming one
+
+
+def test_caption_medoids_are_real_latents_nearest_each_captions_mean() -> None:
+    latents = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [5.0, 5.0], [6.0, 5.0]])
+    medoids = caption_medoids(latents, [[0, 1, 2], [3, 4], [2]])
+    # mean of the first caption's latents is (4/3, 0): the row (1, 0) is nearest, not the mean
+    torch.testing.assert_close(medoids, torch.tensor([[1.0, 0.0], [5.0, 5.0], [3.0, 0.0]]))

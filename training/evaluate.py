@@ -259,13 +259,24 @@ def generation_metrics(
     }
     for scaling in available_scalings(session):
         if scaling != session.text_latent_scaling:
-            generated, targets = label_generations(
-                session, data, windows, classifier.classes, scaling
+            metrics[f"generated_classifier_accuracy[{scaling}]"] = generated_accuracy(
+                session, data, windows, classifier, scaling
             )
-            logits = classifier(*joint_tracks(generated))
-            metrics[f"generated_classifier_accuracy[{scaling}]"] = accuracy(logits, targets)
     metrics |= unseen_prompt_accuracies(session, classifier)
     return metrics
+
+
+def generated_accuracy(
+    session: MotionClip,
+    data: PreparedData,
+    windows: list[int],
+    classifier: ActionClassifier,
+    scaling: TextLatentScaling | None = None,
+) -> float:
+    """Fraction of the motions generated from the content labels of `windows` (label_generations)
+    that the classifier recognises as their label."""
+    generated, targets = label_generations(session, data, windows, classifier.classes, scaling)
+    return accuracy(classifier(*joint_tracks(generated)), targets)
 
 
 def best_text_latent_scaling(
@@ -283,8 +294,11 @@ def best_text_latent_scaling(
 
 def available_scalings(session: MotionClip) -> list[TextLatentScaling]:
     """The text-latent scalings the session's checkpoint supports."""
-    has_map = session.checkpoint.text_to_latent is not None
-    return [s for s in TEXT_LATENT_SCALINGS if s != "regressed" or has_map]
+    missing = {
+        "regressed": session.checkpoint.text_to_latent is None,
+        "nearest_captions": session.checkpoint.caption_latents is None,
+    }
+    return [s for s in TEXT_LATENT_SCALINGS if not missing.get(s, False)]
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:

@@ -1,4 +1,5 @@
-"""The affine map from text embeddings to motion latents that "regressed" generation decodes.
+"""The maps from text embeddings to motion latents that "regressed" and "nearest_captions"
+generation decode.
 
 The auto-encoder aligns motion latents with text only by direction (cosine), so a text embedding
 itself lies away from the latents the decoder was trained on. A ridge regression from every
@@ -6,6 +7,11 @@ training caption's embedding to its window's latent puts a prompt where the moti
 like it lie. Users word prompts unlike any caption, so the ridge is chosen by how well the map
 predicts the latents from a phrasing it was not fitted on (leave one phrasing out), not by its
 fit to the training captions, which a near-zero ridge wins by memorising their wording.
+
+"nearest_captions" keeps one latent per training caption instead (checkpoint.CaptionLatents):
+that of the caption's medoid window, a real motion, since an average of motions decodes to a
+blur of them. Its temperature is chosen by how well the validation split's generated motions are
+recognised (training.train).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import torch
 
 RIDGES = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
+TEMPERATURES = (0.003, 0.01, 0.03)  # of nearest_captions' softmax over cosine similarities
 
 
 def fit_text_to_latent(
@@ -49,3 +56,13 @@ def choose_ridge(
 ) -> float:
     """The ridge of `ridges` with the least held_out_phrasing_error."""
     return min(ridges, key=lambda r: held_out_phrasing_error(embeddings, latents, phrasings, r))
+
+
+def caption_medoids(latents: torch.Tensor, rows: list[list[int]]) -> torch.Tensor:
+    """For each caption, given the rows of `latents` (N, L) of the windows it describes, the one
+    of those latents nearest to their mean: (K, L) for K captions."""
+    medoids = []
+    for caption_rows in rows:
+        own = latents[caption_rows]
+        medoids.append(own[(own - own.mean(0)).norm(dim=-1).argmin()])
+    return torch.stack(medoids)

@@ -31,19 +31,26 @@ from tqdm import tqdm
 from motionclip_blender.core import checkpoint as checkpoints
 from motionclip_blender.core.atomic import write_atomically
 from motionclip_blender.core.errors import MotionClipError
+from motionclip_blender.core.inference import MotionClip
 from motionclip_blender.core.model import PRESETS, ModelConfig, MotionClipModel
 from motionclip_blender.core.pose_features import FeatureStatistics
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from . import losses
+from .action_classifier import cached_classifier
 from .batches import Batch, BatchMaker
 from .config import TrainConfig, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
-from .evaluate import best_text_latent_scaling, encode_windows, evaluate_checkpoint
+from .evaluate import (
+    best_text_latent_scaling,
+    encode_windows,
+    evaluate_checkpoint,
+    generated_accuracy,
+)
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
-from .text_to_latent import choose_ridge, fit_text_to_latent
+from .text_to_latent import TEMPERATURES, caption_medoids, choose_ridge, fit_text_to_latent
 
 logger = logging.getLogger(__name__)
 
@@ -321,6 +328,7 @@ class Trainer(TrainingStep):
         metrics: dict[str, float] | None = None,
         scaling: checkpoints.TextLatentScaling = "motion_norm",
         text_to_latent: torch.Tensor | None = None,
+        caption_latents: checkpoints.CaptionLatents | None = None,
     ) -> checkpoints.Checkpoint:
         """The model as an inference checkpoint with its metadata."""
         return checkpoints.from_model(
@@ -330,6 +338,7 @@ class Trainer(TrainingStep):
             text_latent_scaling=scaling,
             motion_latent_norm=motion_latent_norm(self.model, self.data, self.statistics),
             text_to_latent=text_to_latent,
+            caption_latents=caption_latents,
             training_data=training_data_description(self.data),
             licence=self.data.licence("train"),
             metrics=metrics or {},
@@ -383,13 +392,15 @@ class Trainer(TrainingStep):
 
 
 def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
-    """The trained model with its text-to-latent map and validation metrics; its default
+    """The trained model with its text-to-latent maps and validation metrics; its default
     text-latent scaling is the one under which the validation split's generated motions were
     recognised best."""
-    mapping = caption_latent_map(trainer)
+    mapping, nearest = text_to_latent_maps(trainer)
 
     def validation(scaling: checkpoints.TextLatentScaling) -> dict[str, float]:
-        checkpoint = trainer.checkpoint(scaling=scaling, text_to_latent=mapping)
+        checkpoint = trainer.checkpoint(
+            scaling=scaling, text_to_latent=mapping, caption_latents=nearest
+        )
         return evaluate_checkpoint(
             checkpoint, trainer.data, "validation", trainer.space, trainer.config
         )
@@ -400,24 +411,53 @@ def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
     if best != scaling:
         logger.info("text-latent scaling %r generates better than %r; using it", best, scaling)
         scaling, metrics = best, validation(best)
-    return trainer.checkpoint({f"validation_{k}": v for k, v in metrics.items()}, scaling, mapping)
+    return trainer.checkpoint(
+        {f"validation_{k}": v for k, v in metrics.items()}, scaling, mapping, nearest
+    )
 
 
-def caption_latent_map(trainer: Trainer) -> torch.Tensor:
-    """fit_text_to_latent over every (caption, latent) pair of the training windows, with the
-    ridge that best predicts latents from a caption phrasing left out (choose_ridge)."""
+def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.CaptionLatents]:
+    """Both maps of training.text_to_latent from the training windows' latents and captions:
+    fit_text_to_latent over every (caption, latent) pair, with the ridge that best predicts
+    latents from a caption phrasing left out (choose_ridge); and the caption medoids, with the
+    temperature under which the validation split's generated motions are recognised best."""
     windows = trainer.data.indices("train")
     latents = encode_windows(trainer.model, trainer.data, windows, trainer.statistics).cpu()
     rows, phrasings, embeddings = [], [], []
+    caption_rows: dict[str, list[int]] = {}
     for row, window in enumerate(windows):
         for phrasing, text in enumerate(trainer.data.labels[window].captions):
             rows.append(row)
             phrasings.append(phrasing)
             embeddings.append(trainer.captions[text].cpu())
+            caption_rows.setdefault(text, []).append(row)
     inputs, targets = torch.stack(embeddings), latents[rows]
     ridge = choose_ridge(inputs, targets, torch.tensor(phrasings))
     logger.info("text-to-latent map: ridge %g, chosen with a caption phrasing held out", ridge)
-    return fit_text_to_latent(inputs, targets, ridge)
+    nearest = checkpoints.CaptionLatents(
+        torch.stack([trainer.captions[text].cpu() for text in caption_rows]),
+        caption_medoids(latents, list(caption_rows.values())),
+        TEMPERATURES[0],
+    )
+    validation = trainer.data.indices("validation")
+    classifier = cached_classifier(trainer.data, Path(trainer.config.data.cache))
+
+    def recognised(temperature: float) -> float:
+        candidate = dataclasses.replace(nearest, temperature=temperature)
+        checkpoint = trainer.checkpoint(scaling="nearest_captions", caption_latents=candidate)
+        session = MotionClip(checkpoint, trainer.space)
+        return generated_accuracy(session, trainer.data, validation, classifier)
+
+    accuracies = {temperature: recognised(temperature) for temperature in TEMPERATURES}
+    temperature = max(TEMPERATURES, key=accuracies.__getitem__)
+    logger.info(
+        "nearest captions: temperature %g (validation recognised %s)",
+        temperature,
+        {t: round(a, 3) for t, a in accuracies.items()},
+    )
+    return fit_text_to_latent(inputs, targets, ridge), dataclasses.replace(
+        nearest, temperature=temperature
+    )
 
 
 def motion_latent_norm(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 import torch
+import torch.nn.functional as F
 
 from . import pose_features
 from .atomic import write_atomically
@@ -31,9 +32,11 @@ WEIGHTS_FOLDER = Path(__file__).resolve().parents[1] / "weights"
 BUNDLED_NAME = "motionclip-minilm.pt"
 
 # How a text embedding is turned into a latent for the decoder: as it is ("raw", as the paper
-# does), scaled to unit length ("unit"), or scaled to the mean norm of training motion latents
-# ("motion_norm"). Which generates best is measured on a trained model and stored as its default.
-TextLatentScaling = Literal["raw", "unit", "motion_norm", "regressed"]
+# does), scaled to unit length ("unit"), scaled to the mean norm of training motion latents
+# ("motion_norm"), through an affine map fitted on the training captions ("regressed"), or as the
+# latents of the training captions nearest to it ("nearest_captions", see CaptionLatents). Which
+# generates best is measured on a trained model and stored as its default.
+TextLatentScaling = Literal["raw", "unit", "motion_norm", "regressed", "nearest_captions"]
 TEXT_LATENT_SCALINGS: tuple[TextLatentScaling, ...] = get_args(TextLatentScaling)
 
 _TOP_LEVEL_KEYS = {
@@ -52,7 +55,25 @@ _TOP_LEVEL_KEYS = {
     "metrics",
     "state_dict",
 }
-_OPTIONAL_KEYS = {"text_to_latent"}  # absent from files written before it existed
+_OPTIONAL_KEYS = {"text_to_latent", "caption_latents"}  # absent from files written before them
+
+
+@dataclass(frozen=True)
+class CaptionLatents:
+    """The training captions' text embeddings (K, text_dim) and, for each, the latent (K,
+    latent_dim) of a training motion it describes. "nearest_captions" decodes
+    softmax(cosine(prompt, captions) / temperature) @ latents: a prompt worded unlike any caption
+    still lands on the motions of the captions that mean the same, where a map fitted to the
+    captions' wording may not."""
+
+    embeddings: torch.Tensor
+    latents: torch.Tensor
+    temperature: float
+
+    def latents_for(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """(N, text_dim) prompt embeddings -> (N, latent_dim) latents."""
+        similarity = F.normalize(embeddings, dim=-1) @ F.normalize(self.embeddings, dim=-1).T
+        return torch.softmax(similarity / self.temperature, dim=-1) @ self.latents
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,8 @@ class Checkpoint:
     motion_latent_norm: how text embeddings become decoder inputs (see TextLatentScaling).
     text_to_latent: (latent_dim + 1, latent_dim) affine map, bias in the last row, fitted from
     training captions' embeddings to their motions' latents; "regressed" scaling decodes
-    [embedding, 1] @ text_to_latent. None when the checkpoint has none.
+    [embedding, 1] @ text_to_latent. caption_latents: what "nearest_captions" decodes (see
+    CaptionLatents). Each is None when the checkpoint has none.
     training_data, licence: a summary of what the model was trained on and the weights' licence.
     metrics: evaluation results by name. identity: SHA-256 of the file it was loaded from (empty
     before saving); caches of encoded motions are keyed by it.
@@ -77,6 +99,7 @@ class Checkpoint:
     text_latent_scaling: TextLatentScaling = "raw"
     motion_latent_norm: float = 1.0
     text_to_latent: torch.Tensor | None = None
+    caption_latents: CaptionLatents | None = None
     training_data: str = "untrained"
     licence: str = "none"
     metrics: dict[str, float] = field(default_factory=dict)
@@ -127,6 +150,11 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Non
         "text_latent_scaling": checkpoint.text_latent_scaling,
         "motion_latent_norm": float(checkpoint.motion_latent_norm),
         "text_to_latent": checkpoint.text_to_latent,
+        "caption_latents": (
+            None
+            if checkpoint.caption_latents is None
+            else dataclasses.asdict(checkpoint.caption_latents)
+        ),
         "training_data": checkpoint.training_data,
         "licence": checkpoint.licence,
         "metrics": {name: float(value) for name, value in checkpoint.metrics.items()},
@@ -215,6 +243,9 @@ def _parse(payload: object, identity: str) -> Checkpoint:
         raise CheckpointError(f"text_to_latent must be a ({dim + 1}, {dim}) tensor or absent")
     if scaling == "regressed" and text_to_latent is None:
         raise CheckpointError("text latent scaling 'regressed' needs a text_to_latent map")
+    caption_latents = _caption_latents(payload.get("caption_latents"), dim)
+    if scaling == "nearest_captions" and caption_latents is None:
+        raise CheckpointError("text latent scaling 'nearest_captions' needs caption_latents")
     statistics = _typed(payload, "statistics", dict)
     if statistics.keys() != {"mean", "std"} or not all(
         isinstance(value, torch.Tensor) for value in statistics.values()
@@ -234,11 +265,36 @@ def _parse(payload: object, identity: str) -> Checkpoint:
         text_latent_scaling=cast(TextLatentScaling, scaling),
         motion_latent_norm=norm,
         text_to_latent=text_to_latent,
+        caption_latents=caption_latents,
         training_data=_typed(payload, "training_data", str),
         licence=_typed(payload, "licence", str),
         metrics=metrics,
         identity=identity,
     )
+
+
+def _caption_latents(stored: object, dim: int) -> CaptionLatents | None:
+    """The stored caption latents, checked: embeddings and latents (K, dim), K > 0, and a
+    positive temperature."""
+    if stored is None:
+        return None
+    fields = {"embeddings", "latents", "temperature"}
+    if not isinstance(stored, dict) or stored.keys() != fields:
+        raise CheckpointError(f"caption_latents must hold {sorted(fields)}, nothing else")
+    embeddings, latents = stored["embeddings"], stored["latents"]
+    if not (
+        isinstance(embeddings, torch.Tensor)
+        and isinstance(latents, torch.Tensor)
+        and embeddings.ndim == latents.ndim == 2
+        and embeddings.shape == latents.shape
+        and len(embeddings) > 0
+        and embeddings.shape[1] == dim
+    ):
+        raise CheckpointError(f"caption_latents needs two (K, {dim}) tensors with K > 0")
+    temperature = stored["temperature"]
+    if not (isinstance(temperature, float) and math.isfinite(temperature) and temperature > 0):
+        raise CheckpointError(f"caption_latents temperature must be positive, got {temperature!r}")
+    return CaptionLatents(embeddings, latents, temperature)
 
 
 def _typed(payload: dict[str, Any], key: str, kind: type) -> Any:

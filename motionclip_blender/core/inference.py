@@ -149,10 +149,11 @@ class MotionClip:
         """(N,) texts -> (N, latent_dim) latents to decode.
 
         scaling: "raw" (the embedding as it is, as the paper), "unit" (unit length),
-        "motion_norm" (the mean norm of the training motions' latents) or "regressed" (the
+        "motion_norm" (the mean norm of the training motions' latents), "regressed" (the
         checkpoint's affine map fitted from training captions to their motions' latents, which
-        lands text among the motion latents the decoder knows); the checkpoint's default
-        (`self.text_latent_scaling`) when None.
+        lands text among the motion latents the decoder knows) or "nearest_captions" (the
+        latents of the training captions closest in meaning, see checkpoint.CaptionLatents);
+        the checkpoint's default (`self.text_latent_scaling`) when None.
         """
         scaling = scaling or self.text_latent_scaling
         if scaling not in TEXT_LATENT_SCALINGS:
@@ -165,6 +166,10 @@ class MotionClip:
                 raise RequestError("this checkpoint has no text-to-latent map for 'regressed'")
             weights = self.checkpoint.text_to_latent.to(embeddings)
             return embeddings @ weights[:-1] + weights[-1]
+        if scaling == "nearest_captions":
+            if self.checkpoint.caption_latents is None:
+                raise RequestError("this checkpoint has no caption latents for 'nearest_captions'")
+            return self.checkpoint.caption_latents.latents_for(embeddings.cpu()).to(embeddings)
         unit = F.normalize(embeddings, dim=-1)
         return unit if scaling == "unit" else unit * self.checkpoint.motion_latent_norm
 
