@@ -6,11 +6,12 @@ The candidates (width, layers, feed-forward; 4 heads) span the 30 MB package bud
 3 MB model to the largest that fits. Each one's training steps are timed on a few real batches of
 training/configs/small.toml (length-grouped, one thread), which turns MINUTES into its number of
 steps; it then trains from scratch in its own `training.train` process (OMP_NUM_THREADS=1) into
-OUT/NAME, whose final checkpoint carries its validation metrics. Extra arguments go to every
-training. Selection uses the validation split only: the test split stays for the chosen model.
-Written to OUT/model_size.md and printed: parameters, checkpoint MB, steps, the minutes it really
-took, generation of a 4 s motion (ms, median of 20, one thread) and the validation metrics.
-Environment: PYTHON (default: this interpreter), OUT (default runs/model_size).
+OUT/NAME, whose final checkpoint carries its validation metrics; a candidate whose model.pt
+is already there is not trained again. Extra arguments go to every training. Selection uses the
+validation split only: the test split stays for the chosen model. Written to OUT/model_size.md
+and printed: parameters, checkpoint MB, steps, the minutes it really took, generation of a 4 s
+motion (ms, median of 20, one thread) and the validation metrics. Environment: PYTHON (default:
+this interpreter), OUT (default runs/model_size).
 """
 
 from __future__ import annotations
@@ -65,12 +66,30 @@ def seconds_per_step(overrides: list[str]) -> float:
     return (time.perf_counter() - started) / TIMED_BATCHES
 
 
-def training_minutes(log: Path, batch_size: int) -> float:
-    """Minutes of the training loop itself, from the last row of its log.csv (steps and windows
-    per second since the start), leaving out start-up and the final validation."""
+def training_steps_and_minutes(log: Path, batch_size: int) -> tuple[int, float]:
+    """Steps and minutes of the training loop itself, from the last row of its log.csv (steps
+    and windows per second since the start), leaving out start-up and the final validation."""
     with log.open(newline="") as stream:
         last = list(csv.DictReader(stream))[-1]
-    return int(last["step"]) * batch_size / float(last["samples_per_s"]) / 60
+    steps = int(last["step"])
+    return steps, steps * batch_size / float(last["samples_per_s"]) / 60
+
+
+def train(name: str, overrides: list[str], out: Path) -> None:
+    """One candidate's `training.train` process, one thread, its output in OUT/NAME.log."""
+    command = [os.environ.get("PYTHON", sys.executable), "-m", "training.train"]
+    command += ["--config", str(CONFIG)]
+    for item in overrides:
+        command += ["--set", item]
+    out.joinpath(name).mkdir(parents=True, exist_ok=True)
+    with out.joinpath(f"{name}.log").open("w") as log:
+        subprocess.run(
+            command,
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
 
 
 def parameters_and_generation_ms(checkpoint: Path) -> tuple[int, float]:
@@ -124,32 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(os.environ.get("OUT", "runs/model_size"))
-    python = os.environ.get("PYTHON", sys.executable)
     common = ["train.progress=false", *args.set]
     rows: dict[str, dict[str, float]] = {}
     for name in CANDIDATES:
         overrides = [*size_overrides(name), *common]
         batch_size = load_config(CONFIG, overrides).train.batch_size
-        steps = max(1, round(args.minutes * 60 / seconds_per_step(overrides)))
-        command = [python, "-m", "training.train", "--config", str(CONFIG)]
-        for item in [*overrides, f"train.steps={steps}", f"train.out='{out / name}'"]:
-            command += ["--set", item]
-        out.joinpath(name).mkdir(parents=True, exist_ok=True)
-        with out.joinpath(f"{name}.log").open("w") as log:
-            subprocess.run(
-                command,
-                check=True,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "OMP_NUM_THREADS": "1"},
-            )
+        if not out.joinpath(name, "model.pt").is_file():  # else trained by an earlier run
+            steps = max(1, round(args.minutes * 60 / seconds_per_step(overrides)))
+            train(name, [*overrides, f"train.steps={steps}", f"train.out='{out / name}'"], out)
         checkpoint = out / name / "model.pt"
         parameters, generation = parameters_and_generation_ms(checkpoint)
+        steps, minutes = training_steps_and_minutes(out / name / "log.csv", batch_size)
         rows[name] = {
             "parameters": parameters,
             "megabytes": checkpoint.stat().st_size / 1e6,
             "steps": steps,
-            "minutes": training_minutes(out / name / "log.csv", batch_size),
+            "minutes": minutes,
             "generation_ms": generation,
             **torch.load(checkpoint, map_location="cpu", weights_only=False)["metrics"],
         }
