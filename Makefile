@@ -15,6 +15,7 @@ OUT ?= out
 # The main job: a motion from a prompt with the bundled model, offline, as a BVH file and a GIF
 # preview in $(OUT)/ (make run PROMPT="a person jogs" for another prompt).
 run: $(VENV)/.installed
+	mkdir -p "$(OUT)"
 	$(VENV)/bin/motionclip generate "$(PROMPT)" --seconds 4 -o $(OUT)/motion.bvh --preview $(OUT)/motion.gif
 
 test: $(VENV)/.installed $(VENV45)/.installed

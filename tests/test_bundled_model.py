@@ -45,16 +45,17 @@ def test_make_run_writes_a_motion_and_a_preview_offline(tmp_path: Path) -> None:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     environment = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    out = tmp_path / "out"  # absent, as `out/` is in a fresh clone
     subprocess.run(
-        ["make", "--no-print-directory", "run", f"OUT={tmp_path}"],
+        ["make", "--no-print-directory", "run", f"OUT={out}"],
         cwd=ROOT,
         env=environment,
         check=True,
         capture_output=True,
     )
-    motion = files.read_motion(tmp_path / "motion.bvh")
+    motion = files.read_motion(out / "motion.bvh")
     assert motion.num_frames / motion.fps == pytest.approx(4.0, abs=0.1)
-    with Image.open(tmp_path / "motion.gif") as gif:
+    with Image.open(out / "motion.gif") as gif:
         assert gif.n_frames > 10
 
 
