@@ -442,9 +442,11 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     validation = trainer.data.indices("validation")
     classifier = cached_classifier(trainer.data, Path(trainer.config.data.cache))
 
+    base = trainer.checkpoint(scaling="nearest_captions", caption_latents=nearest)
+
     def recognised(temperature: float) -> float:
         candidate = dataclasses.replace(nearest, temperature=temperature)
-        checkpoint = trainer.checkpoint(scaling="nearest_captions", caption_latents=candidate)
+        checkpoint = dataclasses.replace(base, caption_latents=candidate)
         session = MotionClip(checkpoint, trainer.space)
         return generated_accuracy(session, trainer.data, validation, classifier)
 

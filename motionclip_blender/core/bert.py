@@ -94,6 +94,16 @@ class BertEncoder(nn.Module):
         return self.encoder(self.norm(embedded), src_key_padding_mask=~mask.bool())
 
 
+# Each encoder layer's modules: torch's name -> BertModel's, below encoder.layer.N.
+LAYER_NAMES = {
+    "self_attn.out_proj": "attention.output.dense",
+    "norm1": "attention.output.LayerNorm",
+    "linear1": "intermediate.dense",
+    "linear2": "output.dense",
+    "norm2": "output.LayerNorm",
+}
+
+
 def encoder_state(weights: dict[str, torch.Tensor], layers: int) -> dict[str, torch.Tensor]:
     """BertModel's tensor names mapped onto BertEncoder's (query, key and value stacked into
     one input projection, as torch's attention keeps them); the pooler is not used."""
@@ -113,14 +123,7 @@ def encoder_state(weights: dict[str, torch.Tensor], layers: int) -> dict[str, to
                     for part in ("query", "key", "value")
                 ]
             )
-            renamed = {
-                "self_attn.out_proj": "attention.output.dense",
-                "norm1": "attention.output.LayerNorm",
-                "linear1": "intermediate.dense",
-                "linear2": "output.dense",
-                "norm2": "output.LayerNorm",
-            }
-            for ours, theirs in renamed.items():
+            for ours, theirs in LAYER_NAMES.items():
                 state[f"{target}{ours}.{kind}"] = weights[f"{source}{theirs}.{kind}"]
     return state
 
