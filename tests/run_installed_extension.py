@@ -5,7 +5,8 @@
 Needs only the bpy package: the extension brings its wheels (or, built with --no-wheels, finds
 its dependencies on the interpreter's path). Run it with BLENDER_USER_RESOURCES naming an empty
 folder, which the extension is installed into. On success it prints where the extension's code
-was loaded from and the generated action; any failure raises.
+was loaded from and the generated action; any failure raises. Enabling must not load torch (it
+would slow every Blender start); the first operator call does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def install_and_generate(package: str, checkpoint: str, clip_weights: str) -> No
     )
     assert installed == {"FINISHED"}, installed
     assert MODULE in bpy.context.preferences.addons, "the installed extension is not enabled"
+    assert "torch" not in sys.modules, "enabling the extension loaded torch"
     prefs: Any = bpy.context.preferences.addons[MODULE].preferences
     prefs.checkpoint = checkpoint
     prefs.clip_weights = clip_weights

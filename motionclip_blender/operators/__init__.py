@@ -1,4 +1,9 @@
-"""Blender operators and the sidebar panel: thin layers over `motionclip_blender.core`."""
+"""Blender operators and the sidebar panel: thin layers over `motionclip_blender.core`.
+
+Registering them must not import torch (about a second, at every Blender start with the extension
+enabled): modules here import core's torch-based modules inside the functions that use them, and
+only for type checking at the top.
+"""
 
 from __future__ import annotations
 

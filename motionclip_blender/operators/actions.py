@@ -7,13 +7,13 @@ versions keep them on the action itself.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import bpy
 import numpy as np
-import torch
 
-from ..core.rig import Armature, PoseChannels
+if TYPE_CHECKING:
+    from ..core.rig import Armature, PoseChannels
 
 LINEAR = (
     cast(bpy.types.EnumProperty, bpy.types.Keyframe.bl_rna.properties["interpolation"])
@@ -73,7 +73,7 @@ def write_action(
     """A new action keying every frame of `channels` on the armature's bones, from frame_start."""
     action, channels_owner = new_action(obj, name)
     frames = frame_start + np.arange(channels.quaternions.shape[0], dtype=np.float32)
-    quaternions = channels.quaternions.to(torch.float32).numpy()
+    quaternions = channels.quaternions.float().numpy()
     for index, bone in enumerate(armature.names):
         path = f'pose.bones["{bone}"].rotation_quaternion'
         for component in range(4):
@@ -81,7 +81,7 @@ def write_action(
                 channels_owner, path, component, bone, frames, quaternions[:, index, component]
             )
     root = armature.names[0]
-    location = channels.root_location.to(torch.float32).numpy()
+    location = channels.root_location.float().numpy()
     for component in range(3):
         path = f'pose.bones["{root}"].location'
         add_curve(channels_owner, path, component, root, frames, location[:, component])

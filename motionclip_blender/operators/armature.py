@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bpy
 from mathutils import Vector
 
-from ..core.rig import Armature
+if TYPE_CHECKING:
+    from ..core.rig import Armature
 
 RIG_TAG = "motionclip_smpl_rig"  # custom property marking armatures this extension built
 

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 import bpy
 
 from ..core.errors import MotionClipError
-from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
 from .common import action_name, ensure_target_rig, find_action, read_action, run_job, target_rig
@@ -16,6 +15,8 @@ from .session import model_session
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+    from ..core.rig import PoseChannels
 
 
 class MOTIONCLIP_OT_blend(bpy.types.Operator):
@@ -41,6 +42,8 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
     steps: bpy.props.IntProperty(name="Steps", default=3, min=1, max=16)  # type: ignore[valid-type]
 
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        from ..core.rig import motion_to_channels, smpl_armature
+
         scene = context.scene
         assert scene is not None
         try:
@@ -56,14 +59,14 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
         settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
         armature = smpl_armature()
 
-        def work(progress: jobs.Progress) -> list[PoseChannels]:
+        def work(progress: jobs.Progress) -> "list[PoseChannels]":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             progress.update(0.5, "Blending")
             blends = session.interpolate(sources[0].motion(), sources[1].motion(), weights)
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 
-        def apply(channels: list[PoseChannels]) -> str:
+        def apply(channels: "list[PoseChannels]") -> str:
             rig = target_rig(rig_name)
             actions = [
                 write_action(

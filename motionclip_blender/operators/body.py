@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import bpy
 
-from ..core.mannequin import Mesh
+if TYPE_CHECKING:
+    from ..core.mannequin import Mesh
 
 
 def add_body(

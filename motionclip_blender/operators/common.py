@@ -7,12 +7,7 @@ from typing import TYPE_CHECKING
 
 import bpy
 
-from ..core import armature_pose
 from ..core.errors import MotionClipError
-from ..core.mannequin import mannequin_mesh
-from ..core.motion import Motion
-from ..core.rig import smpl_armature
-from ..core.smpl_body import smpl_body
 from . import jobs
 from .armature import build_armature
 from .body import add_body
@@ -21,6 +16,9 @@ from .sampling import is_smpl_rig, rig_for_action, sample_action, scene_fps
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+    from ..core.armature_pose import PoseSamples
+    from ..core.motion import Motion
 
 MAX_NAME = 60  # Blender names hold 63 bytes
 
@@ -40,11 +38,14 @@ class ActionMotion:
     """An action read on the main thread, turned into an SMPL motion in the worker."""
 
     name: str
-    samples: armature_pose.PoseSamples
+    samples: PoseSamples
     smpl_rig: bool
 
     def motion(self) -> Motion:
         """The SMPL motion: exact on the extension's rig, retargeted from any other humanoid."""
+        from ..core import armature_pose
+        from ..core.rig import smpl_armature
+
         try:
             if self.smpl_rig:
                 return armature_pose.smpl_rig_motion(self.samples, smpl_armature())
@@ -107,6 +108,10 @@ def target_rig(name: str) -> bpy.types.Object:
 def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types.Object:
     """A new SMPL armature at the 3D cursor, made active, with the SMPL body from the user's model
     folder when one is given, the generated mannequin otherwise."""
+    from ..core.mannequin import mannequin_mesh
+    from ..core.rig import smpl_armature
+    from ..core.smpl_body import smpl_body
+
     scene, view_layer = context.scene, context.view_layer
     assert scene is not None and view_layer is not None
     armature = smpl_armature()

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 import bpy
 
 from ..core.errors import MotionClipError
-from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
 from .common import action_name, active_action, ensure_target_rig, read_action, run_job, target_rig
@@ -16,6 +15,8 @@ from .session import model_session
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+    from ..core.rig import PoseChannels
 
 
 class MOTIONCLIP_OT_edit(bpy.types.Operator):
@@ -39,6 +40,8 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
     )
 
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        from ..core.rig import motion_to_channels, smpl_armature
+
         from_text, to_text = self.from_text.strip(), self.to_text.strip()
         scene = context.scene
         assert scene is not None
@@ -55,14 +58,14 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
         placement, frame = self.placement, scene.frame_current
         armature = smpl_armature()
 
-        def work(progress: jobs.Progress) -> PoseChannels:
+        def work(progress: jobs.Progress) -> "PoseChannels":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             progress.update(0.5, "Editing")
             edited = session.edit(source.motion(), from_text, to_text, strength)
             return motion_to_channels(edited.resample(fps), armature)
 
-        def apply(channels: PoseChannels) -> str:
+        def apply(channels: "PoseChannels") -> str:
             rig = target_rig(rig_name)
             name = action_name(f"{source.name} {from_text} to {to_text}")
             new = write_action(rig, armature, channels, name, frame)

@@ -6,14 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import bpy
-import torch
 
-from ..core import files
 from ..core.errors import MotionClipError
-from ..core.inference import EncodedMotions, LabelScore, MotionClip, SearchHit
-from ..core.library import index_library
-from ..core.motion import Motion
-from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
 from .common import (
@@ -32,13 +26,18 @@ from .sampling import rig_for_action, scene_fps
 from .session import model_session
 
 if TYPE_CHECKING:
+    import torch
     from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+    from ..core.inference import LabelScore, MotionClip, SearchHit
+    from ..core.motion import Motion
+    from ..core.rig import PoseChannels
 
 
 @dataclass(frozen=True)
 class Findings:
-    hits: list[SearchHit]  # names are "ACTION:<name>" or "FILE:<path>"
-    labels: list[LabelScore]
+    hits: "list[SearchHit]"  # names are "ACTION:<name>" or "FILE:<path>"
+    labels: "list[LabelScore]"
     notes: list[str]  # what could not be compared, in words
 
 
@@ -55,6 +54,11 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
     )
 
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        import torch
+
+        from ..core.inference import EncodedMotions
+        from ..core.library import index_library
+
         scene = context.scene
         assert scene is not None
         try:
@@ -129,8 +133,8 @@ def other_actions(
 
 
 def encode_actions(
-    session: MotionClip, actions: list[ActionMotion]
-) -> tuple[list[str], list[torch.Tensor], list[str]]:
+    session: "MotionClip", actions: list[ActionMotion]
+) -> "tuple[list[str], list[torch.Tensor], list[str]]":
     """Keys, latents (one (N, D) block) and problems of the actions that can be encoded."""
     keys, motions, problems = [], [], []
     for action in actions:
@@ -160,6 +164,9 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
     index: bpy.props.IntProperty(name="Result")  # type: ignore[valid-type]
 
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        from ..core import files
+        from ..core.rig import motion_to_channels, smpl_armature
+
         scene = context.scene
         assert scene is not None and context.window_manager is not None
         results = context.window_manager.motionclip.results  # type: ignore[attr-defined]
@@ -178,12 +185,12 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
         placement = scene.motionclip.placement  # type: ignore[attr-defined]
         armature = smpl_armature()
 
-        def work(progress: jobs.Progress) -> PoseChannels:
+        def work(progress: jobs.Progress) -> "PoseChannels":
             progress.update(0.2, f"Reading {name}")
             motion: Motion = source.motion() if source is not None else files.read_motion(key)
             return motion_to_channels(motion.resample(fps), armature)
 
-        def apply(channels: PoseChannels) -> str:
+        def apply(channels: "PoseChannels") -> str:
             rig = target_rig(rig_name)
             action = write_action(rig, armature, channels, action_name(name), frame)
             return f"Applied '{action.name}' on '{rig.name}' {place_action(rig, action, placement)}"

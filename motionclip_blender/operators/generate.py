@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import bpy
 
 from ..core.errors import MotionClipError
-from ..core.rig import PoseChannels, motion_to_channels, smpl_armature
 from . import jobs
 from .actions import write_action
 from .common import action_name, ensure_target_rig, run_job, target_rig
@@ -18,6 +17,8 @@ from .session import model_session
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+    from ..core.rig import PoseChannels
 
 
 class MOTIONCLIP_OT_generate(bpy.types.Operator):
@@ -47,6 +48,8 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
     )
 
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
+        from ..core.rig import motion_to_channels, smpl_armature
+
         prompt = self.prompt.strip()
         if not prompt:
             self.report({"ERROR"}, "Type a prompt first, e.g. 'a person walks forward'")
@@ -63,7 +66,7 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
         placement = self.placement
         armature = smpl_armature()
 
-        def work(progress: jobs.Progress) -> PoseChannels:
+        def work(progress: jobs.Progress) -> "PoseChannels":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             progress.update(0.6, "Generating")
@@ -72,7 +75,7 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
                 motion = motion.in_place()
             return motion_to_channels(motion.resample(fps), armature)
 
-        def apply(channels: PoseChannels) -> str:
+        def apply(channels: "PoseChannels") -> str:
             rig = target_rig(rig_name)
             action = write_action(rig, armature, channels, action_name(prompt), frame)
             where = place_action(rig, action, placement)

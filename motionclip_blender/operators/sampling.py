@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import TypeGuard, cast
+from typing import TYPE_CHECKING, TypeGuard, cast
 
 import bpy
-import torch
 
-from ..core.armature_pose import PoseSamples
 from .actions import action_fcurves
 from .armature import RIG_TAG
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..core.armature_pose import PoseSamples
 
 BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
 ROTATION_PROPERTY = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}
@@ -63,6 +66,10 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
 
     Channels the action does not key take the pose bone's current value.
     """
+    import torch
+
+    from ..core.armature_pose import PoseSamples
+
     pose = obj.pose
     assert pose is not None
     bones = sorted(cast(bpy.types.Armature, obj.data).bones, key=_depth)

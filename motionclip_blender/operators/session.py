@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..core import inference
-from ..core.checkpoint import resolve_checkpoint_path
 from ..core.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from ..core.inference import MotionClip
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,15 @@ class ModelSettings:
 
 
 _lock = threading.Lock()
-_cached: tuple[tuple[object, ...], inference.MotionClip] | None = None
+_cached: tuple[tuple[object, ...], MotionClip] | None = None
 
 
-def model_session(settings: ModelSettings) -> inference.MotionClip:
+def model_session(settings: ModelSettings) -> MotionClip:
     """The session for these settings, loading the checkpoint only when it changed."""
     global _cached
+    from ..core import inference
+    from ..core.checkpoint import resolve_checkpoint_path
+
     path = resolve_checkpoint_path(settings.checkpoint)
     try:
         stat = Path(path).stat()
