@@ -69,6 +69,11 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     saved = load_checkpoint(checkpoint)
     stored = saved.metrics
     assert "test_mpjpe_mm" in stored and "validation_mpjpe_mm" in stored
+    by_label = {k: v for k, v in metrics.items() if k.startswith("generated_by_label[")}
+    assert by_label and all(v in (0, 0.25, 0.5, 0.75, 1) for v in by_label.values())  # 4 per label
+    assert math.isclose(  # every label has as many generations, so the mean is the overall rate
+        sum(by_label.values()) / len(by_label), metrics["generated_classifier_accuracy"]
+    )
     others = set(TEXT_LATENT_SCALINGS) - {saved.text_latent_scaling}
     assert {f"generated_classifier_accuracy[{s}]" for s in others} <= metrics.keys()
     validation = {k.removeprefix("validation_"): v for k, v in stored.items()}

@@ -16,7 +16,7 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
   horizontal speed of foot joints while within FOOT_CONTACT_HEIGHT of the floor), generated and
   real; the classifier's accuracy again under each other text-latent scaling
   (`generated_classifier_accuracy[raw]`, ...), so the checkpoint's default can be chosen by
-  measurement;
+  measurement; and the accuracy per prompted label (`generated_by_label[walk]`, ...);
 - prompts worded unlike any caption (UNSEEN_PROMPTS): the fraction of each one's generated motions
   that the classifier recognises as an accepted label (`unseen[prompt]`), and their mean.
 """
@@ -248,8 +248,9 @@ def generation_metrics(
     generated, targets = label_generations(session, data, windows, classifier.classes)
     joints, mask = joint_tracks(generated)
     features = classifier.features(joints, mask)
+    logits = classifier.head(features)
     metrics = {
-        "generated_classifier_accuracy": accuracy(classifier.head(features), targets),
+        "generated_classifier_accuracy": accuracy(logits, targets),
         "real_classifier_accuracy": accuracy(classifier.head(real_features), real_targets),
         "frechet_distance": frechet_distance(features, real_features),
         "diversity_generated": diversity(features),
@@ -257,6 +258,7 @@ def generation_metrics(
         "foot_skating_generated_m_s": foot_skating(joints, mask, session.fps),
         "foot_skating_real_m_s": foot_skating(real_joints, real_mask, session.fps),
     }
+    metrics |= label_accuracies(logits, targets, classifier.classes, "generated_by_label")
     for scaling in available_scalings(session):
         if scaling != session.text_latent_scaling:
             metrics[f"generated_classifier_accuracy[{scaling}]"] = generated_accuracy(
@@ -304,6 +306,17 @@ def available_scalings(session: MotionClip) -> list[TextLatentScaling]:
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
     """Fraction of rows of logits (N, C) whose arg-max is the target (N,)."""
     return float((logits.argmax(-1) == targets).float().mean())
+
+
+def label_accuracies(
+    logits: torch.Tensor, targets: torch.Tensor, classes: list[str], name: str
+) -> dict[str, float]:
+    """Accuracy (logits (N, C), targets (N,)) within each target class: {"name[class]": value}."""
+    rows = {target: targets == target for target in targets.unique().tolist()}
+    return {
+        f"{name}[{classes[target]}]": accuracy(logits[row], targets[row])
+        for target, row in rows.items()
+    }
 
 
 def label_generations(
