@@ -92,10 +92,9 @@ def train(name: str, overrides: list[str], out: Path) -> None:
         )
 
 
-def parameters_and_generation_ms(checkpoint: Path) -> tuple[int, float]:
+def parameters_and_generation_ms(session: inference.MotionClip) -> tuple[int, float]:
     """The model's parameter count and the median wall milliseconds of generating a 4 s motion
     from a prompt, model loaded."""
-    session = inference.load(checkpoint)
     parameters = sum(weight.numel() for weight in session.model.parameters())
     session.generate("a person walks", seconds=4.0)
     times = []
@@ -152,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             steps = max(1, round(args.minutes * 60 / seconds_per_step(overrides)))
             train(name, [*overrides, f"train.steps={steps}", f"train.out='{out / name}'"], out)
         checkpoint = out / name / "model.pt"
-        parameters, generation = parameters_and_generation_ms(checkpoint)
+        session = inference.load(checkpoint)
+        parameters, generation = parameters_and_generation_ms(session)
         steps, minutes = training_steps_and_minutes(out / name / "log.csv", batch_size)
         rows[name] = {
             "parameters": parameters,
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             "steps": steps,
             "minutes": minutes,
             "generation_ms": generation,
-            **torch.load(checkpoint, map_location="cpu", weights_only=False)["metrics"],
+            **session.checkpoint.metrics,
         }
         print(f"{name}: {steps} steps in {rows[name]['minutes']:.1f} min", flush=True)
     table = report(rows, args.minutes)
