@@ -144,3 +144,19 @@ def test_joint_tracks_of_windows_of_different_lengths_are_finite() -> None:
     joints, mask = joint_tracks(windows)
     assert joints.shape == (2, 30, 72) and mask.sum() == 45
     assert torch.isfinite(joints).all() and (joints[1, 15:] == 0).all()
+
+
+def test_classifier_gives_a_window_the_same_logits_whatever_shares_its_batch() -> None:
+    from training.action_classifier import ActionClassifier, joint_tracks
+
+    from .motions import smooth_motion
+
+    torch.manual_seed(0)
+    short, long = (
+        torch.cat([rot.axis_angle_to_6d(m.rotations).flatten(1), m.translation], dim=-1)
+        for m in (smooth_motion(0.5), smooth_motion(2.0))
+    )
+    classifier = ActionClassifier(["a", "b", "c"]).eval()
+    alone = classifier(*joint_tracks([short]))
+    padded = classifier(*joint_tracks([short, long]))
+    assert torch.allclose(alone[0], padded[0], atol=1e-5)

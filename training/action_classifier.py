@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 HIDDEN = 128
 EPOCHS = 30
 BATCH = 64
+VERSION = 2  # of the architecture: a cached classifier of another version is retrained
 
 
 def joint_tracks(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,26 +41,30 @@ def joint_tracks(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
 
 class ActionClassifier(nn.Module):
     """Joints (B, T, 72) and mask (B, T) -> class logits (B, classes); `features` gives the
-    pooled hidden vector (B, 2 * HIDDEN) before the last layer."""
+    pooled hidden vector (B, 2 * HIDDEN) before the last layer.
+
+    Padding frames are zeroed at the input and after every convolution, so a window's logits
+    are those it gets alone, whatever longer windows share its batch."""
 
     def __init__(self, classes: list[str]) -> None:
         super().__init__()
         self.classes = classes
-        self.convolutions = nn.Sequential(
-            nn.Conv1d(72 * 2, HIDDEN, 5, padding=2),
-            nn.ReLU(),
-            nn.Conv1d(HIDDEN, HIDDEN, 5, padding=2),
-            nn.ReLU(),
-            nn.Conv1d(HIDDEN, HIDDEN, 5, padding=4, dilation=2),
-            nn.ReLU(),
+        self.convolutions = nn.ModuleList(
+            [
+                nn.Conv1d(72 * 2, HIDDEN, 5, padding=2),
+                nn.Conv1d(HIDDEN, HIDDEN, 5, padding=2),
+                nn.Conv1d(HIDDEN, HIDDEN, 5, padding=4, dilation=2),
+            ]
         )
         self.head = nn.Linear(2 * HIDDEN, len(classes))
 
     def features(self, joints: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        weights = mask[:, None].to(joints.dtype)  # (B, 1, T)
         velocity = torch.cat([torch.zeros_like(joints[:, :1]), joints.diff(dim=1)], dim=1)
-        hidden = self.convolutions(torch.cat([joints, velocity * 10], -1).transpose(1, 2))
-        weights = mask[:, None].to(hidden.dtype)
-        mean = (hidden * weights).sum(-1) / weights.sum(-1).clamp(min=1)
+        hidden = torch.cat([joints, velocity * 10], -1).transpose(1, 2) * weights
+        for convolution in self.convolutions:
+            hidden = F.relu(convolution(hidden)) * weights
+        mean = hidden.sum(-1) / weights.sum(-1).clamp(min=1)
         peak = hidden.masked_fill(~mask[:, None], float("-inf")).amax(-1)
         return torch.cat([mean, peak], dim=-1)
 
@@ -92,7 +97,7 @@ def train_classifier(data: PreparedData, seed: int = 0) -> ActionClassifier:
 
 def cached_classifier(data: PreparedData, cache: Path) -> ActionClassifier:
     """The classifier of this prepared data, trained now if not cached."""
-    path = cache / f"classifier-{data.key}.pt"
+    path = cache / f"classifier-v{VERSION}-{data.key}.pt"
     if path.is_file():
         saved = torch.load(path, weights_only=True)
         model = ActionClassifier(saved["classes"])
