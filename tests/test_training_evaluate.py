@@ -32,6 +32,7 @@ METRICS = {
     "t2m_median_rank",
     "generated_classifier_accuracy",
     "real_classifier_accuracy",
+    "real_classifier_label_accuracy",
     "frechet_distance",
     "diversity_generated",
     "diversity_real",
@@ -74,6 +75,11 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     assert math.isclose(  # every label has as many generations, so the mean is the overall rate
         sum(by_label.values()) / len(by_label), metrics["generated_classifier_accuracy"]
     )
+    real = {k: v for k, v in metrics.items() if k.startswith("real_by_label[")}
+    assert {k.removeprefix("real_") for k in real} == {
+        k.removeprefix("generated_") for k in by_label
+    }
+    assert math.isclose(sum(real.values()) / len(real), metrics["real_classifier_label_accuracy"])
     others = set(TEXT_LATENT_SCALINGS) - {saved.text_latent_scaling}
     assert {f"generated_classifier_accuracy[{s}]" for s in others} <= metrics.keys()
     validation = {k.removeprefix("validation_"): v for k, v in stored.items()}

@@ -16,7 +16,10 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
   horizontal speed of foot joints while within FOOT_CONTACT_HEIGHT of the floor), generated and
   real; the classifier's accuracy again under each other text-latent scaling
   (`generated_classifier_accuracy[raw]`, ...), so the checkpoint's default can be chosen by
-  measurement; and the accuracy per prompted label (`generated_by_label[walk]`, ...);
+  measurement; and the accuracy per prompted label (`generated_by_label[walk]`, ...) next to
+  the classifier's accuracy on the real windows of that label (`real_by_label[walk]`) and its
+  mean over labels (`real_classifier_label_accuracy`), the ceiling the generated figure, itself
+  a mean over labels, is compared with;
 - prompts worded unlike any caption (UNSEEN_PROMPTS): the fraction of each one's generated motions
   that the classifier recognises as an accepted label (`unseen[prompt]`), and their mean.
 """
@@ -249,9 +252,15 @@ def generation_metrics(
     joints, mask = joint_tracks(generated)
     features = classifier.features(joints, mask)
     logits = classifier.head(features)
+    real_logits = classifier.head(real_features)
+    known = real_targets >= 0
+    real_by_label = label_accuracies(
+        real_logits[known], real_targets[known], classifier.classes, "real_by_label"
+    )
     metrics = {
         "generated_classifier_accuracy": accuracy(logits, targets),
-        "real_classifier_accuracy": accuracy(classifier.head(real_features), real_targets),
+        "real_classifier_accuracy": accuracy(real_logits, real_targets),
+        "real_classifier_label_accuracy": sum(real_by_label.values()) / max(len(real_by_label), 1),
         "frechet_distance": frechet_distance(features, real_features),
         "diversity_generated": diversity(features),
         "diversity_real": diversity(real_features),
@@ -259,6 +268,7 @@ def generation_metrics(
         "foot_skating_real_m_s": foot_skating(real_joints, real_mask, session.fps),
     }
     metrics |= label_accuracies(logits, targets, classifier.classes, "generated_by_label")
+    metrics |= real_by_label
     for scaling in available_scalings(session):
         if scaling != session.text_latent_scaling:
             metrics[f"generated_classifier_accuracy[{scaling}]"] = generated_accuracy(
