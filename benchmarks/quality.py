@@ -24,6 +24,7 @@ QUALITY_CONTEXT = (
     "diversity_generated",
     "diversity_real",
     "real_classifier_accuracy",
+    "real_classifier_label_accuracy",  # mean over labels, as generated_classifier_accuracy
     "foot_skating_generated_m_s",
     "foot_skating_real_m_s",
     "unseen_prompt_accuracy",
