@@ -65,6 +65,7 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     assert metrics.keys() >= METRICS
     assert all(math.isfinite(value) for value in metrics.values())
     assert 0 <= metrics["content_top1"] <= metrics["content_top5"] <= 1
+    assert any(name.startswith("mpjpe_local_mm[") for name in metrics)  # per data source
     table = (tmp_path / "run" / "evaluation-test.md").read_text()
     assert "| frechet_distance |" in table
     saved = load_checkpoint(checkpoint)
@@ -87,6 +88,43 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     assert saved.text_latent_scaling == evaluate.best_text_latent_scaling(
         validation, saved.text_latent_scaling
     )
+
+
+def test_reconstruction_by_source_splits_the_overall_error_by_frames() -> None:
+    from motionclip_blender.core.model import MotionClipModel
+    from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
+    from training.prepared import PreparedData, WindowLabels
+
+    from .tiny_models import tiny_config
+
+    torch.manual_seed(0)
+    lengths = torch.tensor([20, 35, 50, 24, 41])
+    sources = ["bandai", "cmu8", "bandai", "deepmimic", "cmu8"]
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    labels = [
+        WindowLabels("test", source, f"g{i}", "walk", "walk", "", "walk", ["walk"], "")
+        for i, source in enumerate(sources)
+    ]
+    data = PreparedData("key", 20.0, torch.randn(int(offsets[-1]), FEATURE_DIM), offsets, labels)
+    model, stats, windows = (
+        MotionClipModel(tiny_config(16)),
+        FeatureStatistics.identity(),
+        [0, 1, 2, 3, 4],
+    )
+    overall = evaluate.reconstruction_errors(model, data, windows, stats)
+    by_source = evaluate.reconstruction_by_source(model, data, windows, stats)
+    frames = {
+        s: sum(int(n) for n, t in zip(lengths, sources, strict=True) if t == s)
+        for s in set(sources)
+    }
+    assert by_source.keys() == {f"{m}[{s}]" for m in overall for s in frames}
+    for metric, value in overall.items():
+        weighted = sum(by_source[f"{metric}[{s}]"] * n for s, n in frames.items()) / sum(
+            frames.values()
+        )
+        assert math.isclose(weighted, value, rel_tol=1e-4)
+    alone = evaluate.reconstruction_errors(model, data, [3], stats)
+    assert math.isclose(alone["mpjpe_mm"], by_source["mpjpe_mm[deepmimic]"], rel_tol=1e-4)
 
 
 def test_best_text_latent_scaling_prefers_the_current_one_on_ties() -> None:

@@ -3,7 +3,8 @@
     python -m training.evaluate --checkpoint runs/small/model.pt --config CONFIG --split test
 
 Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint (or into --out):
-- reconstruction: mean per-joint position error (mm) and local rotation error (degrees);
+- reconstruction: mean per-joint position error (mm) and local rotation error (degrees), over
+  all windows and per data source (`mpjpe_local_mm[cmu8]`, ...);
 - zero-shot recognition (the paper's protocol: cosine of the motion latent with the prompts of
   the label set): top-1 and top-5, for content labels and for style labels;
 - retrieval between windows and their first captions: text-to-motion (a query's rank is that of
@@ -131,6 +132,22 @@ def reconstruction_errors(
     }
 
 
+def reconstruction_by_source(
+    model: MotionClipModel, data: PreparedData, windows: Sequence[int], stats: FeatureStatistics
+) -> dict[str, float]:
+    """reconstruction_errors of each data source's windows (`mpjpe_local_mm[cmu8]`, ...): the
+    sources were captured and retargeted differently, and the small ones show how motions unlike
+    the bulk of the training data fare."""
+    by_source: dict[str, list[int]] = {}
+    for window in windows:
+        by_source.setdefault(data.labels[window].source, []).append(window)
+    return {
+        f"{name}[{source}]": value
+        for source, subset in sorted(by_source.items())
+        for name, value in reconstruction_errors(model, data, subset, stats).items()
+    }
+
+
 def ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
     """1-based rank of the best-scoring relevant item per row: scores, relevant (Q, N)."""
     best_relevant = scores.masked_fill(~relevant, float("-inf")).amax(-1, keepdim=True)
@@ -207,6 +224,7 @@ def evaluate_checkpoint(
     session = MotionClip(checkpoint, space)
     model, stats = session.model, checkpoint.statistics
     metrics = reconstruction_errors(model, data, windows, stats)
+    metrics |= reconstruction_by_source(model, data, windows, stats)
     latents = encode_windows(model, data, windows, stats)
     labels = [data.labels[i] for i in windows]
 
