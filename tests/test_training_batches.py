@@ -3,11 +3,15 @@ same batches again for a resumed run."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+
 import pytest
 import torch
 
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
 from training.batches import BatchMaker
+from training.config import ConfigError
 from training.prepared import PreparedData, WindowLabels
 
 
@@ -57,6 +61,36 @@ def test_grouped_batches_are_the_same_for_a_resumed_run() -> None:
     resumed = batch_maker(data, 4)  # a fresh process that starts in the second epoch
     assert epoch_batches(resumed, 1) == uninterrupted
     assert epoch_batches(resumed, 0) != uninterrupted
+
+
+def test_source_repeats_put_a_small_source_that_many_times_into_each_epoch() -> None:
+    data = varied_windows()
+    labels = [
+        dataclasses.replace(item, source="small" if i % 8 == 0 else "large")
+        for i, item in enumerate(data.labels)
+    ]
+    data = dataclasses.replace(data, labels=labels)
+    captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
+    maker = BatchMaker(
+        data,
+        "train",
+        FeatureStatistics.identity(),
+        captions,
+        8,
+        0,
+        length_group=4,
+        source_repeats={"small": 3},
+    )
+    counts = Counter(w for batch in epoch_batches(maker, 0) for w in batch)
+    assert maker.batches_per_epoch == (96 + 2 * 12) // 8  # 12 small windows, twice more each
+    assert {counts[w] for w in range(0, 96, 8)} == {3}
+    assert {counts[w] for w in range(96) if w % 8} == {1}
+    with pytest.raises(
+        ConfigError, match=r"train.source_repeats names \['tiny'\].*\['large', 'small'\]"
+    ):
+        BatchMaker(
+            data, "train", FeatureStatistics.identity(), captions, 8, 0, source_repeats={"tiny": 2}
+        )
 
 
 def test_length_group_below_one_is_refused() -> None:

@@ -144,6 +144,14 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
         load_config(bad)
     with pytest.raises(ConfigError, match=r"train\.steps must be of type int"):
         load_config(tmp_path / "c.toml", ["train.steps='many'"])
+    repeats = load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 4 }"])
+    assert repeats.train.source_repeats == {"cmu8": 4}
+    with pytest.raises(ConfigError, match=r"train\.source_repeats\.cmu8 must be of type int"):
+        load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 'often' }"])
+    with pytest.raises(ConfigError, match=r"train\.source_repeats must be a table"):
+        load_config(tmp_path / "c.toml", ["train.source_repeats=4"])
+    with pytest.raises(ConfigError, match=r"source_repeats must be at least 1, got \{'cmu8': 0\}"):
+        load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 0 }"])
 
 
 def test_shared_sets_are_labelled() -> None:

@@ -6,6 +6,8 @@ so a run resumed at step s sees exactly the batches an uninterrupted run would. 
 group of G > 1, each run of G batches of that order is regrouped by window length before it is cut
 into batches (and the batches shuffled), so a batch pads its windows less: windows of 1 to 8 s
 drawn at random pad to about 1.8 times their frames, and padded frames cost as much as real ones.
+Source repeats ({"cmu8": 4}) put every window of a source that many times into each epoch, so a
+small source is not drowned by a large one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch.utils.data import DistributedSampler
 from motionclip_blender.core.model import frame_mask
 from motionclip_blender.core.pose_features import FeatureStatistics
 
+from .config import ConfigError
 from .prepared import PreparedData
 
 
@@ -47,6 +50,20 @@ class Batch:
         )
 
 
+def repeated_by_source(
+    data: PreparedData, windows: list[int], repeats: dict[str, int]
+) -> list[int]:
+    """`windows` with each one listed repeats[its source] times (once for unnamed sources)."""
+    present = {data.labels[window].source for window in windows}
+    unknown = sorted(set(repeats) - present)
+    if unknown:
+        raise ConfigError(
+            f"train.source_repeats names {unknown}, which the windows do not come from; "
+            f"their sources: {sorted(present)}"
+        )
+    return [w for w in windows for _ in range(repeats.get(data.labels[w].source, 1))]
+
+
 class BatchMaker:
     """Batches of one split for one process of `world` (see the module docstring)."""
 
@@ -62,9 +79,10 @@ class BatchMaker:
         world: int = 1,
         images: torch.Tensor | None = None,
         length_group: int = 1,
+        source_repeats: dict[str, int] | None = None,
     ) -> None:
         self.data, self.statistics, self.captions = data, statistics, captions
-        self.windows = data.indices(split)
+        self.windows = repeated_by_source(data, data.indices(split), source_repeats or {})
         if len(self.windows) < batch_size * world:
             raise ValueError(
                 f"the {split} split has {len(self.windows)} windows, fewer than one batch of "

@@ -113,6 +113,7 @@ class TrainSection:
     steps: int = 1000
     batch_size: int = 32
     length_group: int = 1  # batches regrouped by window length together (1: none); see batches.py
+    source_repeats: dict[str, int] = field(default_factory=dict)  # {source: times in each epoch}
     seed: int = 0
     out: str = "runs/model"
     device: str = "auto"  # auto: cuda when available, else cpu
@@ -153,6 +154,9 @@ class TrainConfig:
             raise ConfigError("data.validation_fraction + data.test_fraction must be in [0, 1)")
         if self.train.steps < 1 or self.train.batch_size < 1:
             raise ConfigError("train.steps and train.batch_size must be at least 1")
+        low = {source: n for source, n in self.train.source_repeats.items() if n < 1}
+        if low:
+            raise ConfigError(f"train.source_repeats must be at least 1, got {low}")
 
 
 def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:
@@ -219,10 +223,16 @@ def _build(kind: type, raw: Any, where: str) -> Any:
 
 
 def _value(hint: Any, value: Any, where: str) -> Any:
-    """`value` checked against the type `hint` (a dataclass, list, bool, int, float or str)."""
+    """`value` checked against the type `hint` (a dataclass, list, dict with string keys, bool,
+    int, float or str)."""
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)  # type: ignore[arg-type]
     origin = typing.get_origin(hint)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table, got {value!r}")
+        _, item = typing.get_args(hint)
+        return {key: _value(item, entry, f"{where}.{key}") for key, entry in value.items()}
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list, got {value!r}")

@@ -262,6 +262,7 @@ class Trainer(TrainingStep):
             process.world,
             images,
             config.train.length_group,
+            config.train.source_repeats,
         )
         self.step = 0
         self.out = Path(config.train.out)
