@@ -176,6 +176,20 @@ def test_classify_ranks_all_labels(session: MotionClip) -> None:
         session.classify(smooth_motion(2.0), ["walk", "walk "])
 
 
+def test_classify_scores_a_label_by_the_mean_of_its_phrasings(session: MotionClip) -> None:
+    phrasings = ["a person walks", "someone is walking", "a human walks", "walking"]
+    mean = torch.nn.functional.normalize(session.encode_text(phrasings), dim=-1).mean(0)
+    expected = torch.nn.functional.normalize(mean, dim=0)
+    label_latents = session.label_latents(["walk", "a man waves"])
+    torch.testing.assert_close(label_latents[0], expected, atol=1e-5, rtol=0)
+    sentence = torch.nn.functional.normalize(session.encode_text(["a man waves"])[0], dim=0)
+    torch.testing.assert_close(label_latents[1], sentence, atol=1e-5, rtol=0)
+    motion = smooth_motion(2.0)
+    motion_latent = torch.nn.functional.normalize(session.encode_motion([motion])[0], dim=0)
+    (score,) = session.classify(motion, ["walk"])
+    assert score.score == pytest.approx(float(motion_latent @ expected), abs=1e-5)
+
+
 def test_search_by_text_and_by_motion(session: MotionClip) -> None:
     motions = [smooth_motion(2.0 + i, seed=i) for i in range(5)]
     library = EncodedMotions([f"m{i}" for i in range(5)], session.encode_motion(motions))

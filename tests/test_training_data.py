@@ -1,4 +1,4 @@
-"""Training data: sources, captions, splits, the prepared cache and bad inputs."""
+"""Training data: sources, splits, the prepared cache and bad inputs."""
 
 from __future__ import annotations
 
@@ -8,36 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from training import captions, sources
+from training import sources
 from training.config import ConfigError, load_config
 from training.prepare import cache_path, collect_clips, prepare
 from training.splits import assign_splits
 
 from .conftest import shared_dataset
 from .training_setup import LABELS, amass_dataset, bvh_dataset, write_config
-
-
-def test_captions_phrase_labels_with_and_without_style() -> None:
-    assert captions.captions("walk", "elderly")[:2] == [
-        "a person walks in an elderly way",
-        "someone walking in an elderly way",
-    ]
-    assert "an elderly person walking" in captions.captions("walk", "elderly")
-    assert captions.captions("run forward")[0] == "a person runs forward"
-    assert [captions.gerund(v) for v in ("run", "wave", "kick", "lie", "spin")] == [
-        "running",
-        "waving",
-        "kicking",
-        "lying",
-        "spinning",
-    ]
-    assert [captions.third_person(v) for v in ("punch", "carry", "go", "bow")] == [
-        "punches",
-        "carries",
-        "goes",
-        "bows",
-    ]
-    assert captions.captions("wave", text="a man waves at a friend") == ["a man waves at a friend"]
 
 
 def test_splits_keep_groups_together_and_spread_every_stratum() -> None:

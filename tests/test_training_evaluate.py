@@ -22,6 +22,8 @@ METRICS = {
     "rotation_error_deg",
     "content_top1",
     "content_top5",
+    "content_top1[one_prompt]",  # the label's one prompt instead of its phrasings together
+    "content_top5[one_prompt]",
     "m2t_r@1",
     "m2t_r@5",
     "m2t_r@10",

@@ -5,8 +5,11 @@
 Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint (or into --out):
 - reconstruction: mean per-joint position error (mm) and local rotation error (degrees), over
   all windows and per data source (`mpjpe_local_mm[cmu8]`, ...);
-- zero-shot recognition (the paper's protocol: cosine of the motion latent with the prompts of
-  the label set): top-1 and top-5, for content labels and for style labels;
+- zero-shot recognition (the paper's protocol: cosine of the motion latent with the text latents
+  of the label set): top-1 and top-5, for content labels and for style labels; a content label's
+  latent is that of its phrasings together (MotionClip.label_latents, as the product ranks
+  labels), and `content_top1[one_prompt]`, `content_top5[one_prompt]` give the figures with its
+  one prompt ("a person walks") instead;
 - retrieval between windows and their first captions: text-to-motion (a query's rank is that of
   the first window with its caption) and motion-to-text (among the distinct captions), R@1, R@5,
   R@10 and median rank;
@@ -38,9 +41,9 @@ from typing import BinaryIO
 import torch
 import torch.nn.functional as F
 
+from motionclip_blender.core import captions, skeleton
 from motionclip_blender.core import checkpoint as checkpoints
 from motionclip_blender.core import rotations as rot
-from motionclip_blender.core import skeleton
 from motionclip_blender.core.atomic import write_atomically
 from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, TextLatentScaling
 from motionclip_blender.core.errors import MotionClipError
@@ -50,7 +53,6 @@ from motionclip_blender.core.model import MotionClipModel, frame_mask
 from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
-from . import captions
 from .action_classifier import ActionClassifier, cached_classifier, joint_tracks
 from .config import TrainConfig, command_parser, load_config
 from .prepare import prepare
@@ -229,8 +231,13 @@ def evaluate_checkpoint(
     labels = [data.labels[i] for i in windows]
 
     contents = sorted({item.content for item in data.labels})
+    truth = [item.content for item in labels]
+    metrics |= recognition(
+        latents, truth, contents, session.label_latents(contents).cpu(), "content"
+    )
     prompts = session.encode_text([captions.content_prompt(c) for c in contents]).cpu()
-    metrics |= recognition(latents, [item.content for item in labels], contents, prompts, "content")
+    one_prompt = recognition(latents, truth, contents, prompts, "content")
+    metrics |= {f"{name}[one_prompt]": value for name, value in one_prompt.items()}
     styled = [row for row, item in enumerate(labels) if item.style]
     if styled:
         styles = sorted({item.style for item in data.labels} - {""})

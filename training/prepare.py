@@ -25,11 +25,11 @@ from pathlib import Path
 import torch
 
 import motionclip_blender
-from motionclip_blender.core import amass, mocap, pose_features
+from motionclip_blender.core import amass, captions, mocap, pose_features
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.motion import Motion
 
-from . import captions, sources
+from . import sources
 from .config import TrainConfig, command_parser, load_config
 from .prepared import PreparedData, WindowLabels
 from .splits import assign_splits
@@ -44,6 +44,7 @@ PIPELINE_SOURCES = [
         for name in (
             "amass",
             "bvh",
+            "captions",
             "cmu8",
             "deepmimic",
             "frame_rows",
@@ -58,10 +59,7 @@ PIPELINE_SOURCES = [
             "source_motion",
         )
     ),
-    *(
-        Path(__file__).parent / f"{name}.py"
-        for name in ("captions", "prepare", "sources", "splits")
-    ),
+    *(Path(__file__).parent / f"{name}.py" for name in ("prepare", "sources", "splits")),
 ]
 
 

@@ -17,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("inputs", nargs="+", metavar="IN", help="motion files")
     parser.add_argument(
-        "--labels", required=True, help='comma-separated labels, e.g. "walk,run,jump"'
+        "--labels",
+        required=True,
+        help='comma-separated verb phrases or sentences, e.g. "walk,run,jump,a man waves"',
     )
     parser.add_argument(
         "--json",

@@ -20,7 +20,7 @@ from functools import cached_property
 import torch
 import torch.nn.functional as F
 
-from . import pose_features
+from . import captions, pose_features
 from .checkpoint import (
     TEXT_LATENT_SCALINGS,
     Checkpoint,
@@ -142,6 +142,16 @@ class MotionClip:
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
         """(N,) texts -> (N, latent_dim) text-space embeddings (for comparing by cosine)."""
         return self.text_space.encode_text(texts).to(self.device)
+
+    def label_latents(self, labels: Sequence[str]) -> torch.Tensor:
+        """(L,) recognition labels -> (L, latent_dim) unit text latents: the normalised mean of
+        each label's unit embeddings over its phrasings (captions.label_phrasings)."""
+        phrasings = [captions.label_phrasings(label) for label in labels]
+        embeddings = F.normalize(
+            self.encode_text([p for group in phrasings for p in group]), dim=-1
+        )
+        groups = embeddings.split([len(group) for group in phrasings])
+        return F.normalize(torch.stack([group.mean(0) for group in groups]), dim=-1)
 
     def text_latents(
         self, texts: Sequence[str], scaling: TextLatentScaling | None = None
@@ -328,7 +338,9 @@ class MotionClip:
         return self.decode(latent + strength * (text[1] - text[0]), frames=frames)[0]
 
     def classify(self, motion: Motion, labels: Sequence[str]) -> list[LabelScore]:
-        """Zero-shot recognition: labels ranked by cosine with the motion's latent, best first."""
+        """Zero-shot recognition: labels ranked by the cosine of the motion's latent with theirs
+        (label_latents: a verb phrase such as "walk backwards" is scored over several sentences,
+        one that starts with who moves, such as "a man waves", as it is), best first."""
         return self.classify_many([motion], labels)[0]
 
     def classify_many(
@@ -340,8 +352,7 @@ class MotionClip:
             raise PromptError(f"labels must be one or more non-empty texts, got {list(labels)}")
         if len(set(names)) != len(names):
             raise PromptError(f"labels must be distinct, got {names}")
-        label_latents = F.normalize(self.encode_text(names), dim=-1)
-        scores = F.normalize(self.encode_motion(motions), dim=-1) @ label_latents.T
+        scores = F.normalize(self.encode_motion(motions), dim=-1) @ self.label_latents(names).T
         return [
             [LabelScore(names[i], float(row[i])) for i in row.argsort(descending=True).tolist()]
             for row in scores.cpu()

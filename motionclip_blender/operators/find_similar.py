@@ -50,7 +50,8 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
 
     top_k: bpy.props.IntProperty(name="Results", default=10, min=1, max=100)  # type: ignore[valid-type]
     labels: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Labels", description="Comma-separated words to describe the motion with"
+        name="Labels",
+        description='Comma-separated verb phrases ("walk backwards") or sentences',
     )
 
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":

@@ -20,7 +20,7 @@ class MotionClipSettings(bpy.types.PropertyGroup):
     )
     labels: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Labels",
-        description="Comma-separated words the motion is described with",
+        description='Comma-separated verb phrases ("walk backwards") or sentences',
         default=", ".join(DEFAULT_LABELS),
     )
     action_a: bpy.props.StringProperty(name="A")  # type: ignore[valid-type]

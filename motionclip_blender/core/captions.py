@@ -2,7 +2,10 @@
 
 A content label is a verb phrase in the base form ("walk backwards"); a style, when there is one,
 becomes an adjective for the person ("an elderly person walking") or a manner ("walks in an
-elderly way"). Evaluation uses the fixed prompts `content_prompt` and `style_prompt`.
+elderly way"). Training captions windows with these phrasings; zero-shot recognition scores a
+label by the mean text latent of the same phrasings (`label_phrasings`, CLIP's prompt
+ensembling), which ranks labels better than any one of them. `content_prompt` and `style_prompt`
+are the single prompts of generation and of the paper's one-prompt protocol.
 """
 
 from __future__ import annotations
@@ -88,10 +91,14 @@ def article(word: str) -> str:
     return "an" if word[:1] in VOWELS else "a"
 
 
+def has_subject(text: str) -> bool:
+    """Whether a text starts with who moves ("a man waves", "someone jumps")."""
+    return text.lower().split()[:1] in (["a"], ["an"], ["the"], ["someone"], ["somebody"])
+
+
 def is_sentence(text: str) -> bool:
     """A user's caption that is already a sentence ("a man waves"), not a bare label ("wave")."""
-    words = text.lower().split()
-    return len(words) >= 4 or words[:1] in (["a"], ["an"], ["the"], ["someone"], ["somebody"])
+    return len(text.split()) >= 4 or has_subject(text)
 
 
 def captions(content: str, style: str = "", text: str = "") -> list[str]:
@@ -112,10 +119,16 @@ def captions(content: str, style: str = "", text: str = "") -> list[str]:
 
 
 def content_prompt(content: str) -> str:
-    """The prompt of a content label for zero-shot recognition and generation."""
+    """The prompt of a content label for generation and one-prompt zero-shot recognition."""
     return f"a person {third_person(content)}"
 
 
 def style_prompt(style: str) -> str:
     """The prompt of a style label for zero-shot recognition."""
     return f"a person moving {style_words(style)[1]}"
+
+
+def label_phrasings(label: str) -> list[str]:
+    """The sentences a recognition label is scored with: one that starts with who moves ("a man
+    waves") as it is, a verb phrase ("wave goodbye with one hand") in every content phrasing."""
+    return [label] if has_subject(label) else captions(label)
