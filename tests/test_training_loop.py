@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 import torch
 
+from motionclip_blender.core.checkpoint import load_checkpoint
 from motionclip_blender.core.inference import load
 from training.config import load_config
 from training.train import Process, Trainer, main
@@ -67,3 +69,38 @@ def test_resume_continues_from_the_saved_step(tmp_path: Path, tiny_clip_path: Pa
     assert (tmp_path / "b" / "run" / "loss_curve.png").stat().st_size > 1000
     motion = session.generate("a person walks", seconds=1.5)
     assert motion.num_frames == 15
+
+
+def test_init_fine_tunes_a_checkpoint_from_its_weights(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, train={"steps": 3})
+    assert main(["--config", str(first)]) == 0
+    trained = load_checkpoint(tmp_path / "a" / "run" / "model.pt")
+
+    fine = write_config(
+        tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 2, "log_every": 1}
+    )
+    trainer = Trainer(load_config(fine), CPU, init=trained)
+    for name, value in trainer.model.state_dict().items():
+        torch.testing.assert_close(value, trained.state_dict[name])
+    torch.testing.assert_close(trainer.statistics.mean, trained.statistics.mean)
+    assert trainer.optimizer.state == {}  # a fresh optimiser: no moments carried over
+
+    init = ["--init", str(tmp_path / "a" / "run" / "model.pt")]
+    assert main(["--config", str(fine), *init]) == 0
+    with (tmp_path / "b" / "run" / "log.csv").open() as stream:
+        assert [int(row["step"]) for row in csv.DictReader(stream)] == [1, 2]
+    tuned = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
+    assert any(
+        not torch.equal(value, trained.state_dict[name]) for name, value in tuned.state_dict.items()
+    )
+
+    wider = write_config(
+        tmp_path / "c" / "c.toml", data, tiny_clip_path, model={"width": 32, "heads": 2}
+    )
+    assert main(["--config", str(wider), *init]) == 2
+    assert "width 64 (configuration: 32)" in capsys.readouterr().err
+    assert not (tmp_path / "c" / "run").exists()

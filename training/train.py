@@ -1,6 +1,7 @@
 """Train a MotionCLIP model.
 
     python -m training.train --config training/configs/small.toml [--resume] [--set KEY=VALUE]
+    python -m training.train --config ... --init CHECKPOINT   # fine-tune a checkpoint's weights
     torchrun --nproc_per_node N -m training.train --config ...   # DistributedDataParallel
 
 One process or many: under torchrun (WORLD_SIZE set) each process joins a process group (nccl on
@@ -8,6 +9,8 @@ GPUs, gloo on CPUs) and trains on its DistributedSampler share; train.batch_size
 The output folder (train.out) receives log.csv (one row per logged step), loss_curve.png,
 last.pt (the training state that --resume continues from) and model.pt, a checkpoint in the
 format inference loads, with the training data, licence and validation metrics filled in.
+--init starts from a checkpoint's weights and normalisation (the bundled model's, or a run's
+model.pt) with a fresh optimiser and schedule: step 1 of train.steps, warm-up included.
 """
 
 from __future__ import annotations
@@ -218,7 +221,14 @@ class TrainingStep:
 class Trainer(TrainingStep):
     """The model, optimiser and data of one process; `run` trains to config.train.steps."""
 
-    def __init__(self, config: TrainConfig, process: Process, space: TextSpace | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        process: Process,
+        space: TextSpace | None = None,
+        init: checkpoints.Checkpoint | None = None,
+    ):
+        """init: a checkpoint whose weights and normalisation the model starts from."""
         self.process = process
         positions = loss_positions(config, process.device)  # first: a bad path fails early
         if process.main:
@@ -245,9 +255,12 @@ class Trainer(TrainingStep):
             process.barrier()
             if not process.main:
                 images = image_embeddings(self.data, self.space, config.image, cache)
-        statistics = self.data.statistics()
+        statistics = self.data.statistics() if init is None else init.statistics
         torch.manual_seed(config.train.seed)
-        model = MotionClipModel(model_config(config, self.space.dim)).to(process.device)
+        model = MotionClipModel(model_config(config, self.space.dim))
+        if init is not None:
+            load_initial_weights(model, self.space.name, init)
+        model = model.to(process.device)
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
         super().__init__(config, model, network, statistics, process.device, positions)
@@ -392,6 +405,30 @@ class Trainer(TrainingStep):
         self.process.barrier()
 
 
+def load_initial_weights(
+    model: MotionClipModel, text_space: str, init: checkpoints.Checkpoint
+) -> None:
+    """Copy a checkpoint's weights into a model of the configured size and text space; a
+    checkpoint of another size or space is an error that names the difference."""
+    if init.text_space != text_space:
+        raise MotionClipError(
+            f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
+            f"in {text_space!r} (model.text_space)"
+        )
+    expected, given = dataclasses.asdict(model.config), dataclasses.asdict(init.config)
+    differences = [
+        f"{name} {given[name]} (configuration: {expected[name]})"
+        for name in expected
+        if name != "dropout" and given[name] != expected[name]
+    ]
+    if differences:
+        raise MotionClipError(
+            "--init: the checkpoint's model differs from the configured one: "
+            + ", ".join(differences)
+        )
+    model.load_state_dict(init.state_dict, strict=True)
+
+
 def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
     """The trained model with its text-to-latent maps and validation metrics; its default
     text-latent scaling is the one under which the validation split's generated motions were
@@ -517,13 +554,20 @@ class LogFile:
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("train", __doc__)
-    parser.add_argument("--resume", action="store_true", help="continue from train.out/last.pt")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from train.out/last.pt")
+    start.add_argument(
+        "--init",
+        metavar="CHECKPOINT",
+        help="start from this checkpoint's weights (e.g. the bundled model) with a new optimiser",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config, args.set)
+        init = checkpoints.load_checkpoint(args.init) if args.init else None
         process = start_process(config.train.device)
-        trainer = Trainer(config, process)
+        trainer = Trainer(config, process, init=init)
         trainer.run(resume=args.resume)
         if process.main and trainer.data.indices("validation"):
             final = trainer.out / "model.pt"
