@@ -59,14 +59,16 @@ def test_long_motions_are_encoded_as_the_mean_of_their_windows(session: MotionCl
 
 
 def test_decode_lengths_and_frame_rate(session: MotionClip) -> None:
-    latents = torch.randn(3, TINY_CLIP_DIM)
+    latents = torch.randn(3, TINY_CLIP_DIM, generator=torch.Generator().manual_seed(0))
     motions = session.decode(latents, seconds=[1.0, 4.0, 8.0])
     assert [m.num_frames for m in motions] == [20, 80, 160]
     assert all(isinstance(m, Motion) and m.fps == 20.0 for m in motions)
     assert [m.num_frames for m in session.decode(latents, frames=33)] == [33, 33, 33]
     batch_of_one = session.decode(latents[1:2], seconds=4.0)[0]
+    # float32 kernels of other widths (batched, padded) differ by about 1e-5 on some CPUs;
+    # padding leaking into the motion would differ by tenths
     torch.testing.assert_close(
-        batch_of_one.rotation_matrices(), motions[1].rotation_matrices(), atol=1e-5, rtol=0
+        batch_of_one.rotation_matrices(), motions[1].rotation_matrices(), atol=1e-4, rtol=0
     )
 
 
