@@ -229,6 +229,8 @@ class Trainer(TrainingStep):
         init: checkpoints.Checkpoint | None = None,
     ):
         """init: a checkpoint whose weights and normalisation the model starts from."""
+        if init is not None:
+            check_initial_checkpoint(config, init)  # before minutes of data preparation
         self.process = process
         positions = loss_positions(config, process.device)  # first: a bad path fails early
         if process.main:
@@ -259,7 +261,7 @@ class Trainer(TrainingStep):
         torch.manual_seed(config.train.seed)
         model = MotionClipModel(model_config(config, self.space.dim))
         if init is not None:
-            load_initial_weights(model, self.space.name, init)
+            model.load_state_dict(init.state_dict, strict=True)
         model = model.to(process.device)
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
@@ -405,17 +407,16 @@ class Trainer(TrainingStep):
         self.process.barrier()
 
 
-def load_initial_weights(
-    model: MotionClipModel, text_space: str, init: checkpoints.Checkpoint
-) -> None:
-    """Copy a checkpoint's weights into a model of the configured size and text space; a
-    checkpoint of another size or space is an error that names the difference."""
-    if init.text_space != text_space:
+def check_initial_checkpoint(config: TrainConfig, init: checkpoints.Checkpoint) -> None:
+    """An error that names the difference when a checkpoint is not of the configured text space
+    and model size (dropout may differ)."""
+    if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
-            f"in {text_space!r} (model.text_space)"
+            f"in {config.model.text_space!r} (model.text_space)"
         )
-    expected, given = dataclasses.asdict(model.config), dataclasses.asdict(init.config)
+    expected = dataclasses.asdict(model_config(config, init.config.latent_dim))
+    given = dataclasses.asdict(init.config)
     differences = [
         f"{name} {given[name]} (configuration: {expected[name]})"
         for name in expected
@@ -426,7 +427,6 @@ def load_initial_weights(
             "--init: the checkpoint's model differs from the configured one: "
             + ", ".join(differences)
         )
-    model.load_state_dict(init.state_dict, strict=True)
 
 
 def final_checkpoint(trainer: Trainer) -> checkpoints.Checkpoint:
