@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from motionclip_blender.core.checkpoint import load_checkpoint
+from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from training.config import load_config
 from training.train import Process, Trainer, main
 
+from .tiny_models import TINY_CLIP_DIM
 from .training_setup import amass_dataset, write_config
 
 CPU = Process(0, 1, torch.device("cpu"))
@@ -104,3 +107,7 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
     assert main(["--config", str(wider), *init]) == 2
     assert "width 64 (configuration: 32)" in capsys.readouterr().err
     assert not (tmp_path / "c" / "run").exists()
+
+    other_clip = replace(trained, config=replace(trained.config, latent_dim=TINY_CLIP_DIM * 2))
+    with pytest.raises(MotionClipError, match=f"latent_dim {TINY_CLIP_DIM * 2} \\(configuration"):
+        Trainer(load_config(fine), CPU, init=other_clip)

@@ -229,18 +229,18 @@ class Trainer(TrainingStep):
         init: checkpoints.Checkpoint | None = None,
     ):
         """init: a checkpoint whose weights and normalisation the model starts from."""
-        if init is not None:
-            check_initial_checkpoint(config, init)  # before minutes of data preparation
         self.process = process
         positions = loss_positions(config, process.device)  # first: a bad path fails early
+        self.space = space or load_text_space(
+            config.model.text_space, clip_weights=config.model.clip_weights or None
+        )
+        if init is not None:
+            check_initial_checkpoint(config, init, self.space.dim)  # before data preparation
         if process.main:
             self.data = prepare(config)
         process.barrier()
         if not process.main:
             self.data = prepare(config)  # the cache rank 0 just wrote
-        self.space = space or load_text_space(
-            config.model.text_space, clip_weights=config.model.clip_weights or None
-        )
         cache = Path(config.data.cache)
         captions = [text for labels in self.data.labels for text in labels.captions]
         if process.main:
@@ -407,15 +407,17 @@ class Trainer(TrainingStep):
         self.process.barrier()
 
 
-def check_initial_checkpoint(config: TrainConfig, init: checkpoints.Checkpoint) -> None:
-    """An error that names the difference when a checkpoint is not of the configured text space
-    and model size (dropout may differ)."""
+def check_initial_checkpoint(
+    config: TrainConfig, init: checkpoints.Checkpoint, space_dim: int
+) -> None:
+    """An error that names the difference when a checkpoint is not of the configured text space,
+    its dimension (space_dim: CLIP files differ) and model size (dropout may differ)."""
     if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
             f"in {config.model.text_space!r} (model.text_space)"
         )
-    expected = dataclasses.asdict(model_config(config, init.config.latent_dim))
+    expected = dataclasses.asdict(model_config(config, space_dim))
     given = dataclasses.asdict(init.config)
     differences = [
         f"{name} {given[name]} (configuration: {expected[name]})"
