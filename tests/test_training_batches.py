@@ -93,6 +93,37 @@ def test_source_repeats_put_a_small_source_that_many_times_into_each_epoch() -> 
         )
 
 
+def test_label_floor_repeats_the_windows_of_rare_labels_only() -> None:
+    data = varied_windows()
+    labels = [
+        dataclasses.replace(
+            item, content="jump" if i < 3 else "walk", source="small" if i < 2 else "large"
+        )
+        for i, item in enumerate(data.labels)
+    ]
+    data = dataclasses.replace(data, labels=labels)
+    captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
+    maker = BatchMaker(
+        data,
+        "train",
+        FeatureStatistics.identity(),
+        captions,
+        8,
+        0,
+        source_repeats={"small": 2},
+        label_floor=12,
+    )
+    counts = Counter(maker.windows)
+    # jump appears 2 * 2 + 1 = 5 times with the source repeats, so each of its windows 3 times more
+    assert [counts[w] for w in range(3)] == [6, 6, 3]
+    assert {counts[w] for w in range(3, 96)} == {1}  # walk is over the floor
+    assert maker.batches_per_epoch == (93 + 15) // 8
+    unfloored = BatchMaker(
+        data, "train", FeatureStatistics.identity(), captions, 8, 0, source_repeats={"small": 2}
+    )
+    assert len(unfloored.windows) == 93 + 5
+
+
 def test_length_group_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="length_group must be at least 1"):
         batch_maker(varied_windows(), 0)

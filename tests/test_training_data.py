@@ -129,6 +129,9 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
         load_config(tmp_path / "c.toml", ["train.source_repeats=4"])
     with pytest.raises(ConfigError, match=r"source_repeats must be at least 1, got \{'cmu8': 0\}"):
         load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 0 }"])
+    assert load_config(tmp_path / "c.toml", ["train.label_floor=32"]).train.label_floor == 32
+    with pytest.raises(ConfigError, match=r"train\.label_floor must be 0 or more, got -1"):
+        load_config(tmp_path / "c.toml", ["train.label_floor=-1"])
 
 
 def test_shared_sets_are_labelled() -> None:

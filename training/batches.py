@@ -7,11 +7,15 @@ group of G > 1, each run of G batches of that order is regrouped by window lengt
 into batches (and the batches shuffled), so a batch pads its windows less: windows of 1 to 8 s
 drawn at random pad to about 1.8 times their frames, and padded frames cost as much as real ones.
 Source repeats ({"cmu8": 4}) put every window of a source that many times into each epoch, so a
-small source is not drowned by a large one.
+small source is not drowned by a large one; a label floor (32) then repeats the windows of each
+content label with fewer than that many in an epoch until it has at least that many, so a rare
+action is not drowned by the frequent ones.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -64,6 +68,14 @@ def repeated_by_source(
     return [w for w in windows for _ in range(repeats.get(data.labels[w].source, 1))]
 
 
+def repeated_up_to_label_floor(data: PreparedData, windows: list[int], floor: int) -> list[int]:
+    """`windows` (repeats included) with the windows of each content label listed that appears
+    fewer than `floor` times all listed ceil(floor / appearances) times as often; 0: unchanged."""
+    appearances = Counter(data.labels[window].content for window in windows)
+    times = {label: max(1, math.ceil(floor / n)) for label, n in appearances.items()}
+    return [w for w in windows for _ in range(times[data.labels[w].content])]
+
+
 class BatchMaker:
     """Batches of one split for one process of `world` (see the module docstring)."""
 
@@ -80,9 +92,11 @@ class BatchMaker:
         images: torch.Tensor | None = None,
         length_group: int = 1,
         source_repeats: dict[str, int] | None = None,
+        label_floor: int = 0,
     ) -> None:
         self.data, self.statistics, self.captions = data, statistics, captions
-        self.windows = repeated_by_source(data, data.indices(split), source_repeats or {})
+        by_source = repeated_by_source(data, data.indices(split), source_repeats or {})
+        self.windows = repeated_up_to_label_floor(data, by_source, label_floor)
         if len(self.windows) < batch_size * world:
             raise ValueError(
                 f"the {split} split has {len(self.windows)} windows, fewer than one batch of "

@@ -114,6 +114,7 @@ class TrainSection:
     batch_size: int = 32
     length_group: int = 1  # batches regrouped by window length together (1: none); see batches.py
     source_repeats: dict[str, int] = field(default_factory=dict)  # {source: times in each epoch}
+    label_floor: int = 0  # rarer content labels repeated to at least this many windows an epoch
     seed: int = 0
     out: str = "runs/model"
     device: str = "auto"  # auto: cuda when available, else cpu
@@ -157,6 +158,8 @@ class TrainConfig:
         low = {source: n for source, n in self.train.source_repeats.items() if n < 1}
         if low:
             raise ConfigError(f"train.source_repeats must be at least 1, got {low}")
+        if self.train.label_floor < 0:
+            raise ConfigError(f"train.label_floor must be 0 or more, got {self.train.label_floor}")
 
 
 def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:

@@ -278,6 +278,7 @@ class Trainer(TrainingStep):
             images,
             config.train.length_group,
             config.train.source_repeats,
+            config.train.label_floor,
         )
         self.step = 0
         self.out = Path(config.train.out)
