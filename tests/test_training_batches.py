@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from typing import Any
 
 import pytest
 import torch
@@ -27,10 +28,13 @@ def varied_windows(count: int = 96) -> PreparedData:
     return PreparedData("key", 20.0, features, offsets, labels)
 
 
-def batch_maker(data: PreparedData, length_group: int) -> BatchMaker:
+def batch_maker(data: PreparedData, length_group: int = 1, **repeats: Any) -> BatchMaker:
+    """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor."""
     captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
     statistics = FeatureStatistics.identity()
-    return BatchMaker(data, "train", statistics, captions, 8, 0, length_group=length_group)
+    return BatchMaker(
+        data, "train", statistics, captions, 8, 0, length_group=length_group, **repeats
+    )
 
 
 def epoch_batches(maker: BatchMaker, epoch: int) -> list[list[int]]:
@@ -70,17 +74,7 @@ def test_source_repeats_put_a_small_source_that_many_times_into_each_epoch() -> 
         for i, item in enumerate(data.labels)
     ]
     data = dataclasses.replace(data, labels=labels)
-    captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
-    maker = BatchMaker(
-        data,
-        "train",
-        FeatureStatistics.identity(),
-        captions,
-        8,
-        0,
-        length_group=4,
-        source_repeats={"small": 3},
-    )
+    maker = batch_maker(data, 4, source_repeats={"small": 3})
     counts = Counter(w for batch in epoch_batches(maker, 0) for w in batch)
     assert maker.batches_per_epoch == (96 + 2 * 12) // 8  # 12 small windows, twice more each
     assert {counts[w] for w in range(0, 96, 8)} == {3}
@@ -88,9 +82,7 @@ def test_source_repeats_put_a_small_source_that_many_times_into_each_epoch() -> 
     with pytest.raises(
         ConfigError, match=r"train.source_repeats names \['tiny'\].*\['large', 'small'\]"
     ):
-        BatchMaker(
-            data, "train", FeatureStatistics.identity(), captions, 8, 0, source_repeats={"tiny": 2}
-        )
+        batch_maker(data, source_repeats={"tiny": 2})
 
 
 def test_label_floor_repeats_the_windows_of_rare_labels_only() -> None:
@@ -102,26 +94,13 @@ def test_label_floor_repeats_the_windows_of_rare_labels_only() -> None:
         for i, item in enumerate(data.labels)
     ]
     data = dataclasses.replace(data, labels=labels)
-    captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
-    maker = BatchMaker(
-        data,
-        "train",
-        FeatureStatistics.identity(),
-        captions,
-        8,
-        0,
-        source_repeats={"small": 2},
-        label_floor=12,
-    )
+    maker = batch_maker(data, source_repeats={"small": 2}, label_floor=12)
     counts = Counter(maker.windows)
     # jump appears 2 * 2 + 1 = 5 times with the source repeats, so each of its windows 3 times more
     assert [counts[w] for w in range(3)] == [6, 6, 3]
     assert {counts[w] for w in range(3, 96)} == {1}  # walk is over the floor
     assert maker.batches_per_epoch == (93 + 15) // 8
-    unfloored = BatchMaker(
-        data, "train", FeatureStatistics.identity(), captions, 8, 0, source_repeats={"small": 2}
-    )
-    assert len(unfloored.windows) == 93 + 5
+    assert len(batch_maker(data, source_repeats={"small": 2}).windows) == 93 + 5
 
 
 def test_length_group_below_one_is_refused() -> None:
