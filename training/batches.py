@@ -69,8 +69,8 @@ def repeated_by_source(
 
 
 def repeated_up_to_label_floor(data: PreparedData, windows: list[int], floor: int) -> list[int]:
-    """`windows` (repeats included) with the windows of each content label listed that appears
-    fewer than `floor` times all listed ceil(floor / appearances) times as often; 0: unchanged."""
+    """`windows` (source repeats included) with every window of a content label that appears
+    fewer than `floor` times listed ceil(floor / appearances) times as often; 0 changes nothing."""
     appearances = Counter(data.labels[window].content for window in windows)
     times = {label: max(1, math.ceil(floor / n)) for label, n in appearances.items()}
     return [w for w in windows for _ in range(times[data.labels[w].content])]
