@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import math
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +38,18 @@ def test_tiny_model_overfits_16_windows(tmp_path: Path, tiny_clip_path: Path) ->
     before = sum(first[name] for name in reconstruction)
     after = sum(last[name] for name in reconstruction)
     assert after < before / 10, (before, after)
+
+
+def test_label_floor_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"label_floor": 64})
+    trainer = Trainer(load_config(path), CPU)
+    train = trainer.data.indices("train")
+    counts = Counter(trainer.data.labels[w].content for w in train)
+    assert max(counts.values()) < 64  # every label is under the floor
+    expected = sum(n * math.ceil(64 / n) for n in counts.values())
+    assert len(trainer.batches.windows) == expected > len(train)
 
 
 def test_resume_continues_from_the_saved_step(tmp_path: Path, tiny_clip_path: Path) -> None:
