@@ -58,3 +58,24 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("checkpoint") / "tiny.pt"
     save_tiny_checkpoint(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def captioned_checkpoint(
+    tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path, tiny_clip_path: Path
+) -> Path:
+    """The tiny checkpoint with three training captions stored, so prompts are told the
+    closest of them; it generates as the tiny checkpoint does (its default scaling)."""
+    import dataclasses
+
+    from motionclip_blender.core.checkpoint import CaptionLatents, save_checkpoint
+    from motionclip_blender.core.inference import load
+
+    session = load(tiny_checkpoint, clip_weights=tiny_clip_path)
+    texts = ("a person walks", "a person jumps", "a person waves")
+    captions = CaptionLatents(
+        session.encode_text(texts).cpu(), session.text_latents(texts).cpu(), 0.01, texts
+    )
+    path = tmp_path_factory.mktemp("captioned") / "captioned.pt"
+    save_checkpoint(dataclasses.replace(session.checkpoint, caption_latents=captions), path)
+    return path

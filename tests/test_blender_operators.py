@@ -330,3 +330,12 @@ def test_a_broken_smpl_folder_is_reported(scene: Any, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="no SMPL model file"):  # its new rig, made up front
         bpy.ops.motionclip.generate(prompt="a person walks")
     assert len(bpy.data.actions) == 0 and len(bpy.data.objects) == 0
+
+
+def test_generate_reports_the_closest_training_caption(
+    captioned_checkpoint: Path, tiny_clip_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    fresh_scene()
+    use_model(captioned_checkpoint, tiny_clip_path)
+    generate("a person jumps", seconds=2.0)
+    assert "closest training caption: 'a person jumps' (cosine 1.00)" in capfd.readouterr().out

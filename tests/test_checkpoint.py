@@ -33,7 +33,8 @@ def test_saved_and_loaded_model_gives_identical_outputs(tmp_path: Path) -> None:
     torch.manual_seed(3)
     model = MotionClipModel(tiny_config(16)).eval()
     statistics = FeatureStatistics(torch.randn(FEATURE_DIM), torch.rand(FEATURE_DIM) + 0.5)
-    captions = CaptionLatents(torch.randn(5, 16), torch.randn(5, 16), 0.01)
+    texts = ("a person walks", "a person runs", "a person jumps", "a person bows", "a person waves")
+    captions = CaptionLatents(torch.randn(5, 16), torch.randn(5, 16), 0.01, texts)
     original = from_model(
         model,
         "minilm",
@@ -56,6 +57,7 @@ def test_saved_and_loaded_model_gives_identical_outputs(tmp_path: Path) -> None:
     )
     assert loaded.caption_latents is not None and loaded.caption_latents.temperature == 0.01
     assert torch.equal(loaded.caption_latents.latents, captions.latents)
+    assert loaded.caption_latents.texts == texts
     assert (loaded.motion_latent_norm, loaded.training_data, loaded.licence, loaded.metrics) == (
         2.5,
         "16 windows of noise",
@@ -132,6 +134,17 @@ def rewritten(source: Path, target: Path, **changes: Any) -> Path:
             },
             "temperature must be positive",
         ),
+        (
+            {
+                "caption_latents": {
+                    "embeddings": torch.zeros(3, 32),
+                    "latents": torch.zeros(3, 32),
+                    "temperature": 0.1,
+                    "texts": ["a person walks", "a person runs"],
+                }
+            },
+            "texts must be a list of 3 strings",
+        ),
         ({"licence": 3}, "field 'licence' must be a str"),
         ({"metrics": {"a": "b"}}, "metrics must map names to numbers"),
         ({"extra": 1}, "unknown fields: \\['extra'\\]"),
@@ -182,3 +195,14 @@ def test_default_checkpoint_is_the_bundled_file(
     (tmp_path / checkpoint_module.BUNDLED_NAME).touch()
     assert resolve_checkpoint_path(None) == tmp_path / "motionclip-minilm.pt"
     assert resolve_checkpoint_path("other.pt") == Path("other.pt")
+
+
+def test_caption_latents_written_before_their_texts_still_load(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    captions = {"embeddings": torch.zeros(3, 32), "latents": torch.ones(3, 32), "temperature": 0.1}
+    path = rewritten(tiny_checkpoint, tmp_path / "old.pt", caption_latents=captions)
+    loaded = load_checkpoint(path).caption_latents
+    assert (
+        loaded is not None and loaded.texts == () and torch.equal(loaded.latents, torch.ones(3, 32))
+    )

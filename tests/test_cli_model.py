@@ -46,6 +46,7 @@ def test_generate_writes_the_motion_and_a_preview(
         "--seed", "3", "--preview", "walk.gif",
     )  # fmt: skip
     assert code == 0 and "wrote walk.npz: 4.00 s, 80 frames at 20 fps" in out
+    assert "caption" not in out  # the tiny checkpoint stores no caption texts to tell
     motion = read_npz(workdir / "walk.npz")
     assert motion.num_frames == 80 and motion.fps == 20.0
     with Image.open(workdir / "walk.gif") as gif:
@@ -180,3 +181,10 @@ def test_broken_checkpoints_are_reported_without_traceback(
         )
         assert result.returncode == 2 and message in result.stderr
         assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_generate_tells_the_closest_training_caption(
+    workdir: Path, captioned_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, captioned_checkpoint, "generate", "a person jumps", "-o", "j.npz")
+    assert code == 0 and "closest training caption: 'a person jumps' (cosine 1.00)" in out

@@ -140,6 +140,30 @@ def test_nearest_captions_decode_the_latents_of_the_closest_captions(session: Mo
         session.text_latents(["a"], "nearest_captions")
 
 
+def test_a_prompt_is_told_its_closest_training_captions(
+    session: MotionClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ("a person jumps", "a person sits down", "someone waves")
+    latents = torch.randn(3, session.config.latent_dim)
+    captions = CaptionLatents(session.encode_text(texts), latents, 0.01, texts)
+    checkpoint = dataclasses.replace(session.checkpoint, caption_latents=captions)
+    described = MotionClip(checkpoint, session.text_space)
+    matches = described.closest_captions("someone waves", k=5)
+    assert matches[0].text == "someone waves" and len(matches) == 3
+    assert matches[0].similarity == pytest.approx(1.0)
+    assert matches[0].similarity >= matches[1].similarity >= matches[2].similarity
+    assert described.prompt_report("someone waves") == (
+        "closest training caption: 'someone waves' (cosine 1.00)"
+    )
+    monkeypatch.setitem(inference.FAMILIAR_SIMILARITY, "clip", 0.999)
+    closest = described.closest_captions("a dog barks", k=1)[0]
+    assert described.prompt_report("a dog barks").startswith(
+        f"the prompt is unlike every training caption; the closest is '{closest.text}'"
+    )
+    assert session.closest_captions("someone waves") == []  # no caption texts stored
+    assert session.prompt_report("someone waves") == ""
+
+
 def test_interpolate_decodes_between_the_two_latents(session: MotionClip) -> None:
     a, b = smooth_motion(2.0, seed=1), smooth_motion(4.0, seed=2)
     blends = session.interpolate(a, b, [0.0, 0.5, 1.0])

@@ -11,6 +11,7 @@ import torch
 
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, load_checkpoint
+from motionclip_blender.core.inference import load
 from training import evaluate, train
 from training.config import load_config
 
@@ -71,6 +72,10 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     table = (tmp_path / "run" / "evaluation-test.md").read_text()
     assert "| frechet_distance |" in table
     saved = load_checkpoint(checkpoint)
+    captions = saved.caption_latents  # every training caption, each with its text
+    assert captions is not None and len(captions.texts) == len(captions.embeddings) > 1
+    session = load(checkpoint, clip_weights=tiny_clip_path)
+    assert session.closest_captions(captions.texts[1], k=1)[0].text == captions.texts[1]
     stored = saved.metrics
     assert "test_mpjpe_mm" in stored and "validation_mpjpe_mm" in stored
     by_label = {k: v for k, v in metrics.items() if k.startswith("generated_by_label[")}

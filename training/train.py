@@ -479,6 +479,7 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
         torch.stack([trainer.captions[text].cpu() for text in caption_rows]),
         caption_medoids(latents, list(caption_rows.values())),
         TEMPERATURES[0],
+        tuple(caption_rows),
     )
     validation = trainer.data.indices("validation")
     classifier = cached_classifier(trainer.data, Path(trainer.config.data.cache))

@@ -42,4 +42,7 @@ def run(args: argparse.Namespace) -> int:
     write_result(motion, args.output)
     if args.preview is not None:
         write_preview(motion, args.preview, args.prompt)
+    report = session.prompt_report(args.prompt)
+    if report:
+        print(report)
     return 0

@@ -64,11 +64,13 @@ class CaptionLatents:
     latent_dim) of a training motion it describes. "nearest_captions" decodes
     softmax(cosine(prompt, captions) / temperature) @ latents: a prompt worded unlike any caption
     still lands on the motions of the captions that mean the same, where a map fitted to the
-    captions' wording may not."""
+    captions' wording may not. texts: the captions themselves (K,), so a prompt can be shown
+    what it was understood as; empty in files written before they were stored."""
 
     embeddings: torch.Tensor
     latents: torch.Tensor
     temperature: float
+    texts: tuple[str, ...] = ()
 
     def latents_for(self, embeddings: torch.Tensor) -> torch.Tensor:
         """(N, text_dim) prompt embeddings -> (N, latent_dim) latents."""
@@ -154,6 +156,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Non
             None
             if checkpoint.caption_latents is None
             else dataclasses.asdict(checkpoint.caption_latents)
+            | {"texts": list(checkpoint.caption_latents.texts)}
         ),
         "training_data": checkpoint.training_data,
         "licence": checkpoint.licence,
@@ -274,13 +277,15 @@ def _parse(payload: object, identity: str) -> Checkpoint:
 
 
 def _caption_latents(stored: object, dim: int) -> CaptionLatents | None:
-    """The stored caption latents, checked: embeddings and latents (K, dim), K > 0, and a
-    positive temperature."""
+    """The stored caption latents, checked: embeddings and latents (K, dim), K > 0, a positive
+    temperature and, when stored, K caption texts."""
     if stored is None:
         return None
     fields = {"embeddings", "latents", "temperature"}
-    if not isinstance(stored, dict) or stored.keys() != fields:
-        raise CheckpointError(f"caption_latents must hold {sorted(fields)}, nothing else")
+    if not isinstance(stored, dict) or not fields <= stored.keys() <= fields | {"texts"}:
+        raise CheckpointError(
+            f"caption_latents must hold {sorted(fields)} and optionally 'texts', nothing else"
+        )
     embeddings, latents = stored["embeddings"], stored["latents"]
     if not (
         isinstance(embeddings, torch.Tensor)
@@ -294,7 +299,16 @@ def _caption_latents(stored: object, dim: int) -> CaptionLatents | None:
     temperature = stored["temperature"]
     if not (isinstance(temperature, float) and math.isfinite(temperature) and temperature > 0):
         raise CheckpointError(f"caption_latents temperature must be positive, got {temperature!r}")
-    return CaptionLatents(embeddings, latents, temperature)
+    texts = stored.get("texts", [])
+    if not (
+        isinstance(texts, list)
+        and all(isinstance(text, str) for text in texts)
+        and len(texts) in (0, len(embeddings))
+    ):
+        raise CheckpointError(
+            f"caption_latents texts must be a list of {len(embeddings)} strings, one per caption"
+        )
+    return CaptionLatents(embeddings, latents, temperature, tuple(texts))
 
 
 def _typed(payload: dict[str, Any], key: str, kind: type) -> Any:

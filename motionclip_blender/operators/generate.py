@@ -66,19 +66,22 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
         placement = self.placement
         armature = smpl_armature()
 
-        def work(progress: jobs.Progress) -> "PoseChannels":
+        def work(progress: jobs.Progress) -> "tuple[PoseChannels, str]":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             progress.update(0.6, "Generating")
             motion = session.generate(prompt, seconds=seconds, seed=seed or None)
             if in_place:
                 motion = motion.in_place()
-            return motion_to_channels(motion.resample(fps), armature)
+            return motion_to_channels(motion.resample(fps), armature), session.prompt_report(prompt)
 
-        def apply(channels: "PoseChannels") -> str:
+        def apply(result: "tuple[PoseChannels, str]") -> str:
+            channels, report = result
             rig = target_rig(rig_name)
             action = write_action(rig, armature, channels, action_name(prompt), frame)
             where = place_action(rig, action, placement)
-            return f"Generated '{action.name}' on '{rig.name}' {where}"
+            return f"Generated '{action.name}' on '{rig.name}' {where}" + (
+                f"; {report}" if report else ""
+            )
 
         return run_job(self, jobs.Job("Generate", work, apply))
