@@ -69,3 +69,14 @@ def test_a_walk_prompt_travels_and_a_raise_prompt_lifts_the_hands(
     head = raised[:, skeleton.JOINT_INDEX["head"], 2]
     wrists = raised[:, [skeleton.JOINT_INDEX["left_wrist"], skeleton.JOINT_INDEX["right_wrist"]], 2]
     assert bool(torch.any((wrists > head[:, None]).all(-1)))
+
+
+def test_prompts_are_told_what_they_were_understood_as(session: inference.MotionClip) -> None:
+    """The bundled model stores its training captions: a caption-like prompt finds its own,
+    a prompt about an action absent from the data is told it is unlike all of them."""
+    assert session.prompt_report("a person walks") == (
+        "closest training caption: 'a person walks' (cosine 1.00)"
+    )
+    closest = session.closest_captions("someone strolls forward", k=3)
+    assert all("walk" in match.text for match in closest)
+    assert session.prompt_report("a dog barks").startswith("the prompt is unlike every")
