@@ -160,6 +160,8 @@ def test_a_prompt_is_told_its_closest_training_captions(
     assert described.prompt_report("a dog barks").startswith(
         f"the prompt is unlike every training caption; the closest is '{closest.text}'"
     )
+    with pytest.raises(RequestError, match="k must be at least 1"):
+        described.closest_captions("someone waves", k=0)
     assert session.closest_captions("someone waves") == []  # no caption texts stored
     assert session.prompt_report("someone waves") == ""
 

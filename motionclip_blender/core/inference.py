@@ -331,6 +331,8 @@ class MotionClip:
         """The k training captions nearest the prompt in the text space, best first: the
         motions "nearest_captions" generation replays, so a user can see what a prompt was
         understood as. Empty when the checkpoint stores no caption texts."""
+        if k < 1:
+            raise RequestError(f"k must be at least 1, got {k}")
         captions = self.checkpoint.caption_latents
         if captions is None or not captions.texts:
             return []
