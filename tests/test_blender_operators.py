@@ -339,3 +339,26 @@ def test_generate_reports_the_closest_training_caption(
     use_model(captioned_checkpoint, tiny_clip_path)
     generate("a person jumps", seconds=2.0)
     assert "closest training caption: 'a person jumps' (cosine 1.00)" in capfd.readouterr().out
+
+
+def test_the_panel_cuts_long_reports_to_the_sidebar_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sidebar label does not wrap, so the panel draws a long report as several labels."""
+    from types import SimpleNamespace
+
+    from motionclip_blender.operators.panel import MOTIONCLIP_PT_panel
+
+    message = (
+        "Generated 'a person plays the piano' on 'SMPL' as its action; the prompt is unlike every "
+        "training caption; the closest is 'a person walks like in a musical' (cosine 0.49)"
+    )
+    monkeypatch.setattr(jobs, "messages", [jobs.Outcome("INFO", message)])
+    labels: list[tuple[str, str]] = []
+    layout = SimpleNamespace(label=lambda text, icon: labels.append((text, icon)))
+    system = SimpleNamespace(ui_scale=1.0)
+    context = SimpleNamespace(
+        region=SimpleNamespace(width=280), preferences=SimpleNamespace(system=system)
+    )  # 40 characters a line
+    MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
+    assert len(labels) > 3 and all(len(text) <= 40 for text, _ in labels)
+    assert " ".join(text for text, _ in labels) == message
+    assert [icon for _, icon in labels] == ["INFO"] + ["BLANK1"] * (len(labels) - 1)

@@ -1,5 +1,6 @@
 """The "MotionCLIP" tab in the 3D View sidebar, and the cancel button's operator."""
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import bpy
@@ -53,7 +54,7 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         assert layout is not None and context.scene is not None
         settings = context.scene.motionclip  # type: ignore[attr-defined]
         findings = context.window_manager.motionclip  # type: ignore[union-attr]
-        self.draw_jobs(layout)
+        self.draw_jobs(layout, context)
         layout.operator("motionclip.add_rig", icon="ARMATURE_DATA")
 
         box = layout.box()
@@ -102,12 +103,23 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         edit.from_text, edit.to_text = settings.from_text, settings.to_text
         edit.strength, edit.placement = settings.strength, settings.placement
 
-    def draw_jobs(self, layout: bpy.types.UILayout) -> None:
+    def draw_jobs(self, layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
         running = jobs.running()
         for job in running:
             row = layout.row(align=True)
             row.progress(factor=job.progress.fraction, text=f"{job.name}: {job.progress.message}")
         if running:
             layout.operator("motionclip.cancel", icon="CANCEL")
+        width = context.region.width if context.region is not None else 300
+        scale = context.preferences.system.ui_scale if context.preferences is not None else 1.0
         for outcome in list(jobs.messages)[-2:]:
-            layout.label(text=outcome.message, icon="INFO" if outcome.level == "INFO" else "ERROR")
+            first, *rest = message_lines(outcome.message, width, scale)
+            layout.label(text=first, icon="INFO" if outcome.level == "INFO" else "ERROR")
+            for line in rest:
+                layout.label(text=line, icon="BLANK1")  # under the first line's text
+
+
+def message_lines(message: str, width: int, ui_scale: float) -> list[str]:
+    """A message cut into lines that fit a sidebar `width` pixels wide (a label does not wrap,
+    so a long report would be clipped): about 7 pixels a character at UI scale 1."""
+    return textwrap.wrap(message, max(20, int(width / (7 * ui_scale)))) or [""]
