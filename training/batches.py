@@ -7,9 +7,9 @@ group of G > 1, each run of G batches of that order is regrouped by window lengt
 into batches (and the batches shuffled), so a batch pads its windows less: windows of 1 to 8 s
 drawn at random pad to about 1.8 times their frames, and padded frames cost as much as real ones.
 Source repeats ({"cmu8": 4}) put every window of a source that many times into each epoch, so a
-small source is not drowned by a large one; a label floor (32) then repeats the windows of each
-content label with fewer than that many in an epoch until it has at least that many, so a rare
-action is not drowned by the frequent ones.
+small source is not drowned by a large one; a label floor (`train.label_floor`, e.g. 32; 0, the
+default, is off) then repeats the windows of each content label with fewer than that many in an
+epoch until it has at least that many, so a rare action is not drowned by the frequent ones.
 """
 
 from __future__ import annotations
