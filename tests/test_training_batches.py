@@ -106,3 +106,47 @@ def test_label_floor_repeats_the_windows_of_rare_labels_only() -> None:
 def test_length_group_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="length_group must be at least 1"):
         batch_maker(varied_windows(), 0)
+
+
+def sided_windows() -> PreparedData:
+    """varied_windows() whose captions name a side."""
+    data = varied_windows(32)
+    labels = [
+        dataclasses.replace(item, captions=[f"wave the left hand {i}"])
+        for i, item in enumerate(data.labels)
+    ]
+    return dataclasses.replace(data, labels=labels)
+
+
+def test_mirror_reflects_windows_and_swaps_their_captions_sides() -> None:
+    from training.mirror import mirror_features, mirror_text
+
+    data = sided_windows()
+    texts = [t for labels in data.labels for t in labels.captions]
+    captions = {text: torch.randn(8) for text in texts + [mirror_text(t) for t in texts]}
+
+    def maker(mirror: float) -> BatchMaker:
+        identity = FeatureStatistics.identity()
+        return BatchMaker(data, "train", identity, captions, 8, 0, mirror=mirror)
+
+    always, never, half = maker(1.0).batch(1), maker(0.0).batch(1), maker(0.5)
+    assert always.windows == never.windows
+    for row, window in enumerate(always.windows):
+        frames = int(always.mask[row].sum())
+        assert torch.allclose(always.features[row, :frames], mirror_features(data.window(window)))
+        assert torch.equal(always.texts[row], captions[f"wave the right hand {window}"])
+        assert torch.equal(never.features[row, :frames], data.window(window))
+        assert torch.equal(never.texts[row], captions[f"wave the left hand {window}"])
+    flips = [
+        bool(torch.equal(b.texts[r], captions[f"wave the right hand {w}"]))
+        for b in (half.batch(step) for step in range(1, 5))
+        for r, w in enumerate(b.windows)
+    ]
+    assert 0 < sum(flips) < len(flips)
+    again = maker(0.5).batch(3)  # a resumed run mirrors the same windows
+    assert torch.equal(again.features, half.batch(3).features)
+
+
+def test_mirror_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"mirror must be a probability in \[0, 1\], got 2"):
+        batch_maker(varied_windows(), mirror=2)

@@ -132,6 +132,13 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     assert load_config(tmp_path / "c.toml", ["train.label_floor=32"]).train.label_floor == 32
     with pytest.raises(ConfigError, match=r"train\.label_floor must be 0 or more, got -1"):
         load_config(tmp_path / "c.toml", ["train.label_floor=-1"])
+    assert load_config(tmp_path / "c.toml", ["train.mirror=0.5"]).train.mirror == 0.5
+    with pytest.raises(ConfigError, match=r"train\.mirror must be a probability in \[0, 1\]"):
+        load_config(tmp_path / "c.toml", ["train.mirror=1.5"])
+    with pytest.raises(ConfigError, match=r"train\.mirror > 0 needs loss\.image = 0"):
+        load_config(
+            tmp_path / "c.toml", ["train.mirror=0.5", "model.text_space='clip'", "loss.image=1.0"]
+        )
 
 
 def test_shared_sets_are_labelled() -> None:

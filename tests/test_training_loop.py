@@ -125,3 +125,13 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
     other_clip = replace(trained, config=replace(trained.config, latent_dim=TINY_CLIP_DIM * 2))
     with pytest.raises(MotionClipError, match=f"latent_dim {TINY_CLIP_DIM * 2} \\(configuration"):
         Trainer(load_config(fine), CPU, init=other_clip)
+
+
+def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data, labels=("walk", "raise the left hand", "wave", "kick"))
+    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"mirror": 1.0})
+    trainer = Trainer(load_config(path), CPU)
+    assert trainer.batches.mirror == 1.0
+    assert "raise the right hand" in trainer.captions  # though no window is captioned so
+    trainer.train_step()  # every caption a mirrored batch asks for is embedded

@@ -28,11 +28,16 @@ def bvh_dataset(folder: Path, labels: tuple[str, ...] = LABELS, seconds: float =
     return path
 
 
-def amass_dataset(folder: Path, sequences_per_label: int = 2, seconds: float = 4.0) -> Path:
+def amass_dataset(
+    folder: Path,
+    sequences_per_label: int = 2,
+    seconds: float = 4.0,
+    labels: tuple[str, ...] = LABELS,
+) -> Path:
     """AMASS SMPL-H .npz files of smooth motions (two distinct motions per label) and a BABEL
     JSON file labelling each whole sequence; returns the JSON's path."""
     babel: dict[str, object] = {}
-    for number, label in enumerate(LABELS):
+    for number, label in enumerate(labels):
         for index in range(sequences_per_label):
             motion = smooth_motion(seconds, seed=100 * number + index % 2)
             relative = Path("ACCAD", "ACCAD", f"s{number}", f"{label}_{index}_poses.npz")

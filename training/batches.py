@@ -10,6 +10,8 @@ Source repeats ({"cmu8": 4}) put every window of a source that many times into e
 small source is not drowned by a large one; a label floor (`train.label_floor`, e.g. 32; 0, the
 default, is off) then repeats the windows of each content label with fewer than that many in an
 epoch until it has at least that many, so a rare action is not drowned by the frequent ones.
+A mirror probability (`train.mirror`, e.g. 0.5; 0, the default, is off) reflects each drawn window
+left to right with that chance, its caption's "left" and "right" swapped (training/mirror.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from motionclip_blender.core.model import frame_mask
 from motionclip_blender.core.pose_features import FeatureStatistics
 
 from .config import ConfigError
+from .mirror import mirror_features, mirror_text
 from .prepared import PreparedData
 
 
@@ -93,6 +96,7 @@ class BatchMaker:
         length_group: int = 1,
         source_repeats: dict[str, int] | None = None,
         label_floor: int = 0,
+        mirror: float = 0.0,
     ) -> None:
         self.data, self.statistics, self.captions = data, statistics, captions
         by_source = repeated_by_source(data, data.indices(split), source_repeats or {})
@@ -106,6 +110,9 @@ class BatchMaker:
             raise ValueError(f"length_group must be at least 1, got {length_group}")
         self.batch_size, self.seed, self.images = batch_size, seed, images
         self.length_group = length_group
+        if not 0 <= mirror <= 1:
+            raise ValueError(f"mirror must be a probability in [0, 1], got {mirror}")
+        self.mirror = mirror
         self.sampler: DistributedSampler[int] = DistributedSampler(
             range(len(self.windows)),  # type: ignore[arg-type]  # any sized sequence works
             num_replicas=world,
@@ -147,21 +154,28 @@ class BatchMaker:
         return [i for b in batches for i in grouped[b * size : (b + 1) * size]]
 
     def make(self, windows: list[int], generator: torch.Generator | None = None) -> Batch:
-        """A batch of the given windows; captions and frames drawn with `generator` (the first
-        ones when None)."""
-        features = pad_sequence([self.data.window(i) for i in windows], batch_first=True)
-        lengths = torch.tensor([len(self.data.window(i)) for i in windows])
+        """A batch of the given windows; captions, mirroring and frames drawn with `generator`
+        (the first captions, no mirroring, when None)."""
+        mirrored = [False] * len(windows)
+        if generator is not None and self.mirror > 0:
+            mirrored = (torch.rand(len(windows), generator=generator) < self.mirror).tolist()
+        motions = [
+            mirror_features(self.data.window(i)) if flip else self.data.window(i)
+            for i, flip in zip(windows, mirrored, strict=True)
+        ]
+        features = pad_sequence(motions, batch_first=True)
+        lengths = torch.tensor([len(motion) for motion in motions])
         mask = frame_mask(lengths, features.shape[1])
         normalized = self.statistics.normalize(features) * mask[..., None]
         texts = []
-        for window in windows:
+        for window, flip in zip(windows, mirrored, strict=True):
             phrasings = self.data.labels[window].captions
             pick = (
                 0
                 if generator is None
                 else int(torch.randint(len(phrasings), (), generator=generator))
             )
-            texts.append(phrasings[pick])
+            texts.append(mirror_text(phrasings[pick]) if flip else phrasings[pick])
         same = torch.tensor([[a == b for b in texts] for a in texts])
         embeddings = torch.stack([self.captions[text] for text in texts])
         images = None

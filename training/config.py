@@ -115,6 +115,7 @@ class TrainSection:
     length_group: int = 1  # batches regrouped by window length together (1: none); see batches.py
     source_repeats: dict[str, int] = field(default_factory=dict)  # {source: times in each epoch}
     label_floor: int = 0  # rarer content labels repeated to at least this many windows an epoch
+    mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     seed: int = 0
     out: str = "runs/model"
     device: str = "auto"  # auto: cuda when available, else cpu
@@ -160,6 +161,14 @@ class TrainConfig:
             raise ConfigError(f"train.source_repeats must be at least 1, got {low}")
         if self.train.label_floor < 0:
             raise ConfigError(f"train.label_floor must be 0 or more, got {self.train.label_floor}")
+        if not 0 <= self.train.mirror <= 1:
+            raise ConfigError(
+                f"train.mirror must be a probability in [0, 1], got {self.train.mirror}"
+            )
+        if self.train.mirror > 0 and self.loss.image > 0:
+            raise ConfigError(
+                "train.mirror > 0 needs loss.image = 0: the rendered frames are not mirrored"
+            )
 
 
 def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:

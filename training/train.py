@@ -51,6 +51,7 @@ from .evaluate import (
     evaluate_checkpoint,
     generated_accuracy,
 )
+from .mirror import mirror_text
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
 from .text_to_latent import TEMPERATURES, caption_medoids, choose_ridge, fit_text_to_latent
@@ -243,6 +244,8 @@ class Trainer(TrainingStep):
             self.data = prepare(config)  # the cache rank 0 just wrote
         cache = Path(config.data.cache)
         captions = [text for labels in self.data.labels for text in labels.captions]
+        if config.train.mirror > 0:
+            captions += [mirror_text(text) for text in captions]
         if process.main:
             self.captions = caption_embeddings(captions, self.space, cache)
         process.barrier()
@@ -279,6 +282,7 @@ class Trainer(TrainingStep):
             config.train.length_group,
             config.train.source_repeats,
             config.train.label_floor,
+            config.train.mirror,
         )
         self.step = 0
         self.out = Path(config.train.out)
