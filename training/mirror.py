@@ -1,7 +1,6 @@
-"""Left-right mirroring of training windows, an augmentation: a mirrored motion is a real motion
-of the other side ("raise the left hand" becomes "raise the right hand"), so every label is seen
-with twice the motions and the model has to tell left from right by the motion, not by habits of
-the data (most Bandai subjects slash right-handed, turn the way the recording room allowed ...).
+"""Left-right mirroring of training windows, an augmentation: a mirrored motion is a plausible
+motion done with the other side ("raise the left hand" becomes "raise the right hand"), so every
+action is seen done with either side, twice the motions a label otherwise has.
 
 The mirror is the reflection x -> -x of the canonical frame (+x is the subject's left at frame 0,
 as it is in SMPL's body frame): each joint's rotation R becomes M R M with M = diag(-1, 1, 1), the
