@@ -13,6 +13,7 @@ import torch
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
 from training.batches import BatchMaker
 from training.config import ConfigError
+from training.mirror import mirror_features, mirror_text
 from training.prepared import PreparedData, WindowLabels
 
 
@@ -119,8 +120,6 @@ def sided_windows() -> PreparedData:
 
 
 def test_mirror_reflects_windows_and_swaps_their_captions_sides() -> None:
-    from training.mirror import mirror_features, mirror_text
-
     data = sided_windows()
     texts = [t for labels in data.labels for t in labels.captions]
     captions = {text: torch.randn(8) for text in texts + [mirror_text(t) for t in texts]}
