@@ -135,3 +135,34 @@ def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Pat
     assert trainer.batches.mirror == 1.0
     assert "raise the right hand" in trainer.captions  # though no window is captioned so
     trainer.train_step()  # every caption a mirrored batch asks for is embedded
+
+
+def test_freeze_encoder_trains_the_decoder_only(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, train={"steps": 3})
+    assert main(["--config", str(first)]) == 0
+    trained = tmp_path / "a" / "run" / "model.pt"
+
+    frozen = write_config(
+        tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 3, "freeze_encoder": True}
+    )
+    assert main(["--config", str(frozen)]) == 2  # a random encoder must not be frozen
+    assert "train.freeze_encoder needs --init" in capsys.readouterr().err
+    assert not (tmp_path / "b" / "run").exists()
+
+    assert main(["--config", str(frozen), "--init", str(trained)]) == 0
+    before = load_checkpoint(trained).state_dict
+    after = load_checkpoint(tmp_path / "b" / "run" / "model.pt").state_dict
+    encoder = [name for name in before if name.startswith("encoder.")]
+    decoder = [name for name in before if name.startswith("decoder.")]
+    assert encoder and decoder
+    for name in encoder:
+        torch.testing.assert_close(after[name], before[name], rtol=0, atol=0)
+    assert any(not torch.equal(after[name], before[name]) for name in decoder)
+
+    trainer = Trainer(load_config(frozen), CPU, init=load_checkpoint(trained))
+    trainer.train_step()
+    assert trainer.model.decoder.training and not trainer.model.encoder.training  # no dropout

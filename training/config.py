@@ -116,6 +116,7 @@ class TrainSection:
     source_repeats: dict[str, int] = field(default_factory=dict)  # {source: times in each epoch}
     label_floor: int = 0  # rarer content labels repeated to at least this many windows an epoch
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
+    freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
     seed: int = 0
     out: str = "runs/model"
     device: str = "auto"  # auto: cuda when available, else cpu

@@ -162,8 +162,11 @@ class TrainingStep:
     ) -> None:
         self.config, self.model, self.network = config, model, network
         self.statistics, self.device, self.positions = statistics, device, positions
+        model.encoder.requires_grad_(not config.train.freeze_encoder)
         self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
+            [parameter for parameter in model.parameters() if parameter.requires_grad],
+            lr=config.optim.lr,
+            weight_decay=config.optim.weight_decay,
         )
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: learning_rate_factor(step, config)
@@ -204,6 +207,8 @@ class TrainingStep:
     def optimise(self, batch: Batch) -> dict[str, float]:
         """One optimiser step on a batch (on self.device); returns the loss and each term."""
         self.network.train()
+        if self.config.train.freeze_encoder:
+            self.model.encoder.eval()  # no dropout: the decoder learns the latents inference gives
         terms = self.loss_terms(batch, self.network)
         loss = self.total(terms)
         self.optimizer.zero_grad(set_to_none=True)
@@ -574,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, args.set)
         init = checkpoints.load_checkpoint(args.init) if args.init else None
+        if config.train.freeze_encoder and init is None and not args.resume:
+            raise MotionClipError(
+                "train.freeze_encoder needs --init CHECKPOINT (or --resume): a frozen random "
+                "encoder gives latents that mean nothing"
+            )
         process = start_process(config.train.device)
         trainer = Trainer(config, process, init=init)
         trainer.run(resume=args.resume)
