@@ -88,14 +88,20 @@ def test_resume_continues_from_the_saved_step(tmp_path: Path, tiny_clip_path: Pa
     assert motion.num_frames == 15
 
 
-def test_init_fine_tunes_a_checkpoint_from_its_weights(
-    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def trained_run(tmp_path: Path, tiny_clip_path: Path) -> tuple[Path, Path]:
+    """An AMASS dataset in tmp_path/bvh and a 3-step run on it: (data folder, model.pt)."""
     data = tmp_path / "bvh"
     amass_dataset(data)
     first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, train={"steps": 3})
     assert main(["--config", str(first)]) == 0
-    trained = load_checkpoint(tmp_path / "a" / "run" / "model.pt")
+    return data, tmp_path / "a" / "run" / "model.pt"
+
+
+def test_init_fine_tunes_a_checkpoint_from_its_weights(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, trained_path = trained_run(tmp_path, tiny_clip_path)
+    trained = load_checkpoint(trained_path)
 
     fine = write_config(
         tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 2, "log_every": 1}
@@ -106,7 +112,7 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
     torch.testing.assert_close(trainer.statistics.mean, trained.statistics.mean)
     assert trainer.optimizer.state == {}  # a fresh optimiser: no moments carried over
 
-    init = ["--init", str(tmp_path / "a" / "run" / "model.pt")]
+    init = ["--init", str(trained_path)]
     assert main(["--config", str(fine), *init]) == 0
     with (tmp_path / "b" / "run" / "log.csv").open() as stream:
         assert [int(row["step"]) for row in csv.DictReader(stream)] == [1, 2]
@@ -140,12 +146,7 @@ def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Pat
 def test_freeze_encoder_trains_the_decoder_only(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "bvh"
-    amass_dataset(data)
-    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, train={"steps": 3})
-    assert main(["--config", str(first)]) == 0
-    trained = tmp_path / "a" / "run" / "model.pt"
-
+    data, trained = trained_run(tmp_path, tiny_clip_path)
     frozen = write_config(
         tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 3, "freeze_encoder": True}
     )
