@@ -167,3 +167,9 @@ def test_freeze_encoder_trains_the_decoder_only(
     trainer = Trainer(load_config(frozen), CPU, init=load_checkpoint(trained))
     trainer.train_step()
     assert trainer.model.decoder.training and not trainer.model.encoder.training  # no dropout
+
+    thawed = write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 4})
+    assert main(["--config", str(thawed), "--resume"]) == 2  # its optimiser lacks the encoder
+    assert "trained with train.freeze_encoder = true" in capsys.readouterr().err
+    resumed = load_checkpoint(tmp_path / "b" / "run" / "model.pt").state_dict
+    assert all(torch.equal(resumed[name], after[name]) for name in after)

@@ -339,6 +339,13 @@ class Trainer(TrainingStep):
                 f"--resume: {path} was trained on prepared data {state['data_key']}, but the "
                 f"configuration now prepares {self.data.key}; start a new run (another train.out)"
             )
+        frozen = state["config"]["train"].get("freeze_encoder", False)
+        if frozen != self.config.train.freeze_encoder:
+            raise MotionClipError(
+                f"--resume: {path} was trained with train.freeze_encoder = {str(frozen).lower()}, "
+                "and its optimiser holds only those parameters; resume with the same setting, or "
+                "start a new run (another train.out) with --init"
+            )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
