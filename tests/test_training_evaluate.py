@@ -20,6 +20,7 @@ from .training_setup import amass_dataset, write_config
 METRICS = {
     "mpjpe_mm",
     "mpjpe_local_mm",
+    "mpjpe_body_mm",
     "rotation_error_deg",
     "content_top1",
     "content_top5",
@@ -95,6 +96,26 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     assert saved.text_latent_scaling == evaluate.best_text_latent_scaling(
         validation, saved.text_latent_scaling
     )
+
+
+def test_frame_errors_tell_the_root_orientation_from_the_body_pose() -> None:
+    torch.manual_seed(0)
+    real = (rot.axis_angle_to_matrix(0.5 * torch.randn(3, 24, 3)), torch.randn(3, 3))
+    zero = evaluate.frame_errors(real, real)
+    assert all(torch.allclose(error, torch.zeros(3), atol=1e-5) for error in zero.values())
+
+    turned = real[0].clone()  # the whole body faces elsewhere and stands elsewhere
+    turned[:, 0] = rot.axis_angle_to_matrix(torch.tensor([0.0, 0.0, 1.0])) @ turned[:, 0]
+    errors = evaluate.frame_errors((turned, real[1] + 1), real)
+    assert torch.allclose(errors["body"], torch.zeros(3), atol=1e-5)
+    assert (errors["local"] > 0.05).all() and (errors["position"] > errors["local"]).all()
+
+    bent = real[0].clone()  # one knee (SMPL joint 4) bent further, the root untouched
+    bent[:, 4] = rot.axis_angle_to_matrix(torch.tensor([1.0, 0.0, 0.0])) @ bent[:, 4]
+    errors = evaluate.frame_errors((bent, real[1]), real)
+    assert (errors["body"] > 0.01).all()
+    assert torch.allclose(errors["body"], errors["local"])
+    assert torch.allclose(errors["angle"], torch.full((3,), 1.0 / 24), atol=1e-4)
 
 
 def test_reconstruction_by_source_splits_the_overall_error_by_frames() -> None:
