@@ -114,14 +114,9 @@ def frame_errors(
     body's facing and lean are right), and mean joint rotation angle in radians (`angle`)."""
     (rot_a, trans_a), (rot_b, trans_b) = decoded, real
     with_real_root = torch.cat([rot_b[..., :1, :, :], rot_a[..., 1:, :, :]], dim=-3)
-    joints_a, joints_b, joints_body = (
-        forward_kinematics(rotations, translation)
-        for rotations, translation in (
-            (rot_a, trans_a),
-            (rot_b, trans_b),
-            (with_real_root, trans_a),
-        )
-    )
+    joints_a = forward_kinematics(rot_a, trans_a)
+    joints_b = forward_kinematics(rot_b, trans_b)
+    joints_body = forward_kinematics(with_real_root, trans_a)
 
     def centred(joints: torch.Tensor) -> torch.Tensor:
         return joints - joints[..., :1, :]
