@@ -79,7 +79,8 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Weights of the loss terms (the paper: 100, 100, 100, 1, 1; contrastive is ours).
+    """Weights of the loss terms (the paper: 100, 100, 100, 1, 1; in_place and contrastive are
+    ours, off unless set).
 
     smpl_model: a folder with the licensed SMPL model; when given, the position term compares
     mesh vertices instead of joints.
@@ -87,6 +88,7 @@ class LossConfig:
 
     rotation: float = 100.0
     joints: float = 100.0
+    in_place: float = 0.0
     velocity: float = 100.0
     text: float = 1.0
     image: float = 0.0

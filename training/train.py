@@ -58,7 +58,7 @@ from .text_to_latent import TEMPERATURES, caption_medoids, choose_ridge, fit_tex
 
 logger = logging.getLogger(__name__)
 
-TERMS = ("rotation", "joints", "velocity", "text", "image", "contrastive")
+TERMS = ("rotation", "joints", "in_place", "velocity", "text", "image", "contrastive")
 LOG_COLUMNS = ("step", "epoch", "lr", "loss", *TERMS, "validation_loss", "samples_per_s")
 VALIDATION_WINDOWS = 256  # windows of the validation split scored at each checkpoint
 
