@@ -25,8 +25,9 @@ def losses_of(predicted: Motion, target: Motion) -> dict[str, torch.Tensor]:
 
 def test_drift_counts_only_globally_and_a_pose_error_counts_in_both() -> None:
     motion = smooth_motion(1.0, fps=10.0, seed=2)
-    ramp = torch.linspace(0, 1, motion.num_frames)[:, None]  # from the first frame, which
-    drifted = Motion(  # features put over the origin
+    # Drift grows from zero at the first frame, which the pose features put over the origin.
+    ramp = torch.linspace(0, 1, motion.num_frames)[:, None]
+    drifted = Motion(
         motion.rotations, motion.translation + ramp * torch.tensor([0.3, -0.2, 0.1]), motion.fps
     )
     drift = losses_of(drifted, motion)
