@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from training.text_to_latent import caption_medoids, choose_ridge, fit_text_to_latent
+from training.text_to_latent import caption_medoid_rows, choose_ridge, fit_text_to_latent
 
 
 def test_an_affine_relation_is_recovered_and_the_bias_is_not_shrunk() -> None:
@@ -43,8 +43,9 @@ def test_the_chosen_ridge_ignores_what_only_one_phrasing_says() -> None:
     assert chosen == 1.0  # neither no penalty (fits noise) nor an overwhelming one
 
 
-def test_caption_medoids_are_real_latents_nearest_each_captions_mean() -> None:
+def test_caption_medoids_are_the_rows_nearest_each_captions_mean() -> None:
     latents = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [5.0, 5.0], [6.0, 5.0]])
-    medoids = caption_medoids(latents, [[0, 1, 2], [3, 4], [2]])
-    # mean of the first caption's latents is (4/3, 0): the row (1, 0) is nearest, not the mean
-    torch.testing.assert_close(medoids, torch.tensor([[1.0, 0.0], [5.0, 5.0], [3.0, 0.0]]))
+    # mean of the first caption's latents is (4/3, 0): the row (1, 0) is nearest, not the mean;
+    # the rows are those of `latents`, not positions within a caption's own list
+    assert caption_medoid_rows(latents, [[0, 1, 2], [3, 4], [2]]) == [1, 3, 2]
+    assert caption_medoid_rows(latents, [[4, 2, 1]]) == [2]

@@ -30,7 +30,8 @@ def varied_windows(count: int = 96) -> PreparedData:
 
 
 def batch_maker(data: PreparedData, length_group: int = 1, **repeats: Any) -> BatchMaker:
-    """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor."""
+    """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor,
+    replayed and replay_floor."""
     captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
     statistics = FeatureStatistics.identity()
     return BatchMaker(
@@ -102,6 +103,26 @@ def test_label_floor_repeats_the_windows_of_rare_labels_only() -> None:
     assert {counts[w] for w in range(3, 96)} == {1}  # walk is over the floor
     assert maker.batches_per_epoch == (93 + 15) // 8
     assert len(batch_maker(data, source_repeats={"small": 2}).windows) == 93 + 5
+
+
+def test_replay_floor_lists_the_replayed_windows_at_least_that_many_times() -> None:
+    data = varied_windows()
+    labels = [
+        dataclasses.replace(item, source="small" if i < 2 else "large")
+        for i, item in enumerate(data.labels)
+    ]
+    data = dataclasses.replace(data, labels=labels)
+    maker = batch_maker(
+        data, source_repeats={"small": 3}, replayed=frozenset({1, 5, 7}), replay_floor=4
+    )
+    counts = Counter(maker.windows)
+    # window 1 is already listed 3 times by its source's repeats, so it gains one
+    assert [counts[w] for w in (0, 1, 5, 7)] == [3, 4, 4, 4]
+    assert {counts[w] for w in range(96) if w not in (0, 1, 5, 7)} == {1}
+    assert maker.batches_per_epoch == (94 + 6 + 1 + 3 + 3) // 8
+    assert len(batch_maker(data, replayed=frozenset({1, 5}), replay_floor=0).windows) == 96
+    with pytest.raises(ValueError, match=r"replayed windows \[200\] are not among"):
+        batch_maker(data, replayed=frozenset({200}), replay_floor=2)
 
 
 def test_length_group_below_one_is_refused() -> None:

@@ -132,6 +132,12 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     assert load_config(tmp_path / "c.toml", ["train.label_floor=32"]).train.label_floor == 32
     with pytest.raises(ConfigError, match=r"train\.label_floor must be 0 or more, got -1"):
         load_config(tmp_path / "c.toml", ["train.label_floor=-1"])
+    frozen = ["train.freeze_encoder=true", "train.replay_floor=16"]
+    assert load_config(tmp_path / "c.toml", frozen).train.replay_floor == 16
+    with pytest.raises(ConfigError, match=r"train\.replay_floor must be 0 or more, got -1"):
+        load_config(tmp_path / "c.toml", ["train.freeze_encoder=true", "train.replay_floor=-1"])
+    with pytest.raises(ConfigError, match=r"replay_floor > 0 needs train\.freeze_encoder = true"):
+        load_config(tmp_path / "c.toml", ["train.replay_floor=16"])
     assert load_config(tmp_path / "c.toml", ["train.mirror=0.5"]).train.mirror == 0.5
     with pytest.raises(ConfigError, match=r"train\.mirror must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.mirror=1.5"])

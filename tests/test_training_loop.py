@@ -15,7 +15,8 @@ from motionclip_blender.core.checkpoint import load_checkpoint
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from training.config import load_config
-from training.train import Process, Trainer, main
+from training.evaluate import encode_windows
+from training.train import Process, Trainer, main, replayed_windows
 
 from .tiny_models import TINY_CLIP_DIM
 from .training_setup import amass_dataset, write_config
@@ -173,3 +174,38 @@ def test_freeze_encoder_trains_the_decoder_only(
     assert "trained with train.freeze_encoder = true" in capsys.readouterr().err
     resumed = load_checkpoint(tmp_path / "b" / "run" / "model.pt").state_dict
     assert all(torch.equal(resumed[name], after[name]) for name in after)
+
+
+def test_replay_floor_repeats_the_windows_the_finished_model_replays(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data, sequences_per_label=4)
+    splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
+    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, data=splits)
+    assert main(["--config", str(first)]) == 0
+    trained = tmp_path / "a" / "run" / "model.pt"
+    path = write_config(
+        tmp_path / "b" / "c.toml",
+        data,
+        tiny_clip_path,
+        data=splits,
+        train={"steps": 2, "freeze_encoder": True, "replay_floor": 40},
+    )
+    trainer = Trainer(load_config(path), CPU, init=load_checkpoint(trained))
+    trainer.run()
+    replayed = replayed_windows(trainer.model, trainer.data, trainer.statistics)
+    train = trainer.data.indices("train")
+    assert 0 < len(replayed) < len(train)  # one medoid per caption, some shared
+    counts = Counter(trainer.batches.windows)
+    assert {counts[w] for w in replayed} == {40}
+    assert {counts[w] for w in train if w not in replayed} == {1}
+
+    assert main(["--config", str(path), "--init", str(trained)]) == 0
+    stored = load_checkpoint(tmp_path / "b" / "run" / "model.pt").caption_latents
+    assert stored is not None
+    ours = encode_windows(trainer.model, trainer.data, sorted(replayed), trainer.statistics)
+    # every stored caption latent is the latent of a replayed window, and every window is used
+    distances = torch.cdist(stored.latents, ours)
+    assert float(distances.min(dim=1).values.max()) < 1e-4
+    assert set(distances.argmin(dim=1).tolist()) == set(range(len(replayed)))

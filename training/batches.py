@@ -10,6 +10,8 @@ Source repeats ({"cmu8": 4}) put every window of a source that many times into e
 small source is not drowned by a large one; a label floor (`train.label_floor`, e.g. 32; 0, the
 default, is off) then repeats the windows of each content label with fewer than that many in an
 epoch until it has at least that many, so a rare action is not drowned by the frequent ones.
+A replay floor (`train.replay_floor`, e.g. 16; 0 is off) lists each of a given set of windows, the
+ones "nearest_captions" generation replays (training.train), at least that many times an epoch.
 A mirror probability (`train.mirror`, e.g. 0.5; 0, the default, is off) reflects each drawn window
 left to right with that chance, its caption's "left" and "right" swapped (training/mirror.py).
 """
@@ -79,6 +81,19 @@ def repeated_up_to_label_floor(data: PreparedData, windows: list[int], floor: in
     return [w for w in windows for _ in range(times[data.labels[w].content])]
 
 
+def repeated_up_to_replay_floor(
+    windows: list[int], replayed: frozenset[int], floor: int
+) -> list[int]:
+    """`windows` with each window of `replayed` added until it appears at least `floor` times
+    (its appearances in `windows` count); 0 changes nothing."""
+    appearances = Counter(windows)
+    missing = sorted(replayed - set(appearances))
+    if missing:
+        raise ValueError(f"replayed windows {missing[:5]} are not among the training windows")
+    extra = [w for w in sorted(replayed) for _ in range(max(0, floor - appearances[w]))]
+    return windows + extra
+
+
 class BatchMaker:
     """Batches of one split for one process of `world` (see the module docstring)."""
 
@@ -97,10 +112,13 @@ class BatchMaker:
         source_repeats: dict[str, int] | None = None,
         label_floor: int = 0,
         mirror: float = 0.0,
+        replayed: frozenset[int] = frozenset(),
+        replay_floor: int = 0,
     ) -> None:
         self.data, self.statistics, self.captions = data, statistics, captions
         by_source = repeated_by_source(data, data.indices(split), source_repeats or {})
-        self.windows = repeated_up_to_label_floor(data, by_source, label_floor)
+        by_label = repeated_up_to_label_floor(data, by_source, label_floor)
+        self.windows = repeated_up_to_replay_floor(by_label, replayed, replay_floor)
         if len(self.windows) < batch_size * world:
             raise ValueError(
                 f"the {split} split has {len(self.windows)} windows, fewer than one batch of "

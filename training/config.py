@@ -117,6 +117,7 @@ class TrainSection:
     length_group: int = 1  # batches regrouped by window length together (1: none); see batches.py
     source_repeats: dict[str, int] = field(default_factory=dict)  # {source: times in each epoch}
     label_floor: int = 0  # rarer content labels repeated to at least this many windows an epoch
+    replay_floor: int = 0  # each caption's medoid window at least this many times an epoch
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
     seed: int = 0
@@ -164,6 +165,16 @@ class TrainConfig:
             raise ConfigError(f"train.source_repeats must be at least 1, got {low}")
         if self.train.label_floor < 0:
             raise ConfigError(f"train.label_floor must be 0 or more, got {self.train.label_floor}")
+        if self.train.replay_floor < 0:
+            raise ConfigError(
+                f"train.replay_floor must be 0 or more, got {self.train.replay_floor}"
+            )
+        if self.train.replay_floor > 0 and not self.train.freeze_encoder:
+            raise ConfigError(
+                "train.replay_floor > 0 needs train.freeze_encoder = true: the windows it repeats "
+                "are the caption medoids of the initial encoder's latents, which only a frozen "
+                "encoder keeps"
+            )
         if not 0 <= self.train.mirror <= 1:
             raise ConfigError(
                 f"train.mirror must be a probability in [0, 1], got {self.train.mirror}"

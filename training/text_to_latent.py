@@ -58,11 +58,11 @@ def choose_ridge(
     return min(ridges, key=lambda r: held_out_phrasing_error(embeddings, latents, phrasings, r))
 
 
-def caption_medoids(latents: torch.Tensor, rows: list[list[int]]) -> torch.Tensor:
-    """For each caption, given the rows of `latents` (N, L) of the windows it describes, the one
-    of those latents nearest to their mean: (K, L) for K captions."""
+def caption_medoid_rows(latents: torch.Tensor, rows: list[list[int]]) -> list[int]:
+    """For each caption, given the rows of `latents` (N, L) of the windows it describes, the row
+    whose latent is nearest to their mean: K row indices for K captions."""
     medoids = []
     for caption_rows in rows:
         own = latents[caption_rows]
-        medoids.append(own[(own - own.mean(0)).norm(dim=-1).argmin()])
-    return torch.stack(medoids)
+        medoids.append(caption_rows[int((own - own.mean(0)).norm(dim=-1).argmin())])
+    return medoids

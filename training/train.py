@@ -54,7 +54,7 @@ from .evaluate import (
 from .mirror import mirror_text
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
-from .text_to_latent import TEMPERATURES, caption_medoids, choose_ridge, fit_text_to_latent
+from .text_to_latent import TEMPERATURES, caption_medoid_rows, choose_ridge, fit_text_to_latent
 
 logger = logging.getLogger(__name__)
 
@@ -274,23 +274,31 @@ class Trainer(TrainingStep):
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
         super().__init__(config, model, network, statistics, process.device, positions)
-        self.batches = BatchMaker(
+        self.images = images
+        self.batches = self.batch_maker(frozenset())
+        self.step = 0
+        self.out = Path(config.train.out)
+
+    def batch_maker(self, replayed: frozenset[int]) -> BatchMaker:
+        """This process' training batches, with `replayed` windows up to train.replay_floor."""
+        train = self.config.train
+        return BatchMaker(
             self.data,
             "train",
             self.statistics,
             self.captions,
-            config.train.batch_size,
-            config.train.seed,
-            process.rank,
-            process.world,
-            images,
-            config.train.length_group,
-            config.train.source_repeats,
-            config.train.label_floor,
-            config.train.mirror,
+            train.batch_size,
+            train.seed,
+            self.process.rank,
+            self.process.world,
+            self.images,
+            train.length_group,
+            train.source_repeats,
+            train.label_floor,
+            train.mirror,
+            replayed,
+            train.replay_floor,
         )
-        self.step = 0
-        self.out = Path(config.train.out)
 
     def train_step(self) -> dict[str, float]:
         """One optimiser step on this process' next batch; returns the loss and each term."""
@@ -383,6 +391,14 @@ class Trainer(TrainingStep):
         train = self.config.train
         if resume:
             self.load_state()
+        if train.replay_floor > 0:  # the frozen encoder's medoids: the same on resuming
+            replayed = replayed_windows(self.model, self.data, self.statistics)
+            self.batches = self.batch_maker(replayed)
+            logger.info(
+                "replaying %d caption medoid windows, each at least %d times an epoch",
+                len(replayed),
+                train.replay_floor,
+            )
         if self.process.main:
             self.out.mkdir(parents=True, exist_ok=True)
             log = LogFile(self.out / "log.csv", keep_until=self.step)
@@ -481,21 +497,20 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     windows = trainer.data.indices("train")
     latents = encode_windows(trainer.model, trainer.data, windows, trainer.statistics).cpu()
     rows, phrasings, embeddings = [], [], []
-    caption_rows: dict[str, list[int]] = {}
     for row, window in enumerate(windows):
         for phrasing, text in enumerate(trainer.data.labels[window].captions):
             rows.append(row)
             phrasings.append(phrasing)
             embeddings.append(trainer.captions[text].cpu())
-            caption_rows.setdefault(text, []).append(row)
     inputs, targets = torch.stack(embeddings), latents[rows]
     ridge = choose_ridge(inputs, targets, torch.tensor(phrasings))
     logger.info("text-to-latent map: ridge %g, chosen with a caption phrasing held out", ridge)
+    described = caption_rows(trainer.data, windows)
     nearest = checkpoints.CaptionLatents(
-        torch.stack([trainer.captions[text].cpu() for text in caption_rows]),
-        caption_medoids(latents, list(caption_rows.values())),
+        torch.stack([trainer.captions[text].cpu() for text in described]),
+        latents[caption_medoid_rows(latents, list(described.values()))],
         TEMPERATURES[0],
-        tuple(caption_rows),
+        tuple(described),
     )
     validation = trainer.data.indices("validation")
     classifier = cached_classifier(trainer.data, Path(trainer.config.data.cache))
@@ -518,6 +533,27 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     return fit_text_to_latent(inputs, targets, ridge), dataclasses.replace(
         nearest, temperature=temperature
     )
+
+
+def caption_rows(data: PreparedData, windows: list[int]) -> dict[str, list[int]]:
+    """For each caption of `windows`, in order of first appearance, the positions in `windows` of
+    the windows it describes."""
+    rows: dict[str, list[int]] = {}
+    for row, window in enumerate(windows):
+        for text in data.labels[window].captions:
+            rows.setdefault(text, []).append(row)
+    return rows
+
+
+def replayed_windows(
+    model: MotionClipModel, data: PreparedData, statistics: FeatureStatistics
+) -> frozenset[int]:
+    """The training windows "nearest_captions" generation replays: each training caption's
+    medoid window under `model`'s encoder, whose latent text_to_latent_maps stores."""
+    windows = data.indices("train")
+    latents = encode_windows(model, data, windows, statistics)
+    medoids = caption_medoid_rows(latents, list(caption_rows(data, windows).values()))
+    return frozenset(windows[row] for row in medoids)
 
 
 def motion_latent_norm(
