@@ -47,6 +47,7 @@ def synthetic_batch(config: TrainConfig, size: int, frames: int, device: torch.d
     return Batch(
         features=torch.randn(size, frames, FEATURE_DIM, generator=generator),
         mask=torch.ones(size, frames, dtype=torch.bool),
+        decoded=torch.ones(size, frames, dtype=torch.bool),
         texts=embeddings(),
         same_text=torch.eye(size, dtype=torch.bool),
         images=embeddings() if config.loss.image > 0 else None,

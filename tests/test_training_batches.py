@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import torch
 
+from motionclip_blender.core.model import frame_mask
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
-from training.batches import BatchMaker
+from training.batches import BatchMaker, prefix_lengths
 from training.config import ConfigError
 from training.mirror import mirror_features, mirror_text
 from training.prepared import PreparedData, WindowLabels
@@ -31,7 +32,7 @@ def varied_windows(count: int = 96) -> PreparedData:
 
 def batch_maker(data: PreparedData, length_group: int = 1, **repeats: Any) -> BatchMaker:
     """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor,
-    replayed and replay_floor."""
+    replayed, replay_floor, prefix and shortest."""
     captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
     statistics = FeatureStatistics.identity()
     return BatchMaker(
@@ -170,3 +171,37 @@ def test_mirror_reflects_windows_and_swaps_their_captions_sides() -> None:
 def test_mirror_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match=r"mirror must be a probability in \[0, 1\], got 2"):
         batch_maker(varied_windows(), mirror=2)
+
+
+def test_prefix_decodes_the_start_of_some_windows_from_the_whole_window() -> None:
+    data = varied_windows()
+    whole, cut = batch_maker(data), batch_maker(data, prefix=1.0, shortest=30)
+    shortened = 0
+    for step in range(1, 4):
+        a, b = whole.batch(step), cut.batch(step)
+        # the encoder sees the same windows; only what is decoded changes
+        assert a.windows == b.windows
+        assert torch.equal(a.features, b.features) and torch.equal(a.mask, b.mask)
+        assert torch.equal(a.decoded, a.mask)
+        kept, lengths = b.decoded.sum(1), b.mask.sum(1)
+        assert torch.equal(b.decoded, frame_mask(kept, b.mask.shape[1]))  # a prefix
+        assert bool(((kept >= lengths.clamp(max=30)) & (kept <= lengths)).all())
+        shortened += int((kept < lengths).sum())
+    assert shortened > 12  # of 24 windows
+    resumed = batch_maker(data, prefix=1.0, shortest=30).batch(2)
+    assert torch.equal(resumed.decoded, cut.batch(2).decoded)
+    validation = cut.make(b.windows)  # batches made without a generator decode whole windows
+    assert torch.equal(validation.decoded, validation.mask)
+    with pytest.raises(ValueError, match=r"prefix must be a probability in \[0, 1\], got 2"):
+        batch_maker(data, prefix=2)
+
+
+def test_prefix_lengths_cut_with_the_given_chance_down_to_the_shortest() -> None:
+    lengths = torch.tensor([5, 40, 160] * 200)
+    kept = prefix_lengths(lengths, 0.5, 20, torch.Generator().manual_seed(0))
+    assert bool((kept[lengths == 5] == 5).all())  # shorter than the shortest: kept whole
+    long = lengths > 5
+    assert bool(((kept[long] >= 20) & (kept[long] <= lengths[long])).all())
+    cut = float((kept[long] < lengths[long]).float().mean())
+    assert 0.4 < cut < 0.55  # cut half the time, sometimes to the whole length again
+    assert int(kept[lengths == 160].min()) == 20 and int(kept[lengths == 160].max()) == 160

@@ -144,6 +144,30 @@ def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Pat
     trainer.train_step()  # every caption a mirrored batch asks for is embedded
 
 
+def test_prefix_reaches_the_training_loss(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"prefix": 1.0})
+    trainer = Trainer(load_config(path), CPU)
+    assert trainer.batches.shortest == trainer.model.config.min_frames
+    cut = trainer.batches.batch(1)
+    assert bool((cut.decoded.sum(1) < cut.mask.sum(1)).any())
+    whole = replace(cut, decoded=cut.mask)
+    trainer.network.eval()  # no dropout: the same latents both times
+    with torch.no_grad():
+        reconstruction, latents = trainer.network(cut.features, cut.mask, cut.decoded)
+        from_whole = trainer.model.encode(cut.features, cut.mask)
+        decoded = trainer.model.decode(from_whole, cut.decoded)
+        terms = trainer.loss_terms(cut, trainer.network), trainer.loss_terms(whole, trainer.network)
+    # the latent of the whole window, decoded for the prefix only, and compared there
+    torch.testing.assert_close(latents, from_whole)
+    torch.testing.assert_close(reconstruction, decoded)
+    assert float(reconstruction[~cut.decoded].abs().max()) == 0
+    assert float(terms[0]["text"]) == float(terms[1]["text"])
+    assert float(terms[0]["rotation"]) != float(terms[1]["rotation"])
+    assert math.isfinite(trainer.train_step()["loss"])
+
+
 def test_freeze_encoder_trains_the_decoder_only(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

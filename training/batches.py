@@ -14,6 +14,10 @@ A replay floor (`train.replay_floor`, e.g. 16; 0 is off) lists each of a given s
 ones "nearest_captions" generation replays (training.train), at least that many times an epoch.
 A mirror probability (`train.mirror`, e.g. 0.5; 0, the default, is off) reflects each drawn window
 left to right with that chance, its caption's "left" and "right" swapped (training/mirror.py).
+A prefix probability (`train.prefix`, e.g. 0.5; 0 is off) has the decoder rebuild, with that chance,
+only a prefix of a drawn window (its length drawn uniformly from the model's shortest motion up to
+the window's), from the latent of the whole window: the loss then compares those frames only, so
+the motion a latent decodes to does not change with the length asked for.
 """
 
 from __future__ import annotations
@@ -36,12 +40,14 @@ from .prepared import PreparedData
 
 @dataclass(frozen=True)
 class Batch:
-    """features (B, T, 147) normalised, 0 on padding; mask (B, T); texts (B, D) caption
-    embeddings; same_text (B, B) pairs sharing a caption; images (B, D) frame embeddings or None;
-    windows (B,) indices into the prepared data."""
+    """features (B, T, 147) normalised, 0 on padding; mask (B, T); decoded (B, T) the frames
+    the decoder rebuilds and the loss compares, the mask or a prefix of it (train.prefix); texts
+    (B, D) caption embeddings; same_text (B, B) pairs sharing a caption; images (B, D) frame
+    embeddings or None; windows (B,) indices into the prepared data."""
 
     features: torch.Tensor
     mask: torch.Tensor
+    decoded: torch.Tensor
     texts: torch.Tensor
     same_text: torch.Tensor
     images: torch.Tensor | None
@@ -52,11 +58,23 @@ class Batch:
         return Batch(
             self.features.to(device),
             self.mask.to(device),
+            self.decoded.to(device),
             self.texts.to(device),
             self.same_text.to(device),
             images,
             self.windows,
         )
+
+
+def prefix_lengths(
+    lengths: torch.Tensor, probability: float, shortest: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Each of `lengths` (B,), with chance `probability`, cut to a length drawn uniformly from
+    `shortest` (or itself, if shorter) up to itself; the others unchanged."""
+    cut = torch.rand(len(lengths), generator=generator) < probability
+    low = lengths.clamp(max=shortest)
+    drawn = low + (torch.rand(len(lengths), generator=generator) * (lengths - low + 1)).long()
+    return torch.where(cut, drawn.clamp(max=lengths), lengths)
 
 
 def repeated_by_source(
@@ -114,7 +132,10 @@ class BatchMaker:
         mirror: float = 0.0,
         replayed: frozenset[int] = frozenset(),
         replay_floor: int = 0,
+        prefix: float = 0.0,
+        shortest: int = 1,
     ) -> None:
+        """shortest: the fewest frames a prefix keeps (the model's shortest motion)."""
         self.data, self.statistics, self.captions = data, statistics, captions
         by_source = repeated_by_source(data, data.indices(split), source_repeats or {})
         by_label = repeated_up_to_label_floor(data, by_source, label_floor)
@@ -131,6 +152,9 @@ class BatchMaker:
         if not 0 <= mirror <= 1:
             raise ValueError(f"mirror must be a probability in [0, 1], got {mirror}")
         self.mirror = mirror
+        if not 0 <= prefix <= 1:
+            raise ValueError(f"prefix must be a probability in [0, 1], got {prefix}")
+        self.prefix, self.shortest = prefix, shortest
         self.sampler: DistributedSampler[int] = DistributedSampler(
             range(len(self.windows)),  # type: ignore[arg-type]  # any sized sequence works
             num_replicas=world,
@@ -172,8 +196,8 @@ class BatchMaker:
         return [i for b in batches for i in grouped[b * size : (b + 1) * size]]
 
     def make(self, windows: list[int], generator: torch.Generator | None = None) -> Batch:
-        """A batch of the given windows; captions, mirroring and frames drawn with `generator`
-        (the first captions, no mirroring, when None)."""
+        """A batch of the given windows; captions, mirroring, frames and prefixes drawn with
+        `generator` (the first captions, no mirroring, whole windows, when None)."""
         mirrored = [False] * len(windows)
         if generator is not None and self.mirror > 0:
             mirrored = (torch.rand(len(windows), generator=generator) < self.mirror).tolist()
@@ -202,4 +226,8 @@ class BatchMaker:
             if generator is not None:
                 frame = torch.randint(self.images.shape[1], (len(windows),), generator=generator)
             images = self.images[windows, frame]
-        return Batch(normalized, mask, embeddings, same, images, windows)
+        decoded = mask
+        if generator is not None and self.prefix > 0:
+            kept = prefix_lengths(lengths, self.prefix, self.shortest, generator)
+            decoded = frame_mask(kept, features.shape[1])
+        return Batch(normalized, mask, decoded, embeddings, same, images, windows)

@@ -119,6 +119,7 @@ class TrainSection:
     label_floor: int = 0  # rarer content labels repeated to at least this many windows an epoch
     replay_floor: int = 0  # each caption's medoid window at least this many times an epoch
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
+    prefix: float = 0.0  # chance that only a prefix of a drawn window is decoded (batches.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
     seed: int = 0
     out: str = "runs/model"
@@ -178,6 +179,10 @@ class TrainConfig:
         if not 0 <= self.train.mirror <= 1:
             raise ConfigError(
                 f"train.mirror must be a probability in [0, 1], got {self.train.mirror}"
+            )
+        if not 0 <= self.train.prefix <= 1:
+            raise ConfigError(
+                f"train.prefix must be a probability in [0, 1], got {self.train.prefix}"
             )
         if self.train.mirror > 0 and self.loss.image > 0:
             raise ConfigError(

@@ -178,12 +178,12 @@ class TrainingStep:
         """Every weighted term's unweighted value for a batch (on self.device)."""
         weights = self.config.loss
         with torch.autocast("cuda", enabled=self.amp):
-            reconstruction, latents = network(batch.features, batch.mask)
+            reconstruction, latents = network(batch.features, batch.mask, batch.decoded)
         reconstruction, latents = reconstruction.float(), latents.float()
         terms = losses.reconstruction_losses(
             reconstruction,
             batch.features,
-            batch.mask,
+            batch.decoded,
             self.statistics,
             self.model.config.fps,
             self.positions,
@@ -298,6 +298,8 @@ class Trainer(TrainingStep):
             train.mirror,
             replayed,
             train.replay_floor,
+            train.prefix,
+            self.model.config.min_frames,
         )
 
     def train_step(self) -> dict[str, float]:

@@ -169,11 +169,12 @@ class MotionClipModel(nn.Module):
         return self.decoder(latents, mask)
 
     def forward(
-        self, features: torch.Tensor, mask: torch.Tensor
+        self, features: torch.Tensor, mask: torch.Tensor, decoded: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Reconstruction (B, T, 147) and latents (B, latent_dim) of (B, T, 147) pose vectors."""
+        """Reconstruction (B, T, 147) and latents (B, latent_dim) of (B, T, 147) pose vectors;
+        `decoded` (B, T), the frames to rebuild, defaults to `mask`."""
         latents = self.encode(features, mask)
-        return self.decode(latents, mask), latents
+        return self.decode(latents, mask if decoded is None else decoded), latents
 
 
 def parameter_count(model: nn.Module) -> int:
