@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,18 @@ def test_weights_that_do_not_fit_the_config_are_refused(
         path = rewritten(tiny_checkpoint, tmp_path / f"{name}.pt", state_dict=bad_state)
         with pytest.raises(CheckpointError, match="inconsistent checkpoint"):
             load_checkpoint(path)
+
+
+def test_a_wider_decoder_round_trips_and_older_files_without_the_field_load(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    wide = MotionClipModel(replace(tiny_config(), decoder_feedforward=96))
+    save_checkpoint(from_model(wide, "clip"), tmp_path / "wide.pt")
+    assert load_checkpoint(tmp_path / "wide.pt").config.decoder_feedforward == 96
+    config = payload_of(tiny_checkpoint)["config"]
+    older = {k: v for k, v in config.items() if k != "decoder_feedforward"}
+    loaded = load_checkpoint(rewritten(tiny_checkpoint, tmp_path / "older.pt", config=older))
+    assert loaded.config == tiny_config()
 
 
 def test_pickled_code_is_never_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

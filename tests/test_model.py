@@ -47,6 +47,16 @@ def test_training_mode_has_gradients_everywhere() -> None:
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_decoder_feedforward_sizes_the_decoder_only() -> None:
+    config = ModelConfig(8, width=16, layers=2, heads=2, feedforward=16, dropout=0.0)
+    wide = MotionClipModel(ModelConfig(**{**config.__dict__, "decoder_feedforward": 48}))
+    assert (config.decoder_hidden, wide.config.decoder_hidden) == (16, 48)
+    assert {layer.linear1.out_features for layer in wide.encoder.transformer.layers} == {16}
+    assert {layer.linear1.out_features for layer in wide.decoder.transformer.layers} == {48}
+    extra = parameter_count(wide) - parameter_count(MotionClipModel(config))
+    assert extra == 2 * (16 * 32 * 2 + 32)  # two layers: 32 more hidden units, in and out
+
+
 def test_frame_limits_follow_the_config() -> None:
     config = ModelConfig(8, width=16, layers=1, heads=2, feedforward=16, dropout=0.0, fps=20.0)
     assert (config.min_frames, config.max_frames) == (20, 160)
@@ -59,6 +69,7 @@ def test_frame_limits_follow_the_config() -> None:
         ({"layers": 0}, "positive integer"),
         ({"dropout": 1.0}, "dropout"),
         ({"max_seconds": 0.5}, "min_seconds <= max_seconds"),
+        ({"decoder_feedforward": 0}, "decoder_feedforward must be a positive integer or None"),
     ],
 )
 def test_bad_configs_are_refused(changes: dict[str, float], message: str) -> None:

@@ -134,6 +134,33 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
         Trainer(load_config(fine), CPU, init=other_clip)
 
 
+def test_init_can_grow_the_decoder_feed_forward(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, trained_path = trained_run(tmp_path, tiny_clip_path)
+    trained = load_checkpoint(trained_path)
+    grown = write_config(
+        tmp_path / "b" / "c.toml", data, tiny_clip_path, model={"decoder_feedforward": 192}
+    )
+    trainer = Trainer(load_config(grown), CPU, init=trained)
+    assert trainer.model.config.decoder_hidden == 192 and trainer.model.config.feedforward == 128
+    batch = trainer.batches.batch(1)
+    with torch.no_grad():
+        expected = trained.build_model()(batch.features, batch.mask)[0]
+        actual = trainer.model.eval()(batch.features, batch.mask)[0]
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
+
+    assert main(["--config", str(grown), "--init", str(trained_path)]) == 0
+    assert load_checkpoint(tmp_path / "b" / "run" / "model.pt").config.decoder_feedforward == 192
+    narrower = write_config(
+        tmp_path / "c" / "c.toml", data, tiny_clip_path, model={"decoder_feedforward": 64}
+    )
+    assert main(["--config", str(narrower), "--init", str(trained_path)]) == 2
+    message = "decoder feed-forward 128 (configuration: 64; it can only grow)"
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "c" / "run").exists()
+
+
 def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data, labels=("walk", "raise the left hand", "wave", "kick"))

@@ -74,6 +74,7 @@ class ModelSection:
     layers: int = 0
     heads: int = 0
     feedforward: int = 0
+    decoder_feedforward: int = 0  # 0: the decoder's feed-forward is `feedforward`, as the preset's
     dropout: float = -1.0  # negative keeps the preset's value
 
 

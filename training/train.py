@@ -55,6 +55,7 @@ from .mirror import mirror_text
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
 from .text_to_latent import TEMPERATURES, caption_medoid_rows, choose_ridge, fit_text_to_latent
+from .widen import widened_state
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
         "min_seconds": section.min_seconds,
         "max_seconds": section.max_seconds,
     }
-    for name in ("width", "layers", "heads", "feedforward"):
+    for name in ("width", "layers", "heads", "feedforward", "decoder_feedforward"):
         if getattr(section, name) > 0:
             changes[name] = getattr(section, name)
     if section.dropout >= 0:
@@ -269,7 +270,7 @@ class Trainer(TrainingStep):
         torch.manual_seed(config.train.seed)
         model = MotionClipModel(model_config(config, self.space.dim))
         if init is not None:
-            model.load_state_dict(init.state_dict, strict=True)
+            model.load_state_dict(widened_state(init.state_dict, model), strict=True)
         model = model.to(process.device)
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
@@ -446,19 +447,26 @@ def check_initial_checkpoint(
     config: TrainConfig, init: checkpoints.Checkpoint, space_dim: int
 ) -> None:
     """An error that names the difference when a checkpoint is not of the configured text space,
-    its dimension (space_dim: CLIP files differ) and model size (dropout may differ)."""
+    its dimension (space_dim: CLIP files differ) and model size (dropout may differ, and the
+    decoder's feed-forward may grow: training.widen)."""
     if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
             f"in {config.model.text_space!r} (model.text_space)"
         )
-    expected = dataclasses.asdict(model_config(config, space_dim))
+    configured = model_config(config, space_dim)
+    expected = dataclasses.asdict(configured)
     given = dataclasses.asdict(init.config)
     differences = [
         f"{name} {given[name]} (configuration: {expected[name]})"
         for name in expected
-        if name != "dropout" and given[name] != expected[name]
+        if name not in ("dropout", "decoder_feedforward") and given[name] != expected[name]
     ]
+    if init.config.decoder_hidden > configured.decoder_hidden:
+        differences.append(
+            f"decoder feed-forward {init.config.decoder_hidden} (configuration: "
+            f"{configured.decoder_hidden}; it can only grow)"
+        )
     if differences:
         raise MotionClipError(
             "--init: the checkpoint's model differs from the configured one: "

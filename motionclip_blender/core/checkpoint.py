@@ -211,11 +211,12 @@ def _parse(payload: object, identity: str) -> Checkpoint:
             f"unknown fields: {sorted(unknown) or 'none'}"
         )
     config_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    required = {f.name for f in dataclasses.fields(ModelConfig) if f.default is dataclasses.MISSING}
     config_data = _typed(payload, "config", dict)
-    if config_data.keys() != config_fields:
+    if not required <= config_data.keys() <= config_fields:  # older files lack the newer fields
         raise CheckpointError(
             f"model configuration has fields {sorted(config_data)}; "
-            f"expected {sorted(config_fields)}"
+            f"expected {sorted(required)}, optionally {sorted(config_fields - required)}"
         )
     config = ModelConfig(**config_data)
     text_dim = _typed(payload, "text_dim", int)

@@ -25,7 +25,9 @@ class ModelConfig:
     """Sizes and timing of a model; stored in its checkpoint.
 
     latent_dim: the text space's embedding dimension. width: transformer model width. layers:
-    layers of the encoder and, as many, of the decoder. fps: the frame rate the model works at;
+    layers of the encoder and, as many, of the decoder. feedforward: their hidden size;
+    decoder_feedforward, when given, the decoder's own (a wider decoder reconstructs the rare
+    actions better where the encoder's size is enough). fps: the frame rate the model works at;
     motions are resampled to it on the way in. min_seconds, max_seconds: motion lengths it handles.
     """
 
@@ -38,12 +40,18 @@ class ModelConfig:
     fps: float = 20.0
     min_seconds: float = 1.0
     max_seconds: float = 8.0
+    decoder_feedforward: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "width", "layers", "heads", "feedforward"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value > 0):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        wide = self.decoder_feedforward
+        if wide is not None and not (isinstance(wide, int) and wide > 0):
+            raise ValueError(
+                f"decoder_feedforward must be a positive integer or None, got {wide!r}"
+            )
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
         if not 0 <= self.dropout < 1:
@@ -53,6 +61,11 @@ class ModelConfig:
                 f"need fps > 0 and 0 < min_seconds <= max_seconds, got fps {self.fps}, "
                 f"seconds {self.min_seconds}..{self.max_seconds}"
             )
+
+    @property
+    def decoder_hidden(self) -> int:
+        """The decoder layers' feed-forward size: decoder_feedforward, else feedforward."""
+        return self.feedforward if self.decoder_feedforward is None else self.decoder_feedforward
 
     @property
     def min_frames(self) -> int:
@@ -86,12 +99,12 @@ def sinusoidal_encoding(length: int, width: int) -> torch.Tensor:
     return encoding
 
 
-def layer_options(config: ModelConfig) -> dict[str, Any]:
+def layer_options(config: ModelConfig, feedforward: int) -> dict[str, Any]:
     """Settings of every encoder and decoder layer: post-norm with GELU, as in the paper."""
     return {
         "d_model": config.width,
         "nhead": config.heads,
-        "dim_feedforward": config.feedforward,
+        "dim_feedforward": feedforward,
         "dropout": config.dropout,
         "activation": "gelu",
         "batch_first": True,
@@ -112,7 +125,7 @@ class MotionEncoder(nn.Module):
         super().__init__()
         self.pose_embedding = nn.Linear(FEATURE_DIM, config.width)
         self.latent_token = nn.Parameter(torch.randn(config.width) * 0.02)
-        layer = nn.TransformerEncoderLayer(**layer_options(config))
+        layer = nn.TransformerEncoderLayer(**layer_options(config, config.feedforward))
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.to_latent = nn.Linear(config.width, config.latent_dim)
         positions = sinusoidal_encoding(config.max_frames + 1, config.width)
@@ -137,7 +150,7 @@ class MotionDecoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.from_latent = nn.Linear(config.latent_dim, config.width)
-        layer = nn.TransformerDecoderLayer(**layer_options(config))
+        layer = nn.TransformerDecoderLayer(**layer_options(config, config.decoder_hidden))
         self.transformer = nn.TransformerDecoder(layer, config.layers)
         self.to_pose = nn.Linear(config.width, FEATURE_DIM)
         positions = sinusoidal_encoding(config.max_frames, config.width)

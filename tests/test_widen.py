@@ -1,0 +1,60 @@
+"""Growing the decoder's feed-forward from a checkpoint: the same function, then more capacity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+import torch
+
+from motionclip_blender.core.errors import MotionClipError
+from motionclip_blender.core.model import MotionClipModel, frame_mask
+from motionclip_blender.core.pose_features import FEATURE_DIM
+from tests.tiny_models import tiny_config
+from training.widen import widened_state
+
+
+def narrow_and_wide() -> tuple[MotionClipModel, MotionClipModel]:
+    torch.manual_seed(0)
+    narrow = MotionClipModel(tiny_config(16)).eval()
+    wide = MotionClipModel(replace(tiny_config(16), decoder_feedforward=96)).eval()
+    wide.load_state_dict(widened_state(narrow.state_dict(), wide), strict=True)
+    return narrow, wide
+
+
+def test_the_grown_model_computes_what_the_checkpoint_did() -> None:
+    narrow, wide = narrow_and_wide()
+    assert wide.decoder.transformer.layers[0].linear1.out_features == 96
+    assert wide.encoder.transformer.layers[0].linear1.out_features == 64  # the encoder keeps its
+    features = torch.randn(3, 30, FEATURE_DIM)
+    mask = frame_mask(torch.tensor([30, 12, 21]), 30)
+    with torch.no_grad():
+        expected, expected_latents = narrow(features, mask)
+        actual, latents = wide(features, mask)
+    torch.testing.assert_close(latents, expected_latents, atol=0, rtol=0)
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
+
+
+def test_the_new_units_learn() -> None:
+    _, wide = narrow_and_wide()
+    wide.train()
+    features = torch.randn(2, 20, FEATURE_DIM)
+    reconstruction, _ = wide(features, frame_mask(torch.tensor([20, 15]), 20))
+    reconstruction.square().mean().backward()
+    output = wide.decoder.transformer.layers[0].linear2.weight
+    assert output.grad is not None and bool(output.grad[:, 64:].abs().sum() > 0)
+
+
+def test_only_the_decoder_feed_forward_can_differ() -> None:
+    narrow, _ = narrow_and_wide()
+    wider_everywhere = MotionClipModel(replace(tiny_config(16), feedforward=96))
+    named = re.escape("encoder.transformer.layers.0.linear1.weight")
+    with pytest.raises(MotionClipError, match=named):
+        widened_state(narrow.state_dict(), wider_everywhere)
+    shrunk = MotionClipModel(replace(tiny_config(16), decoder_feedforward=32))
+    with pytest.raises(MotionClipError, match="only the decoder's feed-forward can grow"):
+        widened_state(narrow.state_dict(), shrunk)
+    missing = {k: v for k, v in narrow.state_dict().items() if not k.startswith("decoder.to_pose")}
+    with pytest.raises(MotionClipError, match=re.escape("missing ['decoder.to_pose.bias'")):
+        widened_state(missing, narrow)
