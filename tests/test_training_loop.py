@@ -98,16 +98,24 @@ def trained_run(tmp_path: Path, tiny_clip_path: Path) -> tuple[Path, Path]:
     return data, tmp_path / "a" / "run" / "model.pt"
 
 
+def fine_tuning(
+    tmp_path: Path, tiny_clip_path: Path, **sections: dict[str, object]
+) -> tuple[Path, Path, Path, Trainer]:
+    """A 3-step run, a configuration in tmp_path/b with `sections` and a Trainer started from the
+    run's weights: (data folder, the run's model.pt, the configuration, the trainer)."""
+    data, trained_path = trained_run(tmp_path, tiny_clip_path)
+    config = write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, **sections)
+    trainer = Trainer(load_config(config), CPU, init=load_checkpoint(trained_path))
+    return data, trained_path, config, trainer
+
+
 def test_init_fine_tunes_a_checkpoint_from_its_weights(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, trained_path = trained_run(tmp_path, tiny_clip_path)
-    trained = load_checkpoint(trained_path)
-
-    fine = write_config(
-        tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 2, "log_every": 1}
+    data, trained_path, fine, trainer = fine_tuning(
+        tmp_path, tiny_clip_path, train={"steps": 2, "log_every": 1}
     )
-    trainer = Trainer(load_config(fine), CPU, init=trained)
+    trained = load_checkpoint(trained_path)
     for name, value in trainer.model.state_dict().items():
         torch.testing.assert_close(value, trained.state_dict[name])
     torch.testing.assert_close(trainer.statistics.mean, trained.statistics.mean)
@@ -137,12 +145,10 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
 def test_init_can_grow_the_decoder_feed_forward(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, trained_path = trained_run(tmp_path, tiny_clip_path)
-    trained = load_checkpoint(trained_path)
-    grown = write_config(
-        tmp_path / "b" / "c.toml", data, tiny_clip_path, model={"decoder_feedforward": 192}
+    data, trained_path, grown, trainer = fine_tuning(
+        tmp_path, tiny_clip_path, model={"decoder_feedforward": 192}
     )
-    trainer = Trainer(load_config(grown), CPU, init=trained)
+    trained = load_checkpoint(trained_path)
     assert trainer.model.config.decoder_hidden == 192 and trainer.model.config.feedforward == 128
     batch = trainer.batches.batch(1)
     with torch.no_grad():
