@@ -26,9 +26,10 @@ class ModelConfig:
 
     latent_dim: the text space's embedding dimension. width: transformer model width. layers:
     layers of the encoder and, as many, of the decoder. feedforward: their hidden size;
-    decoder_feedforward, when given, the decoder's own (a wider decoder reconstructs the rare
-    actions better where the encoder's size is enough). fps: the frame rate the model works at;
-    motions are resampled to it on the way in. min_seconds, max_seconds: motion lengths it handles.
+    decoder_feedforward, when given, the decoder's own, so that the decoder can grow while the
+    encoder, whose latents recognition depends on, stays as trained. fps: the frame rate the
+    model works at; motions are resampled to it on the way in. min_seconds, max_seconds: motion
+    lengths it handles.
     """
 
     latent_dim: int
