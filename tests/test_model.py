@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -49,7 +51,7 @@ def test_training_mode_has_gradients_everywhere() -> None:
 
 def test_decoder_feedforward_sizes_the_decoder_only() -> None:
     config = ModelConfig(8, width=16, layers=2, heads=2, feedforward=16, dropout=0.0)
-    wide = MotionClipModel(ModelConfig(**{**config.__dict__, "decoder_feedforward": 48}))
+    wide = MotionClipModel(replace(config, decoder_feedforward=48))
     assert (config.decoder_hidden, wide.config.decoder_hidden) == (16, 48)
     assert {layer.linear1.out_features for layer in wide.encoder.transformer.layers} == {16}
     assert {layer.linear1.out_features for layer in wide.decoder.transformer.layers} == {48}
