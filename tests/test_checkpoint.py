@@ -173,14 +173,15 @@ def test_weights_that_do_not_fit_the_config_are_refused(
             load_checkpoint(path)
 
 
-def test_a_wider_decoder_round_trips_and_older_files_without_the_field_load(
+def test_a_grown_decoder_round_trips_and_older_files_without_the_fields_load(
     tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    wide = MotionClipModel(replace(tiny_config(), decoder_feedforward=96))
-    save_checkpoint(from_model(wide, "clip"), tmp_path / "wide.pt")
-    assert load_checkpoint(tmp_path / "wide.pt").config.decoder_feedforward == 96
+    grown = replace(tiny_config(), decoder_feedforward=96, decoder_memory=2)
+    save_checkpoint(from_model(MotionClipModel(grown), "clip"), tmp_path / "grown.pt")
+    assert load_checkpoint(tmp_path / "grown.pt").config == grown
     config = payload_of(tiny_checkpoint)["config"]
-    older = {k: v for k, v in config.items() if k != "decoder_feedforward"}
+    newer = ("decoder_feedforward", "decoder_memory")
+    older = {k: v for k, v in config.items() if k not in newer}
     loaded = load_checkpoint(rewritten(tiny_checkpoint, tmp_path / "older.pt", config=older))
     assert loaded.config == tiny_config()
 

@@ -59,6 +59,27 @@ def test_decoder_feedforward_sizes_the_decoder_only() -> None:
     assert extra == 2 * (16 * 32 * 2 + 32)  # two layers: 32 more hidden units, in and out
 
 
+def test_several_memory_tokens_let_frames_attend_to_different_parts_of_the_latent() -> None:
+    torch.manual_seed(0)
+    config = ModelConfig(8, width=16, layers=1, heads=2, feedforward=16, dropout=0.0)
+    single, several = MotionClipModel(config), MotionClipModel(replace(config, decoder_memory=3))
+    extra = parameter_count(several) - parameter_count(single)
+    assert extra == 2 * (8 * 16 + 16)  # two more tokens' projections
+
+    # With one token, cross-attention adds the same vector to every frame; with several, not.
+    for model, tokens, differs in ((single, 1, False), (several, 3, True)):
+        seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+        attention = model.decoder.transformer.layers[0].multihead_attn
+        hook = attention.register_forward_hook(
+            lambda _module, inputs, output: seen.append((inputs[1], output[0]))
+        )
+        model.eval().decode(torch.randn(2, 8), frame_mask(torch.tensor([20, 9]), 20))
+        hook.remove()
+        memory, attended = seen[0]
+        assert memory.shape == (2, tokens, 16)
+        assert bool((attended - attended[:, :1]).abs().max() > 1e-4) is differs
+
+
 def test_frame_limits_follow_the_config() -> None:
     config = ModelConfig(8, width=16, layers=1, heads=2, feedforward=16, dropout=0.0, fps=20.0)
     assert (config.min_frames, config.max_frames) == (20, 160)
@@ -72,6 +93,7 @@ def test_frame_limits_follow_the_config() -> None:
         ({"dropout": 1.0}, "dropout"),
         ({"max_seconds": 0.5}, "min_seconds <= max_seconds"),
         ({"decoder_feedforward": 0}, "decoder_feedforward must be a positive integer or None"),
+        ({"decoder_memory": 0}, "decoder_memory must be a positive integer"),
     ],
 )
 def test_bad_configs_are_refused(changes: dict[str, float], message: str) -> None:

@@ -167,6 +167,32 @@ def test_init_can_grow_the_decoder_feed_forward(
     assert not (tmp_path / "c" / "run").exists()
 
 
+def test_init_can_grow_the_decoder_memory(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, trained_path, grown, trainer = fine_tuning(
+        tmp_path, tiny_clip_path, model={"decoder_memory": 3}
+    )
+    trained = load_checkpoint(trained_path)
+    assert trainer.model.decoder.from_latent.out_features == 3 * trained.config.width
+    batch = trainer.batches.batch(1)
+    with torch.no_grad():
+        expected = trained.build_model()(batch.features, batch.mask)[0]
+        actual = trainer.model.eval()(batch.features, batch.mask)[0]
+    torch.testing.assert_close(actual, expected, atol=0.05, rtol=0)  # near: the copies' noise
+
+    assert main(["--config", str(grown), "--init", str(trained_path)]) == 0
+    assert load_checkpoint(tmp_path / "b" / "run" / "model.pt").config.decoder_memory == 3
+    assert main(["--config", str(grown), "--init", str(tmp_path / "b" / "run" / "model.pt")]) == 0
+    fewer = write_config(
+        tmp_path / "c" / "c.toml", data, tiny_clip_path, model={"decoder_memory": 2}
+    )
+    assert main(["--config", str(fewer), "--init", str(tmp_path / "b" / "run" / "model.pt")]) == 2
+    message = "decoder memory 3 tokens (configuration: 2; it can only grow, to a multiple)"
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "c" / "run").exists()
+
+
 def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data, labels=("walk", "raise the left hand", "wave", "kick"))

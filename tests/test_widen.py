@@ -53,8 +53,58 @@ def test_only_the_decoder_feed_forward_can_differ() -> None:
     with pytest.raises(MotionClipError, match=named):
         widened_state(narrow.state_dict(), wider_everywhere)
     shrunk = MotionClipModel(replace(tiny_config(16), decoder_feedforward=32))
-    with pytest.raises(MotionClipError, match="only the decoder's feed-forward can grow"):
+    with pytest.raises(MotionClipError, match="only the decoder's feed-forward and memory"):
         widened_state(narrow.state_dict(), shrunk)
     missing = {k: v for k, v in narrow.state_dict().items() if not k.startswith("decoder.to_pose")}
     with pytest.raises(MotionClipError, match=re.escape("missing ['decoder.to_pose.bias'")):
         widened_state(missing, narrow)
+
+
+def single_and_several_tokens(seed: int = 0) -> tuple[MotionClipModel, MotionClipModel]:
+    torch.manual_seed(0)
+    single = MotionClipModel(tiny_config(16)).eval()
+    several = MotionClipModel(replace(tiny_config(16), decoder_memory=4)).eval()
+    several.load_state_dict(widened_state(single.state_dict(), several, seed=seed), strict=True)
+    return single, several
+
+
+def test_grown_memory_tokens_start_near_the_checkpoint_and_apart_from_each_other() -> None:
+    single, several = single_and_several_tokens()
+    features = torch.randn(3, 30, FEATURE_DIM)
+    mask = frame_mask(torch.tensor([30, 12, 21]), 30)
+    with torch.no_grad():
+        expected, expected_latents = single(features, mask)
+        actual, latents = several(features, mask)
+    torch.testing.assert_close(latents, expected_latents, atol=0, rtol=0)
+    change = (actual - expected).square().mean().sqrt() / expected.square().mean().sqrt()
+    assert 0 < float(change) < 0.05
+
+    tokens = several.decoder.from_latent.weight.detach().view(4, -1, 16)
+    torch.testing.assert_close(tokens[0], single.decoder.from_latent.weight, atol=0, rtol=0)
+    assert all(not torch.equal(tokens[0], copy) for copy in tokens[1:])
+    _, again = single_and_several_tokens(seed=0)
+    _, other = single_and_several_tokens(seed=1)
+    grown = several.decoder.from_latent.weight
+    assert torch.equal(grown, again.decoder.from_latent.weight)
+    assert not torch.equal(grown, other.decoder.from_latent.weight)
+
+
+def test_grown_memory_tokens_learn_apart() -> None:
+    _, several = single_and_several_tokens()  # in eval mode: no dropout to tell tokens apart
+    features = torch.randn(2, 20, FEATURE_DIM)
+    reconstruction, _ = several(features, frame_mask(torch.tensor([20, 15]), 20))
+    reconstruction.square().mean().backward()
+    grad = several.decoder.from_latent.weight.grad
+    assert grad is not None
+    per_token = grad.view(4, -1, 16)
+    assert all(not torch.allclose(per_token[0], g, atol=1e-8, rtol=1e-3) for g in per_token[1:])
+
+
+def test_memory_tokens_grow_only_to_a_multiple() -> None:
+    torch.manual_seed(0)
+    two = MotionClipModel(replace(tiny_config(16), decoder_memory=2))
+    three = MotionClipModel(replace(tiny_config(16), decoder_memory=3))
+    with pytest.raises(MotionClipError, match=re.escape("decoder.from_latent.weight")):
+        widened_state(two.state_dict(), three)
+    with pytest.raises(MotionClipError, match=re.escape("decoder.from_latent.weight")):
+        widened_state(three.state_dict(), MotionClipModel(tiny_config(16)))

@@ -114,7 +114,14 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
         "min_seconds": section.min_seconds,
         "max_seconds": section.max_seconds,
     }
-    for name in ("width", "layers", "heads", "feedforward", "decoder_feedforward"):
+    for name in (
+        "width",
+        "layers",
+        "heads",
+        "feedforward",
+        "decoder_feedforward",
+        "decoder_memory",
+    ):
         if getattr(section, name) > 0:
             changes[name] = getattr(section, name)
     if section.dropout >= 0:
@@ -270,7 +277,8 @@ class Trainer(TrainingStep):
         torch.manual_seed(config.train.seed)
         model = MotionClipModel(model_config(config, self.space.dim))
         if init is not None:
-            model.load_state_dict(widened_state(init.state_dict, model), strict=True)
+            grown = widened_state(init.state_dict, model, seed=config.train.seed)
+            model.load_state_dict(grown, strict=True)
         model = model.to(process.device)
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
@@ -448,7 +456,7 @@ def check_initial_checkpoint(
 ) -> None:
     """An error that names the difference when a checkpoint is not of the configured text space,
     its dimension (space_dim: CLIP files differ) and model size (dropout may differ, and the
-    decoder's feed-forward may grow: training.widen)."""
+    decoder's feed-forward and memory tokens may grow: training.widen)."""
     if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
@@ -460,12 +468,19 @@ def check_initial_checkpoint(
     differences = [
         f"{name} {given[name]} (configuration: {expected[name]})"
         for name in expected
-        if name not in ("dropout", "decoder_feedforward") and given[name] != expected[name]
+        if name not in ("dropout", "decoder_feedforward", "decoder_memory")
+        and given[name] != expected[name]
     ]
     if init.config.decoder_hidden > configured.decoder_hidden:
         differences.append(
             f"decoder feed-forward {init.config.decoder_hidden} (configuration: "
             f"{configured.decoder_hidden}; it can only grow)"
+        )
+    tokens, configured_tokens = init.config.decoder_memory, configured.decoder_memory
+    if configured_tokens % tokens:
+        differences.append(
+            f"decoder memory {tokens} tokens (configuration: {configured_tokens}; it can only "
+            "grow, to a multiple)"
         )
     if differences:
         raise MotionClipError(

@@ -1,10 +1,16 @@
-"""Start a model with a wider decoder feed-forward from a narrower checkpoint, unchanged.
+"""Start a model with a grown decoder from a smaller checkpoint, (nearly) unchanged.
 
-A decoder layer's feed-forward is linear2(gelu(linear1(x))). Widening it from n to m hidden
+Feed-forward: a decoder layer's is linear2(gelu(linear1(x))). Widening it from n to m hidden
 units keeps the checkpoint's n units, gives the m - n new ones the model's fresh random input
 weights and zero output weights, so the grown model computes exactly what the checkpoint did and
 training adds capacity from there (the new output weights get gradients at once; their input
 weights once those are non-zero).
+
+Memory: the decoder's from_latent projects the latent to one memory token per `width` rows.
+Growing from one token to k repeats the checkpoint's projection k times; identical tokens would
+attend and learn identically for ever, so every copy after the first is perturbed by noise of
+MEMORY_NOISE times the projection's own spread. The grown model then computes nearly what the
+checkpoint did, and each frame can learn to attend to its own mix of the tokens.
 """
 
 from __future__ import annotations
@@ -17,12 +23,17 @@ from torch import nn
 from motionclip_blender.core.errors import MotionClipError
 
 _DECODER_FEEDFORWARD = re.compile(r"decoder\.transformer\.layers\.\d+\.linear[12]\.(weight|bias)")
+_DECODER_MEMORY = re.compile(r"decoder\.from_latent\.(weight|bias)")
+MEMORY_NOISE = 0.1
 
 
-def widened_state(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """A state dict for `model` from `state`, whose decoder feed-forward may be narrower.
+def widened_state(
+    state: dict[str, torch.Tensor], model: nn.Module, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """A state dict for `model` from `state`, whose decoder feed-forward may be narrower and
+    whose decoder memory may have fewer tokens (seed: of the memory copies' noise).
 
-    Every tensor but the decoder's feed-forward weights must have the model's shape.
+    Every other tensor must have the model's shape.
     """
     target = model.state_dict()
     if state.keys() != target.keys():
@@ -31,16 +42,19 @@ def widened_state(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str,
             f"unexpected {sorted(state.keys() - target.keys())}"
         )
     grown: dict[str, torch.Tensor] = {}
+    generator = torch.Generator().manual_seed(seed)
     for name, fresh in target.items():
         given = state[name]
         if given.shape == fresh.shape:
             grown[name] = given
         elif _DECODER_FEEDFORWARD.fullmatch(name) and _fits_inside(given.shape, fresh.shape):
             grown[name] = _embed(given, fresh, zero_rest=name.endswith("linear2.weight"))
+        elif _DECODER_MEMORY.fullmatch(name) and _repeats(given.shape, fresh.shape):
+            grown[name] = _repeated(given, fresh.shape[0] // given.shape[0], generator)
         else:
             raise MotionClipError(
                 f"--init: {name} has shape {tuple(given.shape)}, the model {tuple(fresh.shape)}; "
-                "only the decoder's feed-forward can grow"
+                "only the decoder's feed-forward and memory tokens can grow"
             )
     return grown
 
@@ -54,3 +68,14 @@ def _embed(given: torch.Tensor, fresh: torch.Tensor, zero_rest: bool) -> torch.T
     out = torch.zeros_like(fresh) if zero_rest else fresh.clone()
     out[tuple(slice(0, size) for size in given.shape)] = given
     return out
+
+
+def _repeats(small: torch.Size, large: torch.Size) -> bool:
+    return small[1:] == large[1:] and large[0] > small[0] and large[0] % small[0] == 0
+
+
+def _repeated(given: torch.Tensor, times: int, generator: torch.Generator) -> torch.Tensor:
+    """`given` stacked `times` times along its first axis, every copy after the first perturbed."""
+    noise = torch.randn((times - 1, *given.shape), generator=generator, dtype=given.dtype)
+    copies = given + noise * (MEMORY_NOISE * given.std())
+    return torch.cat([given, *copies])

@@ -3,9 +3,10 @@
 Encoder: a transformer over per-frame pose vectors with a learned latent token prepended and
 sinusoidal positional encodings; the latent is that token's output, projected to the text space's
 dimension so it can be compared with text (and image) embeddings by cosine. Decoder: a transformer
-whose queries are the sinusoidal encodings of the frame times and whose memory is the latent; a
-linear layer maps each output to a pose vector. Unlike the paper (60 frames, in place), sequences
-have any length up to `max_frames`, with padding masks in both halves, and carry root translation.
+whose queries are the sinusoidal encodings of the frame times and whose memory is the latent,
+projected to one or more tokens; a linear layer maps each output to a pose vector. Unlike the
+paper (60 frames, in place), sequences have any length up to `max_frames`, with padding masks in
+both halves, and carry root translation.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ class ModelConfig:
     latent_dim: the text space's embedding dimension. width: transformer model width. layers:
     layers of the encoder and, as many, of the decoder. feedforward: their hidden size;
     decoder_feedforward, when given, the decoder's own, so that the decoder can grow while the
-    encoder, whose latents recognition depends on, stays as trained. fps: the frame rate the
+    encoder, whose latents recognition depends on, stays as trained. decoder_memory: how many
+    tokens the latent becomes in the decoder's memory; with one, cross-attention adds the same
+    vector to every frame, with several each frame can attend to its own mix of them (1, the
+    paper's, in files written before it). fps: the frame rate the
     model works at; motions are resampled to it on the way in. min_seconds, max_seconds: motion
     lengths it handles.
     """
@@ -42,9 +46,10 @@ class ModelConfig:
     min_seconds: float = 1.0
     max_seconds: float = 8.0
     decoder_feedforward: int | None = None
+    decoder_memory: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("latent_dim", "width", "layers", "heads", "feedforward"):
+        for name in ("latent_dim", "width", "layers", "heads", "feedforward", "decoder_memory"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value > 0):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -150,7 +155,8 @@ class MotionDecoder(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        self.from_latent = nn.Linear(config.latent_dim, config.width)
+        self.memory_tokens = config.decoder_memory
+        self.from_latent = nn.Linear(config.latent_dim, config.width * config.decoder_memory)
         layer = nn.TransformerDecoderLayer(**layer_options(config, config.decoder_hidden))
         self.transformer = nn.TransformerDecoder(layer, config.layers)
         self.to_pose = nn.Linear(config.width, FEATURE_DIM)
@@ -160,7 +166,7 @@ class MotionDecoder(nn.Module):
     def forward(self, latents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, frames = mask.shape
         queries = self.positions[:frames].expand(batch, -1, -1)
-        memory = self.from_latent(latents)[:, None]
+        memory = self.from_latent(latents).view(batch, self.memory_tokens, -1)
         decoded = self.transformer(queries, memory, tgt_key_padding_mask=~mask)
         return self.to_pose(decoded) * mask[..., None]
 
