@@ -59,6 +59,20 @@ def test_decoder_feedforward_sizes_the_decoder_only() -> None:
     assert extra == 2 * (16 * 32 * 2 + 32)  # two layers: 32 more hidden units, in and out
 
 
+def first_cross_attention(model: MotionClipModel) -> tuple[torch.Tensor, torch.Tensor]:
+    """The memory (B, tokens, width) the first decoder layer attends to and what it gets from it
+    (B, T, width), decoding random latents of two motions."""
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    attention = model.decoder.transformer.layers[0].multihead_attn
+    hook = attention.register_forward_hook(
+        lambda _module, inputs, output: seen.append((inputs[1], output[0]))
+    )
+    latents = torch.randn(2, model.config.latent_dim)
+    model.eval().decode(latents, frame_mask(torch.tensor([20, 9]), 20))
+    hook.remove()
+    return seen[0]
+
+
 def test_several_memory_tokens_let_frames_attend_to_different_parts_of_the_latent() -> None:
     torch.manual_seed(0)
     config = ModelConfig(8, width=16, layers=1, heads=2, feedforward=16, dropout=0.0)
@@ -68,14 +82,7 @@ def test_several_memory_tokens_let_frames_attend_to_different_parts_of_the_laten
 
     # With one token, cross-attention adds the same vector to every frame; with several, not.
     for model, tokens, differs in ((single, 1, False), (several, 3, True)):
-        seen: list[tuple[torch.Tensor, torch.Tensor]] = []
-        attention = model.decoder.transformer.layers[0].multihead_attn
-        hook = attention.register_forward_hook(
-            lambda _module, inputs, output: seen.append((inputs[1], output[0]))
-        )
-        model.eval().decode(torch.randn(2, 8), frame_mask(torch.tensor([20, 9]), 20))
-        hook.remove()
-        memory, attended = seen[0]
+        memory, attended = first_cross_attention(model)
         assert memory.shape == (2, tokens, 16)
         assert bool((attended - attended[:, :1]).abs().max() > 1e-4) is differs
 

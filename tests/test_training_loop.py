@@ -179,7 +179,8 @@ def test_init_can_grow_the_decoder_memory(
     with torch.no_grad():
         expected = trained.build_model()(batch.features, batch.mask)[0]
         actual = trainer.model.eval()(batch.features, batch.mask)[0]
-    torch.testing.assert_close(actual, expected, atol=0.05, rtol=0)  # near: the copies' noise
+    change = (actual - expected).square().mean().sqrt() / expected.square().mean().sqrt()
+    assert float(change) < 0.05  # near, not equal: the copies' noise
 
     assert main(["--config", str(grown), "--init", str(trained_path)]) == 0
     assert load_checkpoint(tmp_path / "b" / "run" / "model.pt").config.decoder_memory == 3

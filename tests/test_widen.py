@@ -80,7 +80,8 @@ def test_grown_memory_tokens_start_near_the_checkpoint_and_apart_from_each_other
     assert 0 < float(change) < 0.05
 
     tokens = several.decoder.from_latent.weight.detach().view(4, -1, 16)
-    torch.testing.assert_close(tokens[0], single.decoder.from_latent.weight, atol=0, rtol=0)
+    original = single.decoder.from_latent.weight
+    torch.testing.assert_close(tokens.mean(dim=0), original, atol=1e-6, rtol=0)
     assert all(not torch.equal(tokens[0], copy) for copy in tokens[1:])
     _, again = single_and_several_tokens(seed=0)
     _, other = single_and_several_tokens(seed=1)
