@@ -119,11 +119,32 @@ def rewritten(source: Path, target: Path, **changes: Any) -> Path:
             {
                 "caption_latents": {
                     "embeddings": torch.zeros(3, 32),
-                    "latents": torch.zeros(2, 32),
+                    "latents": torch.zeros(3, 16),
                     "temperature": 0.1,
                 }
             },
             "two \\(K, 32\\) tensors",
+        ),
+        (
+            {
+                "caption_latents": {
+                    "embeddings": torch.zeros(3, 32),
+                    "latents": torch.zeros(2, 32),
+                    "temperature": 0.1,
+                }
+            },
+            "3 embeddings but 2 latents",
+        ),
+        (
+            {
+                "caption_latents": {
+                    "embeddings": torch.zeros(3, 32),
+                    "latents": torch.zeros(2, 32),
+                    "latent_index": torch.tensor([0, 1, 2]),
+                    "temperature": 0.1,
+                }
+            },
+            "latent_index must be 3 integers in 0..1",
         ),
         (
             {
@@ -209,6 +230,19 @@ def test_default_checkpoint_is_the_bundled_file(
     (tmp_path / checkpoint_module.BUNDLED_NAME).touch()
     assert resolve_checkpoint_path(None) == tmp_path / "motionclip-minilm.pt"
     assert resolve_checkpoint_path("other.pt") == Path("other.pt")
+
+
+def test_captions_of_one_motion_store_its_latent_once(tmp_path: Path) -> None:
+    motions = torch.randn(2, 32)
+    captions = CaptionLatents(torch.randn(5, 32), motions[[1, 0, 1, 1, 0]], 0.01, ("a",) * 5)
+    model = MotionClipModel(tiny_config())
+    path = tmp_path / "shared.pt"
+    save_checkpoint(from_model(model, "clip", caption_latents=captions), path)
+    stored = payload_of(path)["caption_latents"]
+    assert stored["latents"].shape == (2, 32) and stored["latent_index"].shape == (5,)
+    loaded = load_checkpoint(path).caption_latents
+    assert loaded is not None and torch.equal(loaded.latents, captions.latents)
+    assert torch.equal(loaded.embeddings, captions.embeddings)
 
 
 def test_caption_latents_written_before_their_texts_still_load(

@@ -152,12 +152,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Non
         "text_latent_scaling": checkpoint.text_latent_scaling,
         "motion_latent_norm": float(checkpoint.motion_latent_norm),
         "text_to_latent": checkpoint.text_to_latent,
-        "caption_latents": (
-            None
-            if checkpoint.caption_latents is None
-            else dataclasses.asdict(checkpoint.caption_latents)
-            | {"texts": list(checkpoint.caption_latents.texts)}
-        ),
+        "caption_latents": _stored_caption_latents(checkpoint.caption_latents),
         "training_data": checkpoint.training_data,
         "licence": checkpoint.licence,
         "metrics": {name: float(value) for name, value in checkpoint.metrics.items()},
@@ -277,26 +272,50 @@ def _parse(payload: object, identity: str) -> Checkpoint:
     )
 
 
+def _stored_caption_latents(captions: CaptionLatents | None) -> dict[str, Any] | None:
+    """CaptionLatents as plain data, each distinct latent once: many captions describe the same
+    motion (the bundled model's 1,022 captions, 219 motions), so the file stores the (U, dim)
+    distinct latents and, per caption, the (K,) index of its own."""
+    if captions is None:
+        return None
+    latents, index = torch.unique(captions.latents, dim=0, return_inverse=True)
+    return {
+        "embeddings": captions.embeddings,
+        "latents": latents,
+        "latent_index": index,
+        "temperature": captions.temperature,
+        "texts": list(captions.texts),
+    }
+
+
 def _caption_latents(stored: object, dim: int) -> CaptionLatents | None:
-    """The stored caption latents, checked: embeddings and latents (K, dim), K > 0, a positive
+    """The stored caption latents, checked: embeddings (K, dim), K > 0, their latents (K, dim)
+    or, with a latent_index (K,), (U, dim) distinct ones it selects from, a positive
     temperature and, when stored, K caption texts."""
     if stored is None:
         return None
     fields = {"embeddings", "latents", "temperature"}
-    if not isinstance(stored, dict) or not fields <= stored.keys() <= fields | {"texts"}:
+    optional = {"texts", "latent_index"}
+    if not isinstance(stored, dict) or not fields <= stored.keys() <= fields | optional:
         raise CheckpointError(
-            f"caption_latents must hold {sorted(fields)} and optionally 'texts', nothing else"
+            f"caption_latents must hold {sorted(fields)} and optionally {sorted(optional)}, "
+            "nothing else"
         )
     embeddings, latents = stored["embeddings"], stored["latents"]
     if not (
         isinstance(embeddings, torch.Tensor)
         and isinstance(latents, torch.Tensor)
         and embeddings.ndim == latents.ndim == 2
-        and embeddings.shape == latents.shape
         and len(embeddings) > 0
-        and embeddings.shape[1] == dim
+        and embeddings.shape[1] == latents.shape[1] == dim
     ):
         raise CheckpointError(f"caption_latents needs two (K, {dim}) tensors with K > 0")
+    if "latent_index" in stored:
+        latents = _selected_latents(latents, stored["latent_index"], len(embeddings))
+    elif len(latents) != len(embeddings):
+        raise CheckpointError(
+            f"caption_latents has {len(embeddings)} embeddings but {len(latents)} latents"
+        )
     temperature = stored["temperature"]
     if not (isinstance(temperature, float) and math.isfinite(temperature) and temperature > 0):
         raise CheckpointError(f"caption_latents temperature must be positive, got {temperature!r}")
@@ -310,6 +329,20 @@ def _caption_latents(stored: object, dim: int) -> CaptionLatents | None:
             f"caption_latents texts must be a list of {len(embeddings)} strings, one per caption"
         )
     return CaptionLatents(embeddings, latents, temperature, tuple(texts))
+
+
+def _selected_latents(latents: torch.Tensor, index: object, captions: int) -> torch.Tensor:
+    """(K, dim) latents of K captions from (U, dim) distinct ones and their (K,) index."""
+    if not (
+        isinstance(index, torch.Tensor)
+        and index.shape == (captions,)
+        and index.dtype == torch.int64
+        and bool(((index >= 0) & (index < len(latents))).all())
+    ):
+        raise CheckpointError(
+            f"caption_latents latent_index must be {captions} integers in 0..{len(latents) - 1}"
+        )
+    return latents[index]
 
 
 def _typed(payload: dict[str, Any], key: str, kind: type) -> Any:
