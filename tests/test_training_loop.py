@@ -142,55 +142,48 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
         Trainer(load_config(fine), CPU, init=other_clip)
 
 
-def test_init_can_grow_the_decoder_feed_forward(
-    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("growth", "smaller", "largest_change", "refusal"),
+    [
+        (
+            {"decoder_feedforward": 192},
+            {"decoder_feedforward": 64},
+            1e-6,  # the new units start with zero output weights: the same function
+            "decoder feed-forward 192 (configuration: 64; it can only grow)",
+        ),
+        (
+            {"decoder_memory": 3},
+            {"decoder_memory": 2},
+            0.05,  # near, not equal: the copies' noise
+            "decoder memory 3 tokens (configuration: 2; it can only grow, to a multiple)",
+        ),
+    ],
+)
+def test_init_can_grow_the_decoder(
+    tmp_path: Path,
+    tiny_clip_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    growth: dict[str, int],
+    smaller: dict[str, int],
+    largest_change: float,
+    refusal: str,
 ) -> None:
-    data, trained_path, grown, trainer = fine_tuning(
-        tmp_path, tiny_clip_path, model={"decoder_feedforward": 192}
-    )
+    data, trained_path, grown, trainer = fine_tuning(tmp_path, tiny_clip_path, model=growth)
     trained = load_checkpoint(trained_path)
-    assert trainer.model.config.decoder_hidden == 192 and trainer.model.config.feedforward == 128
-    batch = trainer.batches.batch(1)
-    with torch.no_grad():
-        expected = trained.build_model()(batch.features, batch.mask)[0]
-        actual = trainer.model.eval()(batch.features, batch.mask)[0]
-    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
-
-    assert main(["--config", str(grown), "--init", str(trained_path)]) == 0
-    assert load_checkpoint(tmp_path / "b" / "run" / "model.pt").config.decoder_feedforward == 192
-    narrower = write_config(
-        tmp_path / "c" / "c.toml", data, tiny_clip_path, model={"decoder_feedforward": 64}
-    )
-    assert main(["--config", str(narrower), "--init", str(trained_path)]) == 2
-    message = "decoder feed-forward 128 (configuration: 64; it can only grow)"
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "c" / "run").exists()
-
-
-def test_init_can_grow_the_decoder_memory(
-    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data, trained_path, grown, trainer = fine_tuning(
-        tmp_path, tiny_clip_path, model={"decoder_memory": 3}
-    )
-    trained = load_checkpoint(trained_path)
-    assert trainer.model.decoder.from_latent.out_features == 3 * trained.config.width
+    assert trainer.model.config == replace(trained.config, **growth)
     batch = trainer.batches.batch(1)
     with torch.no_grad():
         expected = trained.build_model()(batch.features, batch.mask)[0]
         actual = trainer.model.eval()(batch.features, batch.mask)[0]
     change = (actual - expected).square().mean().sqrt() / expected.square().mean().sqrt()
-    assert float(change) < 0.05  # near, not equal: the copies' noise
+    assert float(change) < largest_change
 
     assert main(["--config", str(grown), "--init", str(trained_path)]) == 0
-    assert load_checkpoint(tmp_path / "b" / "run" / "model.pt").config.decoder_memory == 3
-    assert main(["--config", str(grown), "--init", str(tmp_path / "b" / "run" / "model.pt")]) == 0
-    fewer = write_config(
-        tmp_path / "c" / "c.toml", data, tiny_clip_path, model={"decoder_memory": 2}
-    )
-    assert main(["--config", str(fewer), "--init", str(tmp_path / "b" / "run" / "model.pt")]) == 2
-    message = "decoder memory 3 tokens (configuration: 2; it can only grow, to a multiple)"
-    assert message in capsys.readouterr().err
+    tuned = tmp_path / "b" / "run" / "model.pt"
+    assert load_checkpoint(tuned).config == trainer.model.config
+    shrunk = write_config(tmp_path / "c" / "c.toml", data, tiny_clip_path, model=smaller)
+    assert main(["--config", str(shrunk), "--init", str(tuned)]) == 2
+    assert refusal in capsys.readouterr().err
     assert not (tmp_path / "c" / "run").exists()
 
 

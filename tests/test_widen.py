@@ -15,23 +15,39 @@ from tests.tiny_models import tiny_config
 from training.widen import widened_state
 
 
-def narrow_and_wide() -> tuple[MotionClipModel, MotionClipModel]:
+def grown_from_tiny(seed: int = 0, **growth: int) -> tuple[MotionClipModel, MotionClipModel]:
+    """A tiny model and one grown from it by `growth` (ModelConfig fields), both in eval mode."""
     torch.manual_seed(0)
-    narrow = MotionClipModel(tiny_config(16)).eval()
-    wide = MotionClipModel(replace(tiny_config(16), decoder_feedforward=96)).eval()
-    wide.load_state_dict(widened_state(narrow.state_dict(), wide), strict=True)
-    return narrow, wide
+    small = MotionClipModel(tiny_config(16)).eval()
+    grown = MotionClipModel(replace(tiny_config(16), **growth)).eval()
+    grown.load_state_dict(widened_state(small.state_dict(), grown, seed=seed), strict=True)
+    return small, grown
+
+
+def narrow_and_wide() -> tuple[MotionClipModel, MotionClipModel]:
+    return grown_from_tiny(decoder_feedforward=96)
+
+
+def single_and_several_tokens(seed: int = 0) -> tuple[MotionClipModel, MotionClipModel]:
+    return grown_from_tiny(seed, decoder_memory=4)
+
+
+def reconstructions(small: MotionClipModel, grown: MotionClipModel) -> tuple[torch.Tensor, ...]:
+    """Both models' reconstructions and latents of the same random motions: (small's
+    reconstruction, grown's, small's latents, grown's)."""
+    features = torch.randn(3, 30, FEATURE_DIM)
+    mask = frame_mask(torch.tensor([30, 12, 21]), 30)
+    with torch.no_grad():
+        expected, expected_latents = small(features, mask)
+        actual, latents = grown(features, mask)
+    return expected, actual, expected_latents, latents
 
 
 def test_the_grown_model_computes_what_the_checkpoint_did() -> None:
     narrow, wide = narrow_and_wide()
     assert wide.decoder.transformer.layers[0].linear1.out_features == 96
     assert wide.encoder.transformer.layers[0].linear1.out_features == 64  # the encoder keeps its
-    features = torch.randn(3, 30, FEATURE_DIM)
-    mask = frame_mask(torch.tensor([30, 12, 21]), 30)
-    with torch.no_grad():
-        expected, expected_latents = narrow(features, mask)
-        actual, latents = wide(features, mask)
+    expected, actual, expected_latents, latents = reconstructions(narrow, wide)
     torch.testing.assert_close(latents, expected_latents, atol=0, rtol=0)
     torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
 
@@ -60,21 +76,9 @@ def test_only_the_decoder_feed_forward_can_differ() -> None:
         widened_state(missing, narrow)
 
 
-def single_and_several_tokens(seed: int = 0) -> tuple[MotionClipModel, MotionClipModel]:
-    torch.manual_seed(0)
-    single = MotionClipModel(tiny_config(16)).eval()
-    several = MotionClipModel(replace(tiny_config(16), decoder_memory=4)).eval()
-    several.load_state_dict(widened_state(single.state_dict(), several, seed=seed), strict=True)
-    return single, several
-
-
 def test_grown_memory_tokens_start_near_the_checkpoint_and_apart_from_each_other() -> None:
     single, several = single_and_several_tokens()
-    features = torch.randn(3, 30, FEATURE_DIM)
-    mask = frame_mask(torch.tensor([30, 12, 21]), 30)
-    with torch.no_grad():
-        expected, expected_latents = single(features, mask)
-        actual, latents = several(features, mask)
+    expected, actual, expected_latents, latents = reconstructions(single, several)
     torch.testing.assert_close(latents, expected_latents, atol=0, rtol=0)
     change = (actual - expected).square().mean().sqrt() / expected.square().mean().sqrt()
     assert 0 < float(change) < 0.05
