@@ -67,3 +67,8 @@ def save_tiny_checkpoint(
         ),
         path,
     )
+
+
+def relative_change(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """RMS of actual - expected over the RMS of expected: how far a grown model's output moved."""
+    return float((actual - expected).square().mean().sqrt() / expected.square().mean().sqrt())

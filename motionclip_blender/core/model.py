@@ -31,9 +31,8 @@ class ModelConfig:
     encoder, whose latents recognition depends on, stays as trained. decoder_memory: how many
     tokens the latent becomes in the decoder's memory; with one, cross-attention adds the same
     vector to every frame, with several each frame can attend to its own mix of them (1, the
-    paper's, in files written before it). fps: the frame rate the
-    model works at; motions are resampled to it on the way in. min_seconds, max_seconds: motion
-    lengths it handles.
+    paper's, in files written before it). fps: the frame rate the model works at; motions are
+    resampled to it on the way in. min_seconds, max_seconds: motion lengths it handles.
     """
 
     latent_dim: int
