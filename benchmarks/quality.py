@@ -28,6 +28,8 @@ QUALITY_CONTEXT = (
     "foot_skating_generated_m_s",
     "foot_skating_real_m_s",
     "unseen_prompt_accuracy",
+    "paraphrase_prompt_accuracy",  # 27 freely worded prompts (training/evaluate.py)
+    "paraphrase_understood",  # of them, those whose closest caption has an accepted label
 )
 
 

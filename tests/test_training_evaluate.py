@@ -44,6 +44,9 @@ METRICS = {
     "foot_skating_real_m_s",
     "unseen[someone strolls forward]",  # the fixture's labels include "walk"
     "unseen_prompt_accuracy",
+    "paraphrase[someone takes a stroll]",  # accepted: "walk"
+    "paraphrase_prompt_accuracy",
+    "paraphrase_understood",
 }
 
 
@@ -153,6 +156,31 @@ def test_reconstruction_by_source_splits_the_overall_error_by_frames() -> None:
         assert math.isclose(weighted, value, rel_tol=1e-4)
     alone = evaluate.reconstruction_errors(model, data, [3], stats)
     assert math.isclose(alone["mpjpe_mm"], by_source["mpjpe_mm[deepmimic]"], rel_tol=1e-4)
+
+
+def test_a_prompt_is_understood_when_its_closest_caption_describes_an_accepted_label() -> None:
+    from motionclip_blender.core.inference import CaptionMatch
+    from motionclip_blender.core.pose_features import FEATURE_DIM
+    from training.prepared import PreparedData, WindowLabels
+
+    class Session:  # closest captions from a table, as the text space would rank them
+        def closest_captions(self, prompt: str, k: int = 3) -> list[CaptionMatch]:
+            return [
+                CaptionMatch({"stroll": "a person walks", "dash": "a person jumps"}[prompt], 0.7)
+            ]
+
+    described = [("train", "walk", "a person walks"), ("train", "run", "a person runs")]
+    described.append(("test", "jump", "a person jumps"))  # not a training caption
+    labels = [
+        WindowLabels(split, "bandai", "g", content, content, "", text, [text], "")
+        for split, content, text in described
+    ]
+    offsets = torch.arange(0, 40, 10)
+    data = PreparedData("key", 20.0, torch.zeros(30, FEATURE_DIM), offsets, labels)
+    prompts = {"stroll": ("walk",), "dash": ("run", "jump")}
+    assert evaluate.prompt_understanding(Session(), data, prompts, "p") == {"p_understood": 0.5}
+    prompts = {"stroll": ("run",)}
+    assert evaluate.prompt_understanding(Session(), data, prompts, "p") == {"p_understood": 0.0}
 
 
 def test_best_text_latent_scaling_prefers_the_current_one_on_ties() -> None:
