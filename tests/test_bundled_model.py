@@ -24,6 +24,7 @@ TEST_METRICS = (
     "test_generated_classifier_accuracy",
     "test_frechet_distance",
     "test_unseen_prompt_accuracy",
+    "test_paraphrase_prompt_accuracy",
 )
 
 
