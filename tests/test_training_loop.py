@@ -16,6 +16,7 @@ from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from training.config import load_config
 from training.evaluate import encode_windows
+from training.text_to_latent import decoded_latents
 from training.train import Process, Trainer, main, replayed_windows
 
 from .tiny_models import TINY_CLIP_DIM, relative_change
@@ -266,7 +267,12 @@ def test_replay_floor_repeats_the_windows_the_finished_model_replays(
         data,
         tiny_clip_path,
         data=splits,
-        train={"steps": 2, "freeze_encoder": True, "replay_floor": 40},
+        train={
+            "steps": 2,
+            "freeze_encoder": True,
+            "replay_floor": 40,
+            "fit_caption_latents": 0,  # the encoder's own latents, to compare below
+        },
     )
     trainer = Trainer(load_config(path), CPU, init=load_checkpoint(trained))
     trainer.run()
@@ -285,3 +291,56 @@ def test_replay_floor_repeats_the_windows_the_finished_model_replays(
     distances = torch.cdist(stored.latents, ours)
     assert float(distances.min(dim=1).values.max()) < 1e-4
     assert set(distances.argmin(dim=1).tolist()) == set(range(len(replayed)))
+
+
+def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data, sequences_per_label=4)
+    splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
+    first = write_config(
+        tmp_path / "a" / "c.toml",
+        data,
+        tiny_clip_path,
+        data=splits,
+        train={"steps": 20, "fit_caption_latents": 0},
+    )
+    assert main(["--config", str(first)]) == 0
+    trained_path = tmp_path / "a" / "run" / "model.pt"
+    trained = load_checkpoint(trained_path)
+    refit = write_config(
+        tmp_path / "b" / "c.toml",
+        data,
+        tiny_clip_path,
+        data=splits,
+        train={"steps": 0, "fit_caption_latents": 10},
+    )
+    assert main(["--config", str(refit)]) == 2
+    assert "train.steps = 0 needs --init CHECKPOINT" in capsys.readouterr().err
+
+    assert main(["--config", str(refit), "--init", str(trained_path)]) == 0
+    refitted = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
+    for name, value in refitted.state_dict.items():
+        assert torch.equal(value, trained.state_dict[name])  # no training step
+    old, new = trained.caption_latents, refitted.caption_latents
+    assert old is not None and new is not None and new.texts == old.texts
+    # captions that shared a medoid window share its fitted latent
+    assert len(torch.unique(new.latents, dim=0)) == len(torch.unique(old.latents, dim=0))
+
+    # each is its caption's medoid window's latent, fitted as training.text_to_latent fits one
+    trainer = Trainer(load_config(refit), CPU, init=refitted)
+    train = trainer.data.indices("train")
+    encoded = encode_windows(trainer.model, trainer.data, train, trainer.statistics)
+    medoids = torch.cdist(old.latents, encoded).argmin(dim=1).tolist()
+    distinct = sorted(set(medoids))
+    fitted = decoded_latents(
+        trainer.model,
+        [trainer.data.window(train[row]) for row in distinct],
+        encoded[distinct],
+        trainer.statistics,
+        {"rotation": 100.0, "joints": 100.0, "in_place": 0.0, "velocity": 100.0},
+        steps=10,
+    )
+    torch.testing.assert_close(new.latents, fitted[[distinct.index(row) for row in medoids]])
+    assert not torch.allclose(new.latents, old.latents)

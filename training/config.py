@@ -123,6 +123,7 @@ class TrainSection:
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     prefix: float = 0.0  # chance that only a prefix of a drawn window is decoded (batches.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
+    fit_caption_latents: int = 200  # steps fitting nearest_captions' latents (text_to_latent.py)
     seed: int = 0
     out: str = "runs/model"
     device: str = "auto"  # auto: cuda when available, else cpu
@@ -161,8 +162,15 @@ class TrainConfig:
             )
         if not 0 <= self.data.validation_fraction + self.data.test_fraction < 1:
             raise ConfigError("data.validation_fraction + data.test_fraction must be in [0, 1)")
-        if self.train.steps < 1 or self.train.batch_size < 1:
-            raise ConfigError("train.steps and train.batch_size must be at least 1")
+        if self.train.steps < 0 or self.train.batch_size < 1:
+            raise ConfigError(
+                "train.steps must be at least 0 (0: only the end pass, with --init) and "
+                "train.batch_size at least 1"
+            )
+        if self.train.fit_caption_latents < 0:
+            raise ConfigError(
+                f"train.fit_caption_latents must be 0 or more, got {self.train.fit_caption_latents}"
+            )
         low = {source: n for source, n in self.train.source_repeats.items() if n < 1}
         if low:
             raise ConfigError(f"train.source_repeats must be at least 1, got {low}")

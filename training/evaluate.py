@@ -133,9 +133,11 @@ def encode_windows(
     )
 
 
-def _padded(
+def padded_windows(
     features: list[torch.Tensor], stats: FeatureStatistics, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pose-vector windows [(T_i, 147)] as one normalised batch (B, T, 147), padding zeroed,
+    and its frame mask (B, T)."""
     padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(device)
     mask = frame_mask(torch.tensor([len(f) for f in features], device=device), padded.shape[1])
     return stats.normalize(padded) * mask[..., None], mask
@@ -147,7 +149,7 @@ def _encode(
 ) -> torch.Tensor:
     model.eval()
     device = next(model.parameters()).device
-    return model.encode(*_padded(features, stats, device)).cpu()
+    return model.encode(*padded_windows(features, stats, device)).cpu()
 
 
 def frame_errors(
@@ -190,7 +192,7 @@ def reconstruction_errors(
     count = 0
     for start in range(0, len(windows), BATCH):
         features = [data.window(i) for i in windows[start : start + BATCH]]
-        normalized, mask = _padded(features, stats, device)
+        normalized, mask = padded_windows(features, stats, device)
         decoded = stats.denormalize(model(normalized, mask)[0]).cpu()
         target = torch.nn.utils.rnn.pad_sequence(features, batch_first=True)
         real = mask.cpu()

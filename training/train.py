@@ -10,7 +10,9 @@ The output folder (train.out) receives log.csv (one row per logged step), loss_c
 last.pt (the training state that --resume continues from) and model.pt, a checkpoint in the
 format inference loads, with the training data, licence and validation metrics filled in.
 --init starts from a checkpoint's weights and normalisation (the bundled model's, or a run's
-model.pt) with a fresh optimiser and schedule: step 1 of train.steps, warm-up included.
+model.pt) with a fresh optimiser and schedule: step 1 of train.steps, warm-up included; with
+train.steps = 0 it only runs the end pass, refitting that model's text-to-latent maps and
+validation metrics.
 """
 
 from __future__ import annotations
@@ -54,7 +56,13 @@ from .evaluate import (
 from .mirror import mirror_text
 from .prepare import prepare, training_data_description
 from .prepared import PreparedData
-from .text_to_latent import TEMPERATURES, caption_medoid_rows, choose_ridge, fit_text_to_latent
+from .text_to_latent import (
+    TEMPERATURES,
+    caption_medoid_rows,
+    choose_ridge,
+    decoded_latents,
+    fit_text_to_latent,
+)
 from .widen import widened_state
 
 logger = logging.getLogger(__name__)
@@ -533,7 +541,7 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     described = caption_rows(trainer.data, windows)
     nearest = checkpoints.CaptionLatents(
         torch.stack([trainer.captions[text].cpu() for text in described]),
-        latents[caption_medoid_rows(latents, list(described.values()))],
+        medoid_latents(trainer, windows, latents, list(described.values())),
         TEMPERATURES[0],
         tuple(described),
     )
@@ -558,6 +566,31 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     return fit_text_to_latent(inputs, targets, ridge), dataclasses.replace(
         nearest, temperature=temperature
     )
+
+
+def medoid_latents(
+    trainer: Trainer, windows: list[int], latents: torch.Tensor, rows: list[list[int]]
+) -> torch.Tensor:
+    """For each caption, given the rows of `latents` (the encoder's, of `windows`) of the windows
+    it describes, the latent of its medoid window, fitted to decode that window in
+    train.fit_caption_latents steps (training.text_to_latent.decoded_latents)."""
+    medoids = caption_medoid_rows(latents, rows)
+    steps = trainer.config.train.fit_caption_latents
+    if steps == 0:
+        return latents[medoids]
+    distinct = sorted(set(medoids))
+    weights = dataclasses.asdict(trainer.config.loss)
+    fitted = decoded_latents(
+        trainer.model,
+        [trainer.data.window(windows[row]) for row in distinct],
+        latents[distinct],
+        trainer.statistics,
+        {name: weights[name] for name in ("rotation", "joints", "in_place", "velocity")},
+        steps,
+        trainer.positions,
+    )
+    logger.info("fitted the latents of %d caption medoids in %d steps", len(distinct), steps)
+    return fitted[[distinct.index(row) for row in medoids]]
 
 
 def caption_rows(data: PreparedData, windows: list[int]) -> dict[str, list[int]]:
@@ -647,6 +680,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, args.set)
         init = checkpoints.load_checkpoint(args.init) if args.init else None
+        if config.train.steps == 0 and init is None:
+            raise MotionClipError(
+                "train.steps = 0 needs --init CHECKPOINT: it only refits that model's "
+                "text-to-latent maps and validation metrics"
+            )
         if config.train.freeze_encoder and init is None and not args.resume:
             raise MotionClipError(
                 "train.freeze_encoder needs --init CHECKPOINT (or --resume): a frozen random "
@@ -654,6 +692,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         process = start_process(config.train.device)
         trainer = Trainer(config, process, init=init)
+        if config.train.steps == 0 and not trainer.data.indices("validation"):
+            raise MotionClipError(
+                "train.steps = 0 refits the text-to-latent maps, which are chosen on the "
+                "validation split, and this data has none (data.validation_fraction)"
+            )
         trainer.run(resume=args.resume)
         if process.main and trainer.data.indices("validation"):
             final = trainer.out / "model.pt"
