@@ -299,23 +299,17 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
     data = tmp_path / "bvh"
     amass_dataset(data, sequences_per_label=4)
     splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
-    first = write_config(
-        tmp_path / "a" / "c.toml",
-        data,
-        tiny_clip_path,
-        data=splits,
-        train={"steps": 20, "fit_caption_latents": 0},
+    trainings = {  # a: trained, its caption latents the encoder's; b: the end pass alone
+        "a": {"steps": 20, "fit_caption_latents": 0},
+        "b": {"steps": 0, "fit_caption_latents": 10},
+    }
+    first, refit = (
+        write_config(tmp_path / name / "c.toml", data, tiny_clip_path, data=splits, train=train)
+        for name, train in trainings.items()
     )
     assert main(["--config", str(first)]) == 0
     trained_path = tmp_path / "a" / "run" / "model.pt"
     trained = load_checkpoint(trained_path)
-    refit = write_config(
-        tmp_path / "b" / "c.toml",
-        data,
-        tiny_clip_path,
-        data=splits,
-        train={"steps": 0, "fit_caption_latents": 10},
-    )
     assert main(["--config", str(refit)]) == 2
     assert "train.steps = 0 needs --init CHECKPOINT" in capsys.readouterr().err
 
