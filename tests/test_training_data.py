@@ -138,6 +138,12 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
         load_config(tmp_path / "c.toml", ["train.freeze_encoder=true", "train.replay_floor=-1"])
     with pytest.raises(ConfigError, match=r"replay_floor > 0 needs train\.freeze_encoder = true"):
         load_config(tmp_path / "c.toml", ["train.replay_floor=16"])
+    assert load_config(tmp_path / "c.toml", ["train.fit_caption_latents=0"]).train.steps > 0
+    with pytest.raises(ConfigError, match=r"train\.fit_caption_latents must be 0 or more, got -1"):
+        load_config(tmp_path / "c.toml", ["train.fit_caption_latents=-1"])
+    assert load_config(tmp_path / "c.toml", ["train.steps=0"]).train.steps == 0  # with --init
+    with pytest.raises(ConfigError, match=r"train\.steps must be at least 0"):
+        load_config(tmp_path / "c.toml", ["train.steps=-1"])
     assert load_config(tmp_path / "c.toml", ["train.mirror=0.5"]).train.mirror == 0.5
     with pytest.raises(ConfigError, match=r"train\.mirror must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.mirror=1.5"])

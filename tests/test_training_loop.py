@@ -312,6 +312,10 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
     trained = load_checkpoint(trained_path)
     assert main(["--config", str(refit)]) == 2
     assert "train.steps = 0 needs --init CHECKPOINT" in capsys.readouterr().err
+    unsplit = write_config(tmp_path / "c" / "c.toml", data, tiny_clip_path, train={"steps": 0})
+    assert main(["--config", str(unsplit), "--init", str(trained_path)]) == 2
+    assert "this data has none (data.validation_fraction)" in capsys.readouterr().err
+    assert not (tmp_path / "c" / "run").exists()
 
     assert main(["--config", str(refit), "--init", str(trained_path)]) == 0
     refitted = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
