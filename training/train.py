@@ -590,7 +590,8 @@ def medoid_latents(
         trainer.positions,
     )
     logger.info("fitted the latents of %d caption medoids in %d steps", len(distinct), steps)
-    return fitted[[distinct.index(row) for row in medoids]]
+    position = {row: index for index, row in enumerate(distinct)}
+    return fitted[[position[row] for row in medoids]]
 
 
 def caption_rows(data: PreparedData, windows: list[int]) -> dict[str, list[int]]:
