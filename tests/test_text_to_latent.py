@@ -103,7 +103,13 @@ def window_losses(
     return losses
 
 
-WEIGHTS = {"rotation": 100.0, "joints": 100.0, "in_place": 0.0, "velocity": 100.0}
+WEIGHTS = {
+    "rotation": 100.0,
+    "joints": 100.0,
+    "in_place": 0.0,
+    "velocity": 100.0,
+    "foot_contact": 0.0,
+}
 
 
 def test_fitted_latents_decode_their_own_windows_better_and_leave_the_model_alone() -> None:
@@ -124,3 +130,24 @@ def test_fitted_latents_decode_their_own_windows_better_and_leave_the_model_alon
     )
     torch.testing.assert_close(permuted, fitted[order])
     assert torch.equal(decoded_latents(model, windows, initial, statistics, WEIGHTS, 0), initial)
+
+
+def test_a_foot_contact_weight_makes_the_fit_follow_the_planted_feet_more_closely() -> None:
+    model, exact, initial, statistics = fitting_problem()
+    # every pose feature offset by a constant: no latent decodes these exactly, so the fit
+    # trades its terms against each other
+    noise = torch.Generator().manual_seed(5)
+    windows = [window + 0.3 * torch.randn(window.shape[-1], generator=noise) for window in exact]
+
+    def foot_contact(latents: torch.Tensor) -> float:
+        target, mask = padded_windows(windows, statistics, torch.device("cpu"))
+        with torch.no_grad():
+            decoded = model.decode(latents, mask)
+        terms = reconstruction_losses(decoded, target, mask, statistics, model.config.fps)
+        return float(terms["foot_contact"])
+
+    plain = decoded_latents(model, windows, initial, statistics, WEIGHTS, steps=30)
+    feet = decoded_latents(
+        model, windows, initial, statistics, WEIGHTS | {"foot_contact": 1e4}, steps=30
+    )
+    assert foot_contact(feet) < 0.9 * foot_contact(plain), (foot_contact(feet), foot_contact(plain))

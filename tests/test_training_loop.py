@@ -303,8 +303,11 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
         "a": {"steps": 20, "fit_caption_latents": 0},
         "b": {"steps": 0, "fit_caption_latents": 10},
     }
+    feet = {"foot_contact": 50.0}  # trained with, and the fit below weighs it as training did
     first, refit = (
-        write_config(tmp_path / name / "c.toml", data, tiny_clip_path, data=splits, train=train)
+        write_config(
+            tmp_path / name / "c.toml", data, tiny_clip_path, data=splits, train=train, loss=feet
+        )
         for name, train in trainings.items()
     )
     assert main(["--config", str(first)]) == 0
@@ -337,7 +340,7 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
         [trainer.data.window(train[row]) for row in distinct],
         encoded[distinct],
         trainer.statistics,
-        {"rotation": 100.0, "joints": 100.0, "in_place": 0.0, "velocity": 100.0},
+        {"rotation": 100.0, "joints": 100.0, "in_place": 0.0, "velocity": 100.0} | feet,
         steps=10,
     )
     torch.testing.assert_close(new.latents, fitted[[distinct.index(row) for row in medoids]])

@@ -81,8 +81,8 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Weights of the loss terms (the paper: 100, 100, 100, 1, 1; in_place and contrastive are
-    ours, off unless set).
+    """Weights of the loss terms (the paper: 100, 100, 100, 1, 1; in_place, foot_contact and
+    contrastive are ours, off unless set).
 
     smpl_model: a folder with the licensed SMPL model; when given, the position term compares
     mesh vertices instead of joints.
@@ -92,6 +92,7 @@ class LossConfig:
     joints: float = 100.0
     in_place: float = 0.0
     velocity: float = 100.0
+    foot_contact: float = 0.0
     text: float = 1.0
     image: float = 0.0
     contrastive: float = 0.0

@@ -61,13 +61,13 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from .action_classifier import ActionClassifier, cached_classifier, joint_tracks
 from .config import TrainConfig, command_parser, load_config
+from .losses import FOOT_CONTACT_HEIGHT
 from .prepare import prepare
 from .prepared import PreparedData
 
 BATCH = 64
 GENERATED_PER_LABEL = 4
 VARIATION = 0.1
-FOOT_CONTACT_HEIGHT = 0.05  # metres
 DIVERSITY_PAIRS = 300
 UNSEEN_SECONDS = 4.0
 # prompts worded unlike any training caption -> the content labels that count as a right answer

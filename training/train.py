@@ -67,7 +67,7 @@ from .widen import widened_state
 
 logger = logging.getLogger(__name__)
 
-TERMS = ("rotation", "joints", "in_place", "velocity", "text", "image", "contrastive")
+TERMS = (*losses.RECONSTRUCTION_TERMS, "text", "image", "contrastive")
 LOG_COLUMNS = ("step", "epoch", "lr", "loss", *TERMS, "validation_loss", "samples_per_s")
 VALIDATION_WINDOWS = 256  # windows of the validation split scored at each checkpoint
 
@@ -585,7 +585,7 @@ def medoid_latents(
         [trainer.data.window(windows[row]) for row in distinct],
         latents[distinct],
         trainer.statistics,
-        {name: weights[name] for name in ("rotation", "joints", "in_place", "velocity")},
+        {name: weights[name] for name in losses.RECONSTRUCTION_TERMS},
         steps,
         trainer.positions,
     )
