@@ -138,6 +138,9 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
         load_config(tmp_path / "c.toml", ["train.freeze_encoder=true", "train.replay_floor=-1"])
     with pytest.raises(ConfigError, match=r"replay_floor > 0 needs train\.freeze_encoder = true"):
         load_config(tmp_path / "c.toml", ["train.replay_floor=16"])
+    both = ["train.freeze_encoder=true", "train.freeze_decoder=true"]
+    with pytest.raises(ConfigError, match=r"freeze_decoder are both true: nothing would train"):
+        load_config(tmp_path / "c.toml", both)
     assert load_config(tmp_path / "c.toml", ["train.fit_caption_latents=0"]).train.steps > 0
     with pytest.raises(ConfigError, match=r"train\.fit_caption_latents must be 0 or more, got -1"):
         load_config(tmp_path / "c.toml", ["train.fit_caption_latents=-1"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionclip_blender.core.checkpoint import load_checkpoint
+from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from training.config import load_config
@@ -251,6 +251,64 @@ def test_freeze_encoder_trains_the_decoder_only(
     assert "trained with train.freeze_encoder = true" in capsys.readouterr().err
     resumed = load_checkpoint(tmp_path / "b" / "run" / "model.pt").state_dict
     assert all(torch.equal(resumed[name], after[name]) for name in after)
+
+
+def same_caption_latents(a: CaptionLatents | None, b: CaptionLatents | None) -> bool:
+    """Whether two checkpoints' "nearest_captions" maps are exactly the same."""
+    assert a is not None and b is not None
+    return (
+        torch.equal(a.embeddings, b.embeddings)
+        and torch.equal(a.latents, b.latents)
+        and (a.temperature, a.texts) == (b.temperature, b.texts)
+    )
+
+
+def test_freeze_decoder_trains_the_encoder_only_and_keeps_the_caption_latents(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data, sequences_per_label=4)
+    splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
+    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, data=splits)
+    assert main(["--config", str(first)]) == 0
+    trained = tmp_path / "a" / "run" / "model.pt"
+    initial = load_checkpoint(trained)
+    assert initial.caption_latents is not None
+
+    def frozen(steps: int) -> Path:
+        train = {"steps": steps, "freeze_decoder": True, "checkpoint_every": 2}
+        return write_config(
+            tmp_path / "b" / "c.toml", data, tiny_clip_path, data=splits, train=train
+        )
+
+    assert main(["--config", str(frozen(3))]) == 2  # a random decoder must not be frozen
+    assert "train.freeze_decoder needs --init" in capsys.readouterr().err
+    assert not (tmp_path / "b" / "run").exists()
+
+    assert main(["--config", str(frozen(3)), "--init", str(trained)]) == 0
+    after = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
+    encoder = [name for name in initial.state_dict if name.startswith("encoder.")]
+    decoder = [name for name in initial.state_dict if name.startswith("decoder.")]
+    assert encoder and decoder
+    for name in decoder:
+        torch.testing.assert_close(after.state_dict[name], initial.state_dict[name], rtol=0, atol=0)
+    assert any(
+        not torch.equal(after.state_dict[name], initial.state_dict[name]) for name in encoder
+    )
+    # the unchanged decoder decodes the init's fitted caption latents as before: they are kept
+    assert same_caption_latents(after.caption_latents, initial.caption_latents)
+
+    trainer = Trainer(load_config(frozen(3)), CPU, init=initial)
+    trainer.train_step()
+    assert trainer.model.encoder.training and not trainer.model.decoder.training  # no dropout
+
+    # resumed from its last state (step 2), the run still keeps them, with no --init given
+    assert main(["--config", str(frozen(4)), "--resume"]) == 0
+    resumed = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
+    assert same_caption_latents(resumed.caption_latents, initial.caption_latents)
+    thawed = write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, data=splits)
+    assert main(["--config", str(thawed), "--resume"]) == 2  # its optimiser lacks the decoder
+    assert "trained with train.freeze_decoder = true" in capsys.readouterr().err
 
 
 def test_replay_floor_repeats_the_windows_the_finished_model_replays(

@@ -124,6 +124,7 @@ class TrainSection:
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     prefix: float = 0.0  # chance that only a prefix of a drawn window is decoded (batches.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
+    freeze_decoder: bool = False  # train the encoder only: what latents decode to stays the init's
     fit_caption_latents: int = 200  # steps fitting nearest_captions' latents (text_to_latent.py)
     seed: int = 0
     out: str = "runs/model"
@@ -180,6 +181,10 @@ class TrainConfig:
         if self.train.replay_floor < 0:
             raise ConfigError(
                 f"train.replay_floor must be 0 or more, got {self.train.replay_floor}"
+            )
+        if self.train.freeze_encoder and self.train.freeze_decoder:
+            raise ConfigError(
+                "train.freeze_encoder and train.freeze_decoder are both true: nothing would train"
             )
         if self.train.replay_floor > 0 and not self.train.freeze_encoder:
             raise ConfigError(

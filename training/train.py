@@ -179,6 +179,7 @@ class TrainingStep:
         self.config, self.model, self.network = config, model, network
         self.statistics, self.device, self.positions = statistics, device, positions
         model.encoder.requires_grad_(not config.train.freeze_encoder)
+        model.decoder.requires_grad_(not config.train.freeze_decoder)
         self.optimizer = torch.optim.AdamW(
             [parameter for parameter in model.parameters() if parameter.requires_grad],
             lr=config.optim.lr,
@@ -225,6 +226,8 @@ class TrainingStep:
         self.network.train()
         if self.config.train.freeze_encoder:
             self.model.encoder.eval()  # no dropout: the decoder learns the latents inference gives
+        if self.config.train.freeze_decoder:
+            self.model.decoder.eval()  # no dropout: the encoder learns for the decoder as it runs
         terms = self.loss_terms(batch, self.network)
         loss = self.total(terms)
         self.optimizer.zero_grad(set_to_none=True)
@@ -292,6 +295,10 @@ class Trainer(TrainingStep):
         network = DistributedDataParallel(model) if process.world > 1 else model
         super().__init__(config, model, network, statistics, process.device, positions)
         self.images = images
+        # A frozen decoder decodes the init's fitted caption latents to the same motions: kept.
+        self.kept_caption_latents = (
+            init.caption_latents if init is not None and config.train.freeze_decoder else None
+        )
         self.batches = self.batch_maker(frozenset())
         self.step = 0
         self.out = Path(config.train.out)
@@ -354,6 +361,8 @@ class Trainer(TrainingStep):
             "config": dataclasses.asdict(self.config),
             "data_key": self.data.key,
         }
+        if self.kept_caption_latents is not None:
+            state["caption_latents"] = dataclasses.asdict(self.kept_caption_latents)
         write_atomically(self.out / "last.pt", lambda stream: torch.save(state, stream))
 
     def load_state(self) -> None:
@@ -366,13 +375,15 @@ class Trainer(TrainingStep):
                 f"--resume: {path} was trained on prepared data {state['data_key']}, but the "
                 f"configuration now prepares {self.data.key}; start a new run (another train.out)"
             )
-        frozen = state["config"]["train"].get("freeze_encoder", False)
-        if frozen != self.config.train.freeze_encoder:
-            raise MotionClipError(
-                f"--resume: {path} was trained with train.freeze_encoder = {str(frozen).lower()}, "
-                "and its optimiser holds only those parameters; resume with the same setting, or "
-                "start a new run (another train.out) with --init"
-            )
+        for part in ("encoder", "decoder"):
+            frozen = state["config"]["train"].get(f"freeze_{part}", False)
+            if frozen != getattr(self.config.train, f"freeze_{part}"):
+                raise MotionClipError(
+                    f"--resume: {path} was trained with train.freeze_{part} = "
+                    f"{str(frozen).lower()}, and its optimiser holds only those parameters; "
+                    "resume with the same setting, or start a new run (another train.out) with "
+                    "--init"
+                )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
@@ -382,6 +393,14 @@ class Trainer(TrainingStep):
         else:
             torch.manual_seed(self.config.train.seed + self.process.rank + state["step"])
         self.step = int(state["step"])
+        if "caption_latents" in state:
+            kept = state["caption_latents"]
+            self.kept_caption_latents = checkpoints.CaptionLatents(
+                kept["embeddings"].cpu(),
+                kept["latents"].cpu(),
+                float(kept["temperature"]),
+                tuple(kept["texts"]),
+            )
 
     def checkpoint(
         self,
@@ -538,6 +557,9 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     inputs, targets = torch.stack(embeddings), latents[rows]
     ridge = choose_ridge(inputs, targets, torch.tensor(phrasings))
     logger.info("text-to-latent map: ridge %g, chosen with a caption phrasing held out", ridge)
+    if trainer.kept_caption_latents is not None:
+        logger.info("nearest captions: the initial checkpoint's, kept (train.freeze_decoder)")
+        return fit_text_to_latent(inputs, targets, ridge), trainer.kept_caption_latents
     described = caption_rows(trainer.data, windows)
     nearest = checkpoints.CaptionLatents(
         torch.stack([trainer.captions[text].cpu() for text in described]),
@@ -690,6 +712,11 @@ def main(argv: list[str] | None = None) -> int:
             raise MotionClipError(
                 "train.freeze_encoder needs --init CHECKPOINT (or --resume): a frozen random "
                 "encoder gives latents that mean nothing"
+            )
+        if config.train.freeze_decoder and init is None and not args.resume:
+            raise MotionClipError(
+                "train.freeze_decoder needs --init CHECKPOINT (or --resume): a frozen random "
+                "decoder decodes nothing worth encoding for"
             )
         process = start_process(config.train.device)
         trainer = Trainer(config, process, init=init)
