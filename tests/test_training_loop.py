@@ -99,6 +99,19 @@ def trained_run(tmp_path: Path, tiny_clip_path: Path) -> tuple[Path, Path]:
     return data, tmp_path / "a" / "run" / "model.pt"
 
 
+SPLITS = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need validation
+
+
+def captioned_run(tmp_path: Path, tiny_clip_path: Path) -> tuple[Path, Path]:
+    """An AMASS dataset in tmp_path/bvh with a validation split (SPLITS) and a default run on it,
+    whose checkpoint has caption latents: (data folder, model.pt)."""
+    data = tmp_path / "bvh"
+    amass_dataset(data, sequences_per_label=4)
+    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, data=SPLITS)
+    assert main(["--config", str(first)]) == 0
+    return data, tmp_path / "a" / "run" / "model.pt"
+
+
 def fine_tuning(
     tmp_path: Path, tiny_clip_path: Path, **sections: dict[str, object]
 ) -> tuple[Path, Path, Path, Trainer]:
@@ -266,19 +279,14 @@ def same_caption_latents(a: CaptionLatents | None, b: CaptionLatents | None) -> 
 def test_freeze_decoder_trains_the_encoder_only_and_keeps_the_caption_latents(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "bvh"
-    amass_dataset(data, sequences_per_label=4)
-    splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
-    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, data=splits)
-    assert main(["--config", str(first)]) == 0
-    trained = tmp_path / "a" / "run" / "model.pt"
+    data, trained = captioned_run(tmp_path, tiny_clip_path)
     initial = load_checkpoint(trained)
     assert initial.caption_latents is not None
 
     def frozen(steps: int) -> Path:
         train = {"steps": steps, "freeze_decoder": True, "checkpoint_every": 2}
         return write_config(
-            tmp_path / "b" / "c.toml", data, tiny_clip_path, data=splits, train=train
+            tmp_path / "b" / "c.toml", data, tiny_clip_path, data=SPLITS, train=train
         )
 
     assert main(["--config", str(frozen(3))]) == 2  # a random decoder must not be frozen
@@ -306,7 +314,7 @@ def test_freeze_decoder_trains_the_encoder_only_and_keeps_the_caption_latents(
     assert main(["--config", str(frozen(4)), "--resume"]) == 0
     resumed = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
     assert same_caption_latents(resumed.caption_latents, initial.caption_latents)
-    thawed = write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, data=splits)
+    thawed = write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, data=SPLITS)
     assert main(["--config", str(thawed), "--resume"]) == 2  # its optimiser lacks the decoder
     assert "trained with train.freeze_decoder = true" in capsys.readouterr().err
 
@@ -314,17 +322,12 @@ def test_freeze_decoder_trains_the_encoder_only_and_keeps_the_caption_latents(
 def test_replay_floor_repeats_the_windows_the_finished_model_replays(
     tmp_path: Path, tiny_clip_path: Path
 ) -> None:
-    data = tmp_path / "bvh"
-    amass_dataset(data, sequences_per_label=4)
-    splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
-    first = write_config(tmp_path / "a" / "c.toml", data, tiny_clip_path, data=splits)
-    assert main(["--config", str(first)]) == 0
-    trained = tmp_path / "a" / "run" / "model.pt"
+    data, trained = captioned_run(tmp_path, tiny_clip_path)
     path = write_config(
         tmp_path / "b" / "c.toml",
         data,
         tiny_clip_path,
-        data=splits,
+        data=SPLITS,
         train={
             "steps": 2,
             "freeze_encoder": True,
@@ -356,7 +359,6 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
 ) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data, sequences_per_label=4)
-    splits = {"validation_fraction": 0.25, "test_fraction": 0.0}  # the caption maps need one
     trainings = {  # a: trained, its caption latents the encoder's; b: the end pass alone
         "a": {"steps": 20, "fit_caption_latents": 0},
         "b": {"steps": 0, "fit_caption_latents": 10},
@@ -364,7 +366,7 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
     feet = {"foot_contact": 50.0}  # trained with, and the fit below weighs it as training did
     first, refit = (
         write_config(
-            tmp_path / name / "c.toml", data, tiny_clip_path, data=splits, train=train, loss=feet
+            tmp_path / name / "c.toml", data, tiny_clip_path, data=SPLITS, train=train, loss=feet
         )
         for name, train in trainings.items()
     )
