@@ -545,7 +545,8 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     """Both maps of training.text_to_latent from the training windows' latents and captions:
     fit_text_to_latent over every (caption, latent) pair, with the ridge that best predicts
     latents from a caption phrasing left out (choose_ridge); and the caption medoids, with the
-    temperature under which the validation split's generated motions are recognised best."""
+    temperature under which the validation split's generated motions are recognised best, or,
+    when the decoder was frozen, the initial checkpoint's, which it still decodes the same."""
     windows = trainer.data.indices("train")
     latents = encode_windows(trainer.model, trainer.data, windows, trainer.statistics).cpu()
     rows, phrasings, embeddings = [], [], []
