@@ -709,16 +709,12 @@ def main(argv: list[str] | None = None) -> int:
                 "train.steps = 0 needs --init CHECKPOINT: it only refits that model's "
                 "text-to-latent maps and validation metrics"
             )
-        if config.train.freeze_encoder and init is None and not args.resume:
-            raise MotionClipError(
-                "train.freeze_encoder needs --init CHECKPOINT (or --resume): a frozen random "
-                "encoder gives latents that mean nothing"
-            )
-        if config.train.freeze_decoder and init is None and not args.resume:
-            raise MotionClipError(
-                "train.freeze_decoder needs --init CHECKPOINT (or --resume): a frozen random "
-                "decoder decodes nothing worth encoding for"
-            )
+        for part in ("encoder", "decoder"):
+            if getattr(config.train, f"freeze_{part}") and init is None and not args.resume:
+                raise MotionClipError(
+                    f"train.freeze_{part} needs --init CHECKPOINT (or --resume): a frozen random "
+                    f"{part} leaves the other half nothing worth learning"
+                )
         process = start_process(config.train.device)
         trainer = Trainer(config, process, init=init)
         if config.train.steps == 0 and not trainer.data.indices("validation"):
