@@ -23,7 +23,7 @@ from motionclip_blender.core.checkpoint import (
 from motionclip_blender.core.errors import CheckpointError
 from motionclip_blender.core.model import MotionClipModel, frame_mask
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
-from tests.tiny_models import tiny_config
+from tests.tiny_models import relative_change, tiny_config
 
 
 def payload_of(path: Path) -> dict[str, Any]:
@@ -68,11 +68,35 @@ def test_saved_and_loaded_model_gives_identical_outputs(tmp_path: Path) -> None:
     assert torch.equal(loaded.statistics.std, statistics.std)
     features = torch.randn(2, 40, FEATURE_DIM)
     mask = frame_mask(torch.tensor([40, 25]), 40)
-    rebuilt = loaded.build_model()
     with torch.no_grad():
-        expected = model(features, mask)
-        actual = rebuilt(features, mask)
+        expected = original.build_model()(features, mask)
+        actual = loaded.build_model()(features, mask)
+        live = model(features, mask)
     assert torch.equal(expected[0], actual[0]) and torch.equal(expected[1], actual[1])
+    assert 0 < relative_change(actual[0], live[0]) < 1e-3  # float16 rounding, and no more
+
+
+def test_weights_are_stored_in_float16_and_read_from_either_precision(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    model = MotionClipModel(tiny_config(16)).eval()
+    path = tmp_path / "model.pt"
+    save_checkpoint(from_model(model, "clip"), path)
+    payload = payload_of(path)
+    assert {value.dtype for value in payload["state_dict"].values()} == {torch.float16}
+
+    payload["state_dict"] = model.state_dict()  # a float32 file, as written before float16
+    older = tmp_path / "older.pt"
+    torch.save(payload, older)
+    weights = load_checkpoint(older).state_dict
+    stored = load_checkpoint(path).state_dict
+    assert all(weights[name].dtype == torch.float32 for name in weights)
+    assert all(torch.equal(weights[name], stored[name]) for name in weights)
+
+    with torch.no_grad():
+        model.decoder.to_pose.bias[0] = 1e5
+    with pytest.raises(CheckpointError, match=r"decoder\.to_pose\.bias .*beyond float16's range"):
+        save_checkpoint(from_model(model, "clip"), tmp_path / "huge.pt")
+    assert not (tmp_path / "huge.pt").exists()
 
 
 def test_truncated_and_corrupt_files_are_named(tiny_checkpoint: Path, tmp_path: Path) -> None:

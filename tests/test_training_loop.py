@@ -166,6 +166,12 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
             "decoder feed-forward 192 (configuration: 64; it can only grow)",
         ),
         (
+            {"feedforward": 192, "decoder_feedforward": 128},
+            {"feedforward": 64, "decoder_feedforward": 128},
+            1e-6,
+            "encoder feed-forward 192 (configuration: 64; it can only grow)",
+        ),
+        (
             {"decoder_memory": 3},
             {"decoder_memory": 2},
             0.05,  # near, not equal: the copies' noise
@@ -173,7 +179,7 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
         ),
     ],
 )
-def test_init_can_grow_the_decoder(
+def test_init_can_grow_the_model(
     tmp_path: Path,
     tiny_clip_path: Path,
     capsys: pytest.CaptureFixture[str],

@@ -1,4 +1,4 @@
-"""Growing the decoder's feed-forward from a checkpoint: the same function, then more capacity."""
+"""Growing a checkpoint's feed-forward or memory tokens: the same function, then more capacity."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def narrow_and_wide() -> tuple[MotionClipModel, MotionClipModel]:
     return grown_from_tiny(decoder_feedforward=96)
 
 
+ENCODER_GROWTH = {"feedforward": 96, "decoder_feedforward": 64}  # the encoder's alone
+
+
 def single_and_several_tokens(seed: int = 0) -> tuple[MotionClipModel, MotionClipModel]:
     return grown_from_tiny(seed, decoder_memory=4)
 
@@ -52,25 +55,38 @@ def test_the_grown_model_computes_what_the_checkpoint_did() -> None:
     torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
 
 
-def test_the_new_units_learn() -> None:
-    _, wide = narrow_and_wide()
+def test_a_grown_encoder_computes_what_the_checkpoint_did() -> None:
+    narrow, wide = grown_from_tiny(**ENCODER_GROWTH)
+    assert wide.encoder.transformer.layers[0].linear1.out_features == 96
+    assert wide.decoder.transformer.layers[0].linear1.out_features == 64
+    expected, actual, expected_latents, latents = reconstructions(narrow, wide)
+    torch.testing.assert_close(latents, expected_latents, atol=1e-5, rtol=0)
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("growth", "half"), [({"decoder_feedforward": 96}, "decoder"), (ENCODER_GROWTH, "encoder")]
+)
+def test_the_new_units_learn(growth: dict[str, int], half: str) -> None:
+    _, wide = grown_from_tiny(**growth)
     wide.train()
     features = torch.randn(2, 20, FEATURE_DIM)
     reconstruction, _ = wide(features, frame_mask(torch.tensor([20, 15]), 20))
     reconstruction.square().mean().backward()
-    output = wide.decoder.transformer.layers[0].linear2.weight
+    output = getattr(wide, half).transformer.layers[0].linear2.weight
     assert output.grad is not None and bool(output.grad[:, 64:].abs().sum() > 0)
 
 
-def test_only_the_decoder_feed_forward_can_differ() -> None:
+def test_only_the_feed_forward_and_memory_can_differ() -> None:
     narrow, _ = narrow_and_wide()
-    wider_everywhere = MotionClipModel(replace(tiny_config(16), feedforward=96))
-    named = re.escape("encoder.transformer.layers.0.linear1.weight")
+    other_latent = MotionClipModel(tiny_config(24))
+    named = re.escape("encoder.to_latent.weight")
     with pytest.raises(MotionClipError, match=named):
-        widened_state(narrow.state_dict(), wider_everywhere)
-    shrunk = MotionClipModel(replace(tiny_config(16), decoder_feedforward=32))
-    with pytest.raises(MotionClipError, match="only the decoder's feed-forward and memory"):
-        widened_state(narrow.state_dict(), shrunk)
+        widened_state(narrow.state_dict(), other_latent)
+    for smaller in ({"decoder_feedforward": 32}, {"feedforward": 32, "decoder_feedforward": 64}):
+        shrunk = MotionClipModel(replace(tiny_config(16), **smaller))
+        with pytest.raises(MotionClipError, match="only the feed-forward and the decoder's memory"):
+            widened_state(narrow.state_dict(), shrunk)
     missing = {k: v for k, v in narrow.state_dict().items() if not k.startswith("decoder.to_pose")}
     with pytest.raises(MotionClipError, match=re.escape("missing ['decoder.to_pose.bias'")):
         widened_state(missing, narrow)

@@ -483,7 +483,8 @@ def check_initial_checkpoint(
 ) -> None:
     """An error that names the difference when a checkpoint is not of the configured text space,
     its dimension (space_dim: CLIP files differ) and model size (dropout may differ, and the
-    decoder's feed-forward and memory tokens may grow: training.widen)."""
+    encoder's and decoder's feed-forward and the decoder's memory tokens may grow:
+    training.widen)."""
     if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
@@ -495,9 +496,14 @@ def check_initial_checkpoint(
     differences = [
         f"{name} {given[name]} (configuration: {expected[name]})"
         for name in expected
-        if name not in ("dropout", "decoder_feedforward", "decoder_memory")
+        if name not in ("dropout", "feedforward", "decoder_feedforward", "decoder_memory")
         and given[name] != expected[name]
     ]
+    if init.config.feedforward > configured.feedforward:
+        differences.append(
+            f"encoder feed-forward {init.config.feedforward} (configuration: "
+            f"{configured.feedforward}; it can only grow)"
+        )
     if init.config.decoder_hidden > configured.decoder_hidden:
         differences.append(
             f"decoder feed-forward {init.config.decoder_hidden} (configuration: "

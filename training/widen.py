@@ -1,6 +1,6 @@
-"""Start a model with a grown decoder from a smaller checkpoint, (nearly) unchanged.
+"""Start a model with a grown encoder or decoder from a smaller checkpoint, (nearly) unchanged.
 
-Feed-forward: a decoder layer's is linear2(gelu(linear1(x))). Widening it from n to m hidden
+Feed-forward: an encoder or decoder layer's is linear2(gelu(linear1(x))). Widening it from n to m hidden
 units keeps the checkpoint's n units, gives the m - n new ones the model's fresh random input
 weights and zero output weights, so the grown model computes exactly what the checkpoint did and
 training adds capacity from there (the new output weights get gradients at once; their input
@@ -26,7 +26,7 @@ from torch import nn
 
 from motionclip_blender.core.errors import MotionClipError
 
-_DECODER_FEEDFORWARD = re.compile(r"decoder\.transformer\.layers\.\d+\.linear[12]\.(weight|bias)")
+_FEEDFORWARD = re.compile(r"(en|de)coder\.transformer\.layers\.\d+\.linear[12]\.(weight|bias)")
 _DECODER_MEMORY = re.compile(r"decoder\.from_latent\.(weight|bias)")
 MEMORY_NOISE = 1.0
 
@@ -34,8 +34,8 @@ MEMORY_NOISE = 1.0
 def widened_state(
     state: dict[str, torch.Tensor], model: nn.Module, seed: int = 0
 ) -> dict[str, torch.Tensor]:
-    """A state dict for `model` from `state`, whose decoder feed-forward may be narrower and
-    whose decoder memory may have fewer tokens (seed: of the memory copies' noise).
+    """A state dict for `model` from `state`, whose encoder and decoder feed-forward may be
+    narrower and whose decoder memory may have fewer tokens (seed: of the memory copies' noise).
 
     Every other tensor must have the model's shape.
     """
@@ -51,14 +51,14 @@ def widened_state(
         given = state[name]
         if given.shape == fresh.shape:
             grown[name] = given
-        elif _DECODER_FEEDFORWARD.fullmatch(name) and _fits_inside(given.shape, fresh.shape):
+        elif _FEEDFORWARD.fullmatch(name) and _fits_inside(given.shape, fresh.shape):
             grown[name] = _embed(given, fresh, zero_rest=name.endswith("linear2.weight"))
         elif _DECODER_MEMORY.fullmatch(name) and _repeats(given.shape, fresh.shape):
             grown[name] = _repeated(given, fresh.shape[0] // given.shape[0], generator)
         else:
             raise MotionClipError(
                 f"--init: {name} has shape {tuple(given.shape)}, the model {tuple(fresh.shape)}; "
-                "only the decoder's feed-forward and memory tokens can grow"
+                "only the feed-forward and the decoder's memory tokens can grow"
             )
     return grown
 

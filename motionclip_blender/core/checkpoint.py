@@ -1,7 +1,10 @@
 """Checkpoints: one file holding a model's weights and everything needed to use them.
 
 The file is a `torch.save` archive of plain data (dicts, strings, numbers, tensors), read back with
-`weights_only=True`, so loading never runs pickled code. Loading is strict: the format name and
+`weights_only=True`, so loading never runs pickled code. The model's weights are stored in float16
+(half the file, which lets the bundled model grow within its 30 MB) and computed with in float32:
+a Checkpoint holds them rounded so, made from a model or read from a file of any precision, what
+it evaluates is what it saves. Loading is strict: the format name and
 version, every metadata field, the configuration and every weight's name and shape are checked, and
 any problem raises CheckpointError naming the file and what is wrong.
 """
@@ -30,6 +33,7 @@ FORMAT = "motionclip-blender-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS_FOLDER = Path(__file__).resolve().parents[1] / "weights"
 BUNDLED_NAME = "motionclip-minilm.pt"
+STORED_WEIGHTS = torch.float16
 
 # How a text embedding is turned into a latent for the decoder: as it is ("raw", as the paper
 # does), scaled to unit length ("unit"), scaled to the mean norm of training motion latents
@@ -115,9 +119,22 @@ class Checkpoint:
 
 
 def from_model(model: MotionClipModel, text_space: str, **metadata: Any) -> Checkpoint:
-    """A Checkpoint of a model's current weights (copied to the CPU) and the given metadata."""
-    state = {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+    """A Checkpoint of a model's current weights (copied to the CPU, rounded to the float16 a
+    file stores) and the given metadata."""
+    state = {name: _stored_precision(name, value) for name, value in model.state_dict().items()}
     return Checkpoint(model.config, text_space, state, **metadata)
+
+
+def _stored_precision(name: str, weight: torch.Tensor) -> torch.Tensor:
+    """`weight` on the CPU in float32, rounded to float16's precision; an error if float16
+    cannot hold it."""
+    stored = weight.detach().cpu().to(STORED_WEIGHTS)
+    if not bool(torch.isfinite(stored).all()):
+        raise CheckpointError(
+            f"weight {name} has values that are not finite or beyond float16's range "
+            f"(largest magnitude {weight.detach().abs().max().item():g}); it cannot be stored"
+        )
+    return stored.float()
 
 
 def bundled_checkpoint_path() -> Path:
@@ -156,7 +173,10 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Non
         "training_data": checkpoint.training_data,
         "licence": checkpoint.licence,
         "metrics": {name: float(value) for name, value in checkpoint.metrics.items()},
-        "state_dict": checkpoint.state_dict,
+        "state_dict": {
+            name: _stored_precision(name, value).to(STORED_WEIGHTS)
+            for name, value in checkpoint.state_dict.items()
+        },
     }
     write_atomically(Path(path), lambda stream: torch.save(payload, stream))
 
@@ -256,6 +276,7 @@ def _parse(payload: object, identity: str) -> Checkpoint:
     state_dict = _typed(payload, "state_dict", dict)
     if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
         raise CheckpointError("state_dict must hold only tensors")
+    state_dict = {name: _stored_precision(name, value) for name, value in state_dict.items()}
     return Checkpoint(
         config=config,
         text_space=_typed(payload, "text_space", str),
