@@ -1,10 +1,10 @@
 """Start a model with a grown encoder or decoder from a smaller checkpoint, (nearly) unchanged.
 
-Feed-forward: an encoder or decoder layer's is linear2(gelu(linear1(x))). Widening it from n to m hidden
-units keeps the checkpoint's n units, gives the m - n new ones the model's fresh random input
-weights and zero output weights, so the grown model computes exactly what the checkpoint did and
-training adds capacity from there (the new output weights get gradients at once; their input
-weights once those are non-zero).
+Feed-forward: an encoder or decoder layer's is linear2(gelu(linear1(x))). Widening it from n to
+m hidden units keeps the checkpoint's n units, gives the m - n new ones the model's fresh random
+input weights and zero output weights, so the grown model computes exactly what the checkpoint
+did and training adds capacity from there (the new output weights get gradients at once; their
+input weights once those are non-zero).
 
 Memory: the decoder's from_latent projects the latent to one memory token per `width` rows.
 Growing from one token to k repeats the checkpoint's projection k times. Identical tokens would
