@@ -132,7 +132,8 @@ def _stored_precision(name: str, weight: torch.Tensor) -> torch.Tensor:
     if not bool(torch.isfinite(stored).all()):
         raise CheckpointError(
             f"weight {name} has values that are not finite or beyond float16's range "
-            f"(largest magnitude {weight.detach().abs().max().item():g}); it cannot be stored"
+            f"(largest magnitude {weight.detach().abs().max().item():g}); a checkpoint holds "
+            "its weights in float16"
         )
     return stored.float()
 
