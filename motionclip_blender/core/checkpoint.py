@@ -121,13 +121,12 @@ class Checkpoint:
 def from_model(model: MotionClipModel, text_space: str, **metadata: Any) -> Checkpoint:
     """A Checkpoint of a model's current weights (copied to the CPU, rounded to the float16 a
     file stores) and the given metadata."""
-    state = {name: _stored_precision(name, value) for name, value in model.state_dict().items()}
+    state = {name: _float16(name, value).float() for name, value in model.state_dict().items()}
     return Checkpoint(model.config, text_space, state, **metadata)
 
 
-def _stored_precision(name: str, weight: torch.Tensor) -> torch.Tensor:
-    """`weight` on the CPU in float32, rounded to float16's precision; an error if float16
-    cannot hold it."""
+def _float16(name: str, weight: torch.Tensor) -> torch.Tensor:
+    """`weight` on the CPU as the float16 a file stores; an error if float16 cannot hold it."""
     stored = weight.detach().cpu().to(STORED_WEIGHTS)
     if not bool(torch.isfinite(stored).all()):
         raise CheckpointError(
@@ -135,7 +134,7 @@ def _stored_precision(name: str, weight: torch.Tensor) -> torch.Tensor:
             f"(largest magnitude {weight.detach().abs().max().item():g}); a checkpoint holds "
             "its weights in float16"
         )
-    return stored.float()
+    return stored
 
 
 def bundled_checkpoint_path() -> Path:
@@ -175,8 +174,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Non
         "licence": checkpoint.licence,
         "metrics": {name: float(value) for name, value in checkpoint.metrics.items()},
         "state_dict": {
-            name: _stored_precision(name, value).to(STORED_WEIGHTS)
-            for name, value in checkpoint.state_dict.items()
+            name: _float16(name, value) for name, value in checkpoint.state_dict.items()
         },
     }
     write_atomically(Path(path), lambda stream: torch.save(payload, stream))
@@ -277,7 +275,7 @@ def _parse(payload: object, identity: str) -> Checkpoint:
     state_dict = _typed(payload, "state_dict", dict)
     if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
         raise CheckpointError("state_dict must hold only tensors")
-    state_dict = {name: _stored_precision(name, value) for name, value in state_dict.items()}
+    state_dict = {name: _float16(name, value).float() for name, value in state_dict.items()}
     return Checkpoint(
         config=config,
         text_space=_typed(payload, "text_space", str),
