@@ -6,7 +6,10 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
+import pytest
 import torch
 
 from motionclip_blender.core import rotations as rot
@@ -260,3 +263,32 @@ def test_classifier_gives_a_window_the_same_logits_whatever_shares_its_batch() -
     alone = classifier(*joint_tracks([short]))
     padded = classifier(*joint_tracks([short, long]))
     assert torch.allclose(alone[0], padded[0], atol=1e-5)
+
+
+def test_a_kept_classifier_is_preferred_to_the_cached_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training import action_classifier
+    from training.prepared import PreparedData
+
+    monkeypatch.setattr(action_classifier, "KEPT", tmp_path / "kept")
+    data = cast(PreparedData, SimpleNamespace(key="k"))
+    name = f"classifier-v{action_classifier.VERSION}-k.pt"
+    for folder, classes in (("kept", ["kept"]), ("cache", ["cached"])):
+        (tmp_path / folder).mkdir()
+        state = action_classifier.ActionClassifier(classes).state_dict()
+        torch.save({"classes": classes, "state": state}, tmp_path / folder / name)
+    assert action_classifier.cached_classifier(data, tmp_path / "cache").classes == ["kept"]
+    (tmp_path / "kept" / name).unlink()
+    assert action_classifier.cached_classifier(data, tmp_path / "cache").classes == ["cached"]
+
+
+def test_the_kept_classifier_loads() -> None:
+    from training import action_classifier
+
+    kept = sorted(action_classifier.KEPT.glob(f"classifier-v{action_classifier.VERSION}-*.pt"))
+    assert kept, f"no classifier of version {action_classifier.VERSION} in {action_classifier.KEPT}"
+    saved = torch.load(kept[0], weights_only=True)
+    model = action_classifier.ActionClassifier(saved["classes"])
+    model.load_state_dict(saved["state"])
+    assert len(saved["classes"]) > 1

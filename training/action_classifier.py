@@ -28,6 +28,7 @@ HIDDEN = 128
 EPOCHS = 30
 BATCH = 64
 VERSION = 2  # of the architecture: a cached classifier of another version is retrained
+KEPT = Path(__file__).parent / "judges"  # classifiers kept with the code, by prepared data
 
 
 def joint_tracks(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,13 +97,17 @@ def train_classifier(data: PreparedData, seed: int = 0) -> ActionClassifier:
 
 
 def cached_classifier(data: PreparedData, cache: Path) -> ActionClassifier:
-    """The classifier of this prepared data, trained now if not cached."""
-    path = cache / f"classifier-v{VERSION}-{data.key}.pt"
-    if path.is_file():
-        saved = torch.load(path, weights_only=True)
-        model = ActionClassifier(saved["classes"])
-        model.load_state_dict(saved["state"])
-        return model.eval().requires_grad_(False)
+    """The classifier of this prepared data: the one kept in KEPT for it, else the one cached,
+    else trained now and cached. Kept because training it again on another CPU gives another
+    classifier (float rounding), whose generated-motion figure differs by up to 16 points."""
+    name = f"classifier-v{VERSION}-{data.key}.pt"
+    for path in (KEPT / name, cache / name):
+        if path.is_file():
+            saved = torch.load(path, weights_only=True)
+            model = ActionClassifier(saved["classes"])
+            model.load_state_dict(saved["state"])
+            return model.eval().requires_grad_(False)
+    path = cache / name
     logger.info("training the independent action classifier")
     model = train_classifier(data)
     payload = {"classes": model.classes, "state": model.state_dict()}
