@@ -96,6 +96,14 @@ def train_classifier(data: PreparedData, seed: int = 0) -> ActionClassifier:
     return model.eval().requires_grad_(False)
 
 
+def load_classifier(path: Path) -> ActionClassifier:
+    """A classifier saved by cached_classifier, ready to judge."""
+    saved = torch.load(path, weights_only=True)
+    model = ActionClassifier(saved["classes"])
+    model.load_state_dict(saved["state"])
+    return model.eval().requires_grad_(False)
+
+
 def cached_classifier(data: PreparedData, cache: Path) -> ActionClassifier:
     """The classifier of this prepared data: the one kept in KEPT for it, else the one cached,
     else trained now and cached. Kept because training it again on another CPU gives another
@@ -103,10 +111,7 @@ def cached_classifier(data: PreparedData, cache: Path) -> ActionClassifier:
     name = f"classifier-v{VERSION}-{data.key}.pt"
     for path in (KEPT / name, cache / name):
         if path.is_file():
-            saved = torch.load(path, weights_only=True)
-            model = ActionClassifier(saved["classes"])
-            model.load_state_dict(saved["state"])
-            return model.eval().requires_grad_(False)
+            return load_classifier(path)
     path = cache / name
     logger.info("training the independent action classifier")
     model = train_classifier(data)
