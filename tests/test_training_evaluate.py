@@ -265,6 +265,28 @@ def test_classifier_gives_a_window_the_same_logits_whatever_shares_its_batch() -
     assert torch.allclose(alone[0], padded[0], atol=1e-5)
 
 
+def test_class_weights_favour_rare_classes_and_average_one_over_windows() -> None:
+    from training.action_classifier import class_weights
+
+    targets = torch.tensor([0] * 16 + [1] * 4 + [2])
+    weights = class_weights(targets, 4)
+    assert math.isclose(float(weights[targets].mean()), 1.0, rel_tol=1e-6)
+    assert math.isclose(float(weights[1] / weights[0]), 2.0, rel_tol=1e-6)  # 16 / 4 = 2 squared
+    assert weights[2] > weights[1] > weights[0]
+
+
+def test_an_ensemble_averages_its_members_log_probabilities() -> None:
+    from training.action_classifier import ActionClassifier, ClassifierEnsemble
+
+    torch.manual_seed(0)
+    members = [ActionClassifier(["a", "b", "c"]).eval() for _ in range(3)]
+    ensemble = ClassifierEnsemble(members)
+    joints, mask = torch.randn(2, 20, 72), torch.arange(20) < torch.tensor([[20], [12]])
+    expected = sum(torch.log_softmax(m(joints, mask), -1) for m in members) / 3
+    assert torch.allclose(ensemble(joints, mask), expected, atol=1e-6)
+    assert torch.equal(ensemble.features(joints, mask), members[0].features(joints, mask))
+
+
 def test_a_kept_classifier_is_preferred_to_the_cached_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,8 +298,10 @@ def test_a_kept_classifier_is_preferred_to_the_cached_one(
     name = f"classifier-v{action_classifier.VERSION}-k.pt"
     for folder, classes in (("kept", ["kept"]), ("cache", ["cached"])):
         (tmp_path / folder).mkdir()
-        state = action_classifier.ActionClassifier(classes).state_dict()
-        torch.save({"classes": classes, "state": state}, tmp_path / folder / name)
+        member = action_classifier.ActionClassifier(classes)
+        ensemble = action_classifier.ClassifierEnsemble([member])
+        payload = {"classes": classes, "members": 1, "state": ensemble.state_dict()}
+        torch.save(payload, tmp_path / folder / name)
     assert action_classifier.cached_classifier(data, tmp_path / "cache").classes == ["kept"]
     (tmp_path / "kept" / name).unlink()
     assert action_classifier.cached_classifier(data, tmp_path / "cache").classes == ["cached"]

@@ -59,7 +59,7 @@ from motionclip_blender.core.model import MotionClipModel, frame_mask
 from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
-from .action_classifier import ActionClassifier, cached_classifier, joint_tracks
+from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
 from .config import TrainConfig, command_parser, load_config
 from .losses import FOOT_CONTACT_HEIGHT
 from .prepare import prepare
@@ -350,8 +350,8 @@ def generation_metrics(
     generated, targets = label_generations(session, data, windows, classifier.classes)
     joints, mask = joint_tracks(generated)
     features = classifier.features(joints, mask)
-    logits = classifier.head(features)
-    real_logits = classifier.head(real_features)
+    logits = classifier(joints, mask)
+    real_logits = classifier(real_joints, real_mask)
     known = real_targets >= 0
     real_by_label = label_accuracies(
         real_logits[known], real_targets[known], classifier.classes, "real_by_label"
@@ -383,7 +383,7 @@ def generated_accuracy(
     session: MotionClip,
     data: PreparedData,
     windows: list[int],
-    classifier: ActionClassifier,
+    classifier: ClassifierEnsemble,
     scaling: TextLatentScaling | None = None,
 ) -> float:
     """Fraction of the motions generated from the content labels of `windows` (label_generations)
@@ -474,7 +474,7 @@ def generations(
 @torch.no_grad()
 def prompt_accuracies(
     session: MotionClip,
-    classifier: ActionClassifier,
+    classifier: ClassifierEnsemble,
     prompts: dict[str, tuple[str, ...]],
     name: str,
 ) -> dict[str, float]:
