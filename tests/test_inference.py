@@ -229,6 +229,23 @@ def test_search_by_text_and_by_motion(session: MotionClip) -> None:
         session.search("walk", library, k=0)
 
 
+def test_search_ranks_as_float32_does_even_among_near_duplicates() -> None:
+    """The float16 first pass must not change the result: 5,000 latents within float16 rounding
+    of each other, and exact cosines far apart."""
+    generator = torch.Generator().manual_seed(0)
+    base = torch.randn(384, generator=generator)
+    latents = base + 2e-3 * torch.randn(5000, 384, generator=generator)
+    latents[:50] = torch.randn(50, 384, generator=generator)
+    library = EncodedMotions([f"m{i}" for i in range(5000)], latents)
+    for query in (base, latents[7], -base):
+        unit = torch.nn.functional.normalize(query, dim=0)
+        expected = (torch.nn.functional.normalize(latents, dim=-1) @ unit).topk(10)
+        scores, rows = library.nearest(query, 10)
+        assert rows.tolist() == expected.indices.tolist()
+        assert torch.allclose(scores, expected.values, atol=1e-6)
+    assert library.nearest(base, 10_000)[1].shape == (5000,)
+
+
 def test_bad_motions_are_refused(session: MotionClip) -> None:
     with pytest.raises(MotionDataError, match="too short"):
         session.encode_motion([smooth_motion(0.8)])
