@@ -21,6 +21,8 @@ QUALITY_CONTEXT = (
     "mpjpe_local_mm",  # the same error with the pelvis fixed: the paper's in-place setting
     "rotation_error_deg",
     "frechet_distance",
+    "frechet_distance_matched",  # the generated motions repeated to the split's label counts
+    "frechet_distance_real",  # real test motions against real training ones: the reference
     "diversity_generated",
     "diversity_real",
     "real_classifier_accuracy",

@@ -41,6 +41,8 @@ METRICS = {
     "real_classifier_accuracy",
     "real_classifier_label_accuracy",
     "frechet_distance",
+    "frechet_distance_real",
+    "frechet_distance_matched",
     "diversity_generated",
     "diversity_real",
     "foot_skating_generated_m_s",
@@ -201,6 +203,12 @@ def test_ranks_count_the_best_relevant_item() -> None:
     scores = torch.tensor([[0.9, 0.5, 0.7], [0.1, 0.2, 0.3]])
     relevant = torch.tensor([[False, True, True], [True, False, False]])
     assert evaluate.ranks(scores, relevant).tolist() == [2, 3]
+
+
+def test_label_matched_rows_follow_the_wanted_label_counts_cycling_through_each_label() -> None:
+    labels = torch.tensor([0, 0, 1, 2, 2])
+    rows = evaluate.label_matched_rows(labels, torch.tensor([2, 2, 2, 0, 1]))
+    assert rows.tolist() == [3, 4, 3, 0, 2]
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift() -> None:

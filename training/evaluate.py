@@ -17,7 +17,10 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
   R@10 and median rank;
 - generation from each content label's prompt (GENERATED_PER_LABEL motions: the prompt's own
   latent and seeded variations): accuracy of the independent action classifier (trained on real
-  training windows' joints), Frechet distance of its features to the real split's, diversity
+  training windows' joints), Frechet distance of its features to the real split's (and, for
+  reference, the real split's own distance to the real training windows,
+  `frechet_distance_real`; the generated set has GENERATED_PER_LABEL motions of each label, so
+  `frechet_distance_matched` repeats them to the real split's label counts), diversity
   (mean feature distance of random pairs) of generated and real motions, and foot skating (mean
   horizontal speed of foot joints while within FOOT_CONTACT_HEIGHT of the floor), generated and
   real; the classifier's accuracy again under each other text-latent scaling
@@ -339,6 +342,7 @@ def generation_metrics(
     classifier = cached_classifier(data, Path(config.data.cache))
     real_joints, real_mask = joint_tracks([data.window(i) for i in windows])
     real_features = classifier.features(real_joints, real_mask)
+    training_features = window_features(classifier, data, data.indices("train"))
     real_targets = torch.tensor(
         [
             classifier.classes.index(data.labels[i].content)
@@ -361,6 +365,10 @@ def generation_metrics(
         "real_classifier_accuracy": accuracy(real_logits, real_targets),
         "real_classifier_label_accuracy": sum(real_by_label.values()) / max(len(real_by_label), 1),
         "frechet_distance": frechet_distance(features, real_features),
+        "frechet_distance_real": frechet_distance(real_features, training_features),
+        "frechet_distance_matched": frechet_distance(
+            features[label_matched_rows(targets, real_targets[known])], real_features[known]
+        ),
         "diversity_generated": diversity(features),
         "diversity_real": diversity(real_features),
         "foot_skating_generated_m_s": foot_skating(joints, mask, session.fps),
@@ -377,6 +385,29 @@ def generation_metrics(
     metrics |= prompt_accuracies(session, classifier, PARAPHRASE_PROMPTS, "paraphrase")
     metrics |= prompt_understanding(session, data, PARAPHRASE_PROMPTS, "paraphrase")
     return metrics
+
+
+def label_matched_rows(labels: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+    """Rows of `labels` (N,) with the label of each entry of `wanted` (M,), cycling through the
+    rows of each label: a set resampled to another set's label counts. Every wanted label must
+    occur in `labels`."""
+    seen: dict[int, int] = {}
+    rows = []
+    for label in wanted.tolist():
+        own = (labels == label).nonzero()[:, 0]
+        rows.append(int(own[seen.get(label, 0) % len(own)]))
+        seen[label] = seen.get(label, 0) + 1
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def window_features(
+    classifier: ClassifierEnsemble, data: PreparedData, windows: list[int]
+) -> torch.Tensor:
+    """The classifier's features (N, F) of real windows, BATCH at a time."""
+    batches = [windows[start : start + BATCH] for start in range(0, len(windows), BATCH)]
+    return torch.cat(
+        [classifier.features(*joint_tracks([data.window(i) for i in rows])) for rows in batches]
+    )
 
 
 def generated_accuracy(
