@@ -61,8 +61,8 @@ FAMILIAR_SIMILARITY = {"minilm": 0.5}
 
 
 # Twice a bound on the error of a cosine between unit vectors rounded to float16 and summed in
-# float32 (2 * 2**-11 for the roundings, under 1e-4 for the sums of up to 1,024 dimensions): a row
-# of the exact top k scores at least the k-th best float16 score minus twice the error.
+# float32 (2 * 2**-11 for the roundings, under 1e-4 for the sums of up to 1,024 dimensions): every
+# row of the exact top k has a float16 score of at least the k-th best one minus twice the error.
 COSINE_SLACK = 2.5e-3
 
 
