@@ -137,7 +137,7 @@ def train_member(
 
 
 def load_classifier(path: Path) -> ClassifierEnsemble:
-    """A classifier saved by cached_classifier, ready to judge."""
+    """A classifier saved by cached_classifier (float16 weights), ready to judge in float32."""
     saved = torch.load(path, weights_only=True)
     members = [ActionClassifier(saved["classes"]) for _ in range(saved["members"])]
     model = ClassifierEnsemble(members)
@@ -156,7 +156,8 @@ def cached_classifier(data: PreparedData, cache: Path) -> ClassifierEnsemble:
     path = cache / name
     logger.info("training the independent action classifier")
     model = train_classifier(data)
-    payload = {"classes": model.classes, "members": len(model.members), "state": model.state_dict()}
+    state = {name: value.half() for name, value in model.state_dict().items()}  # half the bytes
+    payload = {"classes": model.classes, "members": len(model.members), "state": state}
     cache.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda stream: torch.save(payload, stream))
-    return model
+    return load_classifier(path)  # the float16 weights, as every later load judges
