@@ -32,7 +32,7 @@ def varied_windows(count: int = 96) -> PreparedData:
 
 def batch_maker(data: PreparedData, length_group: int = 1, **repeats: Any) -> BatchMaker:
     """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor,
-    replayed, replay_floor, prefix and shortest."""
+    replayed, replay_floor, prefix, shortest, time_warp and longest."""
     captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
     statistics = FeatureStatistics.identity()
     return BatchMaker(
@@ -171,6 +171,29 @@ def test_mirror_reflects_windows_and_swaps_their_captions_sides() -> None:
 def test_mirror_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match=r"mirror must be a probability in \[0, 1\], got 2"):
         batch_maker(varied_windows(), mirror=2)
+
+
+def test_batches_warp_windows_with_the_given_chance_reproducibly() -> None:
+    data = varied_windows()
+    plain, always = batch_maker(data), batch_maker(data, time_warp=1.0, shortest=20, longest=150)
+    warped_rows = 0
+    for step in range(1, 4):
+        a, b = plain.batch(step), always.batch(step)
+        assert a.windows == b.windows
+        for row in range(len(a.windows)):
+            before, after = int(a.mask[row].sum()), int(b.mask[row].sum())
+            assert 20 <= after <= 150
+            warped_rows += before != after
+    assert warped_rows > 12  # of 24 windows; a 20-frame window sped up is kept as it is
+    resumed = batch_maker(data, time_warp=1.0, shortest=20, longest=150).batch(2)
+    assert torch.equal(resumed.features, always.batch(2).features)
+    unwarped = always.make(a.windows)  # batches made without a generator (validation) are not
+    assert torch.equal(unwarped.features, plain.make(a.windows).features)
+
+
+def test_time_warp_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"time_warp must be a probability in \[0, 1\], got 2"):
+        batch_maker(varied_windows(), time_warp=2)
 
 
 def test_prefix_decodes_the_start_of_some_windows_from_the_whole_window() -> None:

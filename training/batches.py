@@ -18,6 +18,9 @@ A prefix probability (`train.prefix`, e.g. 0.5; 0 is off) has the decoder rebuil
 only a prefix of a drawn window (its length drawn uniformly from the model's shortest motion up to
 the window's), from the latent of the whole window: the loss then compares those frames only, so
 the motion a latent decodes to does not change with the length asked for.
+A time-warp probability (`train.time_warp`, e.g. 0.5; 0 is off) plays each drawn window, with that
+chance, a little faster or slower (training/time_warp.py), unless that would leave it shorter than
+the model's shortest motion.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from motionclip_blender.core.pose_features import FeatureStatistics
 from .config import ConfigError
 from .mirror import mirror_features, mirror_text
 from .prepared import PreparedData
+from .time_warp import drawn_speeds, time_warped
 
 
 @dataclass(frozen=True)
@@ -134,8 +138,11 @@ class BatchMaker:
         replay_floor: int = 0,
         prefix: float = 0.0,
         shortest: int = 1,
+        time_warp: float = 0.0,
+        longest: int = 10**9,
     ) -> None:
-        """shortest: the fewest frames a prefix keeps (the model's shortest motion)."""
+        """shortest, longest: the fewest frames a prefix or a warped window keeps and the most a
+        warped window keeps (the model's shortest and longest motions)."""
         self.data, self.statistics, self.captions = data, statistics, captions
         by_source = repeated_by_source(data, data.indices(split), source_repeats or {})
         by_label = repeated_up_to_label_floor(data, by_source, label_floor)
@@ -155,6 +162,9 @@ class BatchMaker:
         if not 0 <= prefix <= 1:
             raise ValueError(f"prefix must be a probability in [0, 1], got {prefix}")
         self.prefix, self.shortest = prefix, shortest
+        if not 0 <= time_warp <= 1:
+            raise ValueError(f"time_warp must be a probability in [0, 1], got {time_warp}")
+        self.time_warp, self.longest = time_warp, longest
         self.sampler: DistributedSampler[int] = DistributedSampler(
             range(len(self.windows)),  # type: ignore[arg-type]  # any sized sequence works
             num_replicas=world,
@@ -196,8 +206,9 @@ class BatchMaker:
         return [i for b in batches for i in grouped[b * size : (b + 1) * size]]
 
     def make(self, windows: list[int], generator: torch.Generator | None = None) -> Batch:
-        """A batch of the given windows; captions, mirroring, frames and prefixes drawn with
-        `generator` (the first captions, no mirroring, whole windows, when None)."""
+        """A batch of the given windows; captions, mirroring, frames, prefixes and speeds drawn
+        with `generator` (the first captions, no mirroring, whole windows at their speed, when
+        None)."""
         mirrored = [False] * len(windows)
         if generator is not None and self.mirror > 0:
             mirrored = (torch.rand(len(windows), generator=generator) < self.mirror).tolist()
@@ -205,6 +216,13 @@ class BatchMaker:
             mirror_features(self.data.window(i)) if flip else self.data.window(i)
             for i, flip in zip(windows, mirrored, strict=True)
         ]
+        if generator is not None and self.time_warp > 0:
+            motions = [
+                self.warped(motion, speed)
+                for motion, speed in zip(
+                    motions, drawn_speeds(len(motions), self.time_warp, generator), strict=True
+                )
+            ]
         features = pad_sequence(motions, batch_first=True)
         lengths = torch.tensor([len(motion) for motion in motions])
         mask = frame_mask(lengths, features.shape[1])
@@ -231,3 +249,9 @@ class BatchMaker:
             kept = prefix_lengths(lengths, self.prefix, self.shortest, generator)
             decoded = frame_mask(kept, features.shape[1])
         return Batch(normalized, mask, decoded, embeddings, same, images, windows)
+
+    def warped(self, window: torch.Tensor, speed: float) -> torch.Tensor:
+        """`window` (T, 147) played `speed` times as fast, or as it is if that is too short."""
+        if speed == 1 or round(len(window) / speed) < self.shortest:
+            return window
+        return time_warped(window, speed, self.data.fps, self.longest)

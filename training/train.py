@@ -324,6 +324,8 @@ class Trainer(TrainingStep):
             train.replay_floor,
             train.prefix,
             self.model.config.min_frames,
+            train.time_warp,
+            self.model.config.max_frames,
         )
 
     def train_step(self) -> dict[str, float]:
