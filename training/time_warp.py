@@ -15,6 +15,7 @@ import math
 
 import torch
 
+from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import features_to_motion, motion_to_features
 
 LARGEST_SPEED = 1.25  # speeds are drawn log-uniformly from 1 / 1.25 to 1.25
@@ -24,7 +25,7 @@ def time_warped(features: torch.Tensor, speed: float, fps: float, longest: int) 
     """(T, 147) pose vectors at `fps` played `speed` times as fast: (about T / speed, 147), at
     most `longest` frames."""
     motion = features_to_motion(features, fps)
-    faster = type(motion)(motion.rotations, motion.translation, fps * speed)
+    faster = Motion(motion.rotations, motion.translation, fps * speed)
     return motion_to_features(faster, fps)[:longest]
 
 
