@@ -218,14 +218,20 @@ def test_weights_that_do_not_fit_the_config_are_refused(
             load_checkpoint(path)
 
 
-def test_a_grown_decoder_round_trips_and_older_files_without_the_fields_load(
+def test_a_grown_model_round_trips_and_older_files_without_the_fields_load(
     tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    grown = replace(tiny_config(), decoder_feedforward=96, decoder_memory=2)
-    save_checkpoint(from_model(MotionClipModel(grown), "clip"), tmp_path / "grown.pt")
-    assert load_checkpoint(tmp_path / "grown.pt").config == grown
+    grown = replace(tiny_config(), decoder_feedforward=96, decoder_memory=2, encoder_velocity=True)
+    model = MotionClipModel(grown)
+    model.adopt_statistics(
+        FeatureStatistics(torch.zeros(FEATURE_DIM), torch.full((FEATURE_DIM,), 0.5))
+    )
+    save_checkpoint(from_model(model, "clip"), tmp_path / "grown.pt")
+    loaded = load_checkpoint(tmp_path / "grown.pt")
+    assert loaded.config == grown
+    assert torch.equal(loaded.build_model().encoder.translation_std, torch.full((3,), 0.5))
     config = payload_of(tiny_checkpoint)["config"]
-    newer = ("decoder_feedforward", "decoder_memory")
+    newer = ("decoder_feedforward", "decoder_memory", "encoder_velocity")
     older = {k: v for k, v in config.items() if k not in newer}
     loaded = load_checkpoint(rewritten(tiny_checkpoint, tmp_path / "older.pt", config=older))
     assert loaded.config == tiny_config()

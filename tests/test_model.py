@@ -13,9 +13,10 @@ from motionclip_blender.core.model import (
     frame_mask,
     paper_config,
     parameter_count,
+    root_velocity,
     small_config,
 )
-from motionclip_blender.core.pose_features import FEATURE_DIM
+from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
 from tests.tiny_models import tiny_config
 
 
@@ -41,8 +42,9 @@ def test_shapes_and_padding_do_not_change_results() -> None:
     torch.testing.assert_close(decoded_alone[0], reconstruction[1, :20], atol=1e-5, rtol=0)
 
 
-def test_training_mode_has_gradients_everywhere() -> None:
-    model = MotionClipModel(tiny_config(16)).train()
+@pytest.mark.parametrize("encoder_velocity", [False, True])
+def test_training_mode_has_gradients_everywhere(encoder_velocity: bool) -> None:
+    model = MotionClipModel(replace(tiny_config(16), encoder_velocity=encoder_velocity)).train()
     features = torch.randn(2, 30, FEATURE_DIM)
     reconstruction, latents = model(features, frame_mask(torch.tensor([30, 25]), 30))
     (reconstruction.square().mean() + latents.square().mean()).backward()
@@ -57,6 +59,48 @@ def test_decoder_feedforward_sizes_the_decoder_only() -> None:
     assert {layer.linear1.out_features for layer in wide.decoder.transformer.layers} == {48}
     extra = parameter_count(wide) - parameter_count(MotionClipModel(config))
     assert extra == 2 * (16 * 32 * 2 + 32)  # two layers: 32 more hidden units, in and out
+
+
+def test_root_velocity_is_the_root_speed_in_metres_per_second() -> None:
+    # A root that walks 1.5 m/s along -y and bobs 0.1 m up and down, normalised as pose vectors are.
+    fps, frames = 20.0, 30
+    seconds = torch.arange(frames) / fps
+    translation = torch.stack(
+        [torch.zeros(frames), -1.5 * seconds, 0.9 + 0.1 * torch.sin(seconds)], dim=-1
+    )
+    statistics = FeatureStatistics(torch.rand(FEATURE_DIM), torch.rand(FEATURE_DIM) + 0.5)
+    features = statistics.normalize(
+        torch.cat([torch.randn(frames, FEATURE_DIM - 3), translation], dim=-1)
+    )
+    velocity = root_velocity(features[None], statistics.std[-3:], fps)[0]
+    assert velocity.shape == (frames, 4) and torch.all(velocity[0] == 0)
+    torch.testing.assert_close(velocity[1:, 1], torch.full((frames - 1,), -1.5))
+    torch.testing.assert_close(velocity[1:, 3], torch.full((frames - 1,), 1.5))
+    expected_up = torch.diff(0.1 * torch.sin(seconds)) * fps
+    torch.testing.assert_close(velocity[1:, 2], expected_up, atol=1e-4, rtol=0)
+
+
+def test_the_encoder_reads_root_velocity_only_when_configured() -> None:
+    """Two motions with the same first frame and poses whose roots travel at different speeds
+    differ in their positions (which every encoder reads) and in their velocity; a velocity
+    input with zero weights changes nothing, with weights it changes the latent."""
+    torch.manual_seed(0)
+    config = tiny_config(16)
+    plain = MotionClipModel(config).eval()
+    reading = MotionClipModel(replace(config, encoder_velocity=True)).eval()
+    reading.load_state_dict({**reading.state_dict(), **plain.state_dict()})
+    reading.adopt_statistics(
+        FeatureStatistics(torch.zeros(FEATURE_DIM), torch.full((FEATURE_DIM,), 2.0))
+    )
+    assert torch.equal(reading.encoder.translation_std, torch.full((3,), 2.0))
+    features = torch.randn(2, 25, FEATURE_DIM)
+    mask = frame_mask(torch.tensor([25, 25]), 25)
+    with torch.no_grad():
+        torch.testing.assert_close(reading.encode(features, mask), plain.encode(features, mask))
+        assert reading.encoder.velocity_embedding is not None
+        reading.encoder.velocity_embedding.weight.normal_()
+        assert (reading.encode(features, mask) - plain.encode(features, mask)).abs().max() > 1e-3
+    plain.adopt_statistics(FeatureStatistics.identity())  # nothing to take: no error
 
 
 def first_cross_attention(model: MotionClipModel) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,6 +145,7 @@ def test_frame_limits_follow_the_config() -> None:
         ({"max_seconds": 0.5}, "min_seconds <= max_seconds"),
         ({"decoder_feedforward": 0}, "decoder_feedforward must be a positive integer or None"),
         ({"decoder_memory": 0}, "decoder_memory must be a positive integer"),
+        ({"encoder_velocity": "yes"}, "encoder_velocity must be true or false"),
     ],
 )
 def test_bad_configs_are_refused(changes: dict[str, float], message: str) -> None:

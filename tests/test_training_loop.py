@@ -172,6 +172,12 @@ def test_init_fine_tunes_a_checkpoint_from_its_weights(
             "encoder feed-forward 192 (configuration: 64; it can only grow)",
         ),
         (
+            {"encoder_velocity": True},
+            {"encoder_velocity": False},
+            1e-6,  # the velocity input starts with zero weights: the same function
+            "encoder velocity input on (configuration: off; it can be added, not taken away)",
+        ),
+        (
             {"decoder_memory": 3},
             {"decoder_memory": 2},
             0.05,  # near, not equal: the copies' noise
@@ -183,8 +189,8 @@ def test_init_can_grow_the_model(
     tmp_path: Path,
     tiny_clip_path: Path,
     capsys: pytest.CaptureFixture[str],
-    growth: dict[str, int],
-    smaller: dict[str, int],
+    growth: dict[str, object],
+    smaller: dict[str, object],
     largest_change: float,
     refusal: str,
 ) -> None:
@@ -196,6 +202,10 @@ def test_init_can_grow_the_model(
         expected = trained.build_model()(batch.features, batch.mask)[0]
         actual = trainer.model.eval()(batch.features, batch.mask)[0]
     assert relative_change(actual, expected) < largest_change
+    if trainer.model.config.encoder_velocity:  # it reads speeds in metres per second
+        torch.testing.assert_close(
+            trainer.model.encoder.translation_std, trained.statistics.std[-3:]
+        )
 
     assert main(["--config", str(grown), "--init", str(trained_path)]) == 0
     tuned = tmp_path / "b" / "run" / "model.pt"

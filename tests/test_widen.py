@@ -77,6 +77,20 @@ def test_the_new_units_learn(growth: dict[str, int], half: str) -> None:
     assert output.grad is not None and bool(output.grad[:, 64:].abs().sum() > 0)
 
 
+def test_a_root_velocity_input_starts_silent_and_learns() -> None:
+    plain, reading = grown_from_tiny(encoder_velocity=True)
+    expected, actual, expected_latents, latents = reconstructions(plain, reading)
+    torch.testing.assert_close(latents, expected_latents, atol=0, rtol=0)
+    torch.testing.assert_close(actual, expected, atol=0, rtol=0)
+    reading.train()
+    features = torch.randn(2, 20, FEATURE_DIM)
+    _, latents = reading(features, frame_mask(torch.tensor([20, 15]), 20))
+    latents.square().mean().backward()
+    assert reading.encoder.velocity_embedding is not None
+    gradient = reading.encoder.velocity_embedding.weight.grad
+    assert gradient is not None and bool(gradient.abs().sum() > 0)
+
+
 def test_only_the_feed_forward_and_memory_can_differ() -> None:
     narrow, _ = narrow_and_wide()
     other_latent = MotionClipModel(tiny_config(24))

@@ -76,6 +76,7 @@ class ModelSection:
     feedforward: int = 0
     decoder_feedforward: int = 0  # 0: the decoder's feed-forward is `feedforward`, as the preset's
     decoder_memory: int = 0  # tokens the latent becomes in the decoder's memory; 0: the preset's 1
+    encoder_velocity: bool = False  # the encoder also reads root velocity (core.model)
     dropout: float = -1.0  # negative keeps the preset's value
 
 

@@ -132,6 +132,8 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
     ):
         if getattr(section, name) > 0:
             changes[name] = getattr(section, name)
+    if section.encoder_velocity:
+        changes["encoder_velocity"] = True
     if section.dropout >= 0:
         changes["dropout"] = section.dropout
     try:
@@ -290,6 +292,7 @@ class Trainer(TrainingStep):
         if init is not None:
             grown = widened_state(init.state_dict, model, seed=config.train.seed)
             model.load_state_dict(grown, strict=True)
+        model.adopt_statistics(statistics)
         model = model.to(process.device)
         torch.manual_seed(config.train.seed + process.rank)  # dropout differs between processes
         network = DistributedDataParallel(model) if process.world > 1 else model
@@ -484,9 +487,9 @@ def check_initial_checkpoint(
     config: TrainConfig, init: checkpoints.Checkpoint, space_dim: int
 ) -> None:
     """An error that names the difference when a checkpoint is not of the configured text space,
-    its dimension (space_dim: CLIP files differ) and model size (dropout may differ, and the
-    encoder's and decoder's feed-forward and the decoder's memory tokens may grow:
-    training.widen)."""
+    its dimension (space_dim: CLIP files differ) and model size (dropout may differ, the
+    encoder's and decoder's feed-forward and the decoder's memory tokens may grow and the
+    encoder's root velocity input may be added: training.widen)."""
     if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
@@ -498,9 +501,20 @@ def check_initial_checkpoint(
     differences = [
         f"{name} {given[name]} (configuration: {expected[name]})"
         for name in expected
-        if name not in ("dropout", "feedforward", "decoder_feedforward", "decoder_memory")
+        if name
+        not in (
+            "dropout",
+            "feedforward",
+            "decoder_feedforward",
+            "decoder_memory",
+            "encoder_velocity",
+        )
         and given[name] != expected[name]
     ]
+    if init.config.encoder_velocity and not configured.encoder_velocity:
+        differences.append(
+            "encoder velocity input on (configuration: off; it can be added, not taken away)"
+        )
     if init.config.feedforward > configured.feedforward:
         differences.append(
             f"encoder feed-forward {init.config.feedforward} (configuration: "

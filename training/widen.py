@@ -15,6 +15,10 @@ function changes only to second order while the tokens' differences, the signal 
 frames to attend to their own mix, are first order. (Perturbing copies independently, at a
 tenth of this scale, changed the bundled model's output by as much and its tokens did not
 learn apart in 1,100 steps: MODEL_CARD.md, the twenty-sixth sitting.)
+
+Root velocity input (core.model.ModelConfig.encoder_velocity): a checkpoint without it gives the
+model's fresh zero weights for it, so the model computes what the checkpoint did, and its
+translation spread is set by MotionClipModel.adopt_statistics.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from motionclip_blender.core.errors import MotionClipError
 
 _FEEDFORWARD = re.compile(r"(en|de)coder\.transformer\.layers\.\d+\.linear[12]\.(weight|bias)")
 _DECODER_MEMORY = re.compile(r"decoder\.from_latent\.(weight|bias)")
+_VELOCITY_INPUT = re.compile(r"encoder\.(velocity_embedding\.(weight|bias)|translation_std)")
 MEMORY_NOISE = 1.0
 
 
@@ -35,11 +40,14 @@ def widened_state(
     state: dict[str, torch.Tensor], model: nn.Module, seed: int = 0
 ) -> dict[str, torch.Tensor]:
     """A state dict for `model` from `state`, whose encoder and decoder feed-forward may be
-    narrower and whose decoder memory may have fewer tokens (seed: of the memory copies' noise).
+    narrower, whose decoder memory may have fewer tokens (seed: of the memory copies' noise) and
+    whose encoder may lack the root velocity input.
 
     Every other tensor must have the model's shape.
     """
     target = model.state_dict()
+    added = {name for name in target.keys() - state.keys() if _VELOCITY_INPUT.fullmatch(name)}
+    state = {**state, **{name: target[name] for name in added}}
     if state.keys() != target.keys():
         raise MotionClipError(
             f"--init: weights differ in names: missing {sorted(target.keys() - state.keys())}, "

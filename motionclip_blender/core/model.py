@@ -6,7 +6,8 @@ dimension so it can be compared with text (and image) embeddings by cosine. Deco
 whose queries are the sinusoidal encodings of the frame times and whose memory is the latent,
 projected to one or more tokens; a linear layer maps each output to a pose vector. Unlike the
 paper (60 frames, in place), sequences have any length up to `max_frames`, with padding masks in
-both halves, and carry root translation.
+both halves, and carry root translation. Optionally (`encoder_velocity`) the encoder also reads each
+frame's root velocity, which it would otherwise have to work out as a difference of positions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .pose_features import FEATURE_DIM
+from .pose_features import FEATURE_DIM, FeatureStatistics
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class ModelConfig:
     vector to every frame, with several each frame can attend to its own mix of them (1, the
     paper's, in files written before it). fps: the frame rate the model works at; motions are
     resampled to it on the way in. min_seconds, max_seconds: motion lengths it handles.
+    encoder_velocity: whether the encoder also reads each frame's root velocity (root_velocity),
+    so that a motion's speed is an input rather than something worked out from positions (False
+    in files written before it).
     """
 
     latent_dim: int
@@ -46,6 +50,7 @@ class ModelConfig:
     max_seconds: float = 8.0
     decoder_feedforward: int | None = None
     decoder_memory: int = 1
+    encoder_velocity: bool = False
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "width", "layers", "heads", "feedforward", "decoder_memory"):
@@ -56,6 +61,10 @@ class ModelConfig:
         if wide is not None and not (isinstance(wide, int) and wide > 0):
             raise ValueError(
                 f"decoder_feedforward must be a positive integer or None, got {wide!r}"
+            )
+        if not isinstance(self.encoder_velocity, bool):
+            raise ValueError(
+                f"encoder_velocity must be true or false, got {self.encoder_velocity!r}"
             )
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
@@ -121,14 +130,38 @@ def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
     return torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]
 
 
+VELOCITY_FEATURES = 4  # root velocity along x, y and z, and horizontal speed (m/s)
+
+
+def root_velocity(
+    features: torch.Tensor, translation_std: torch.Tensor, fps: float
+) -> torch.Tensor:
+    """(B, T, 147) normalised pose vectors -> (B, T, 4) root velocity in m/s (x, y, z, then the
+    horizontal speed), by backward difference, 0 at the first frame. translation_std (3,): the
+    spread the root translation was normalised with, which the difference does not need the
+    mean of."""
+    translation = features[..., -3:] * translation_std
+    step = torch.diff(translation, dim=-2, prepend=translation[..., :1, :]) * fps
+    return torch.cat([step, step[..., :2].norm(dim=-1, keepdim=True)], dim=-1)
+
+
 class MotionEncoder(nn.Module):
     """Pose vectors (B, T, 147) and frame mask (B, T) -> latents (B, latent_dim)."""
 
     positions: torch.Tensor  # (max_frames + 1, width), a buffer computed from the config
+    translation_std: torch.Tensor  # (3,), with encoder_velocity: set by MotionClipModel
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        self.fps = config.fps
         self.pose_embedding = nn.Linear(FEATURE_DIM, config.width)
+        # Zero weights: a model given this input starts out computing what it did without it.
+        self.velocity_embedding: nn.Linear | None = None
+        if config.encoder_velocity:
+            self.velocity_embedding = nn.Linear(VELOCITY_FEATURES, config.width)
+            nn.init.zeros_(self.velocity_embedding.weight)
+            nn.init.zeros_(self.velocity_embedding.bias)
+            self.register_buffer("translation_std", torch.ones(3))
         self.latent_token = nn.Parameter(torch.randn(config.width) * 0.02)
         layer = nn.TransformerEncoderLayer(**layer_options(config, config.feedforward))
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
@@ -138,9 +171,11 @@ class MotionEncoder(nn.Module):
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, frames, _ = features.shape
-        tokens = torch.cat(
-            [self.latent_token.expand(batch, 1, -1), self.pose_embedding(features)], dim=1
-        )
+        embedded = self.pose_embedding(features)
+        if self.velocity_embedding is not None:
+            velocity = root_velocity(features, self.translation_std, self.fps)
+            embedded = embedded + self.velocity_embedding(velocity)
+        tokens = torch.cat([self.latent_token.expand(batch, 1, -1), embedded], dim=1)
         tokens = tokens + self.positions[: frames + 1]
         padding = torch.cat([mask.new_zeros(batch, 1), ~mask], dim=1)
         encoded = self.transformer(tokens, src_key_padding_mask=padding)
@@ -178,6 +213,13 @@ class MotionClipModel(nn.Module):
         self.config = config
         self.encoder = MotionEncoder(config)
         self.decoder = MotionDecoder(config)
+
+    def adopt_statistics(self, statistics: FeatureStatistics) -> None:
+        """Take the spread of the root translation from the statistics that normalise this
+        model's pose vectors, for the encoder's root velocity input (stored with the weights);
+        without that input there is nothing to take."""
+        if self.config.encoder_velocity:
+            self.encoder.translation_std.copy_(statistics.std[-3:])
 
     def encode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, 147), (B, T) -> (B, latent_dim)."""
