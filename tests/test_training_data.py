@@ -154,6 +154,9 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     assert load_config(tmp_path / "c.toml", ["train.time_warp=0.5"]).train.time_warp == 0.5
     with pytest.raises(ConfigError, match=r"train\.time_warp must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.time_warp=1.5"])
+    assert load_config(tmp_path / "c.toml", ["model.encoder_velocity=true"]).model.encoder_velocity
+    with pytest.raises(ConfigError, match=r"optim\.velocity_lr_scale must be positive, got 0"):
+        load_config(tmp_path / "c.toml", ["optim.velocity_lr_scale=0"])
     with pytest.raises(ConfigError, match=r"train\.prefix must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.prefix=-0.1"])
     with pytest.raises(ConfigError, match=r"train\.mirror > 0 needs loss\.image = 0"):

@@ -14,12 +14,13 @@ import torch
 from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
-from training.config import load_config
+from motionclip_blender.core.model import MotionClipModel
+from training.config import OptimConfig, load_config
 from training.evaluate import encode_windows
 from training.text_to_latent import decoded_latents
-from training.train import Process, Trainer, main, replayed_windows
+from training.train import Process, Trainer, main, parameter_groups, replayed_windows
 
-from .tiny_models import TINY_CLIP_DIM, relative_change
+from .tiny_models import TINY_CLIP_DIM, relative_change, tiny_config
 from .training_setup import amass_dataset, write_config
 
 CPU = Process(0, 1, torch.device("cpu"))
@@ -214,6 +215,21 @@ def test_init_can_grow_the_model(
     assert main(["--config", str(shrunk), "--init", str(tuned)]) == 2
     assert refusal in capsys.readouterr().err
     assert not (tmp_path / "c" / "run").exists()
+
+
+def test_a_velocity_input_learns_at_its_own_rate() -> None:
+    model = MotionClipModel(replace(tiny_config(16), encoder_velocity=True))
+    model.decoder.requires_grad_(False)
+    optim = OptimConfig(lr=1e-4, velocity_lr_scale=30.0)
+    rest, velocity = parameter_groups(model, optim)
+    assert velocity["lr"] == pytest.approx(3e-3) and "lr" not in rest  # the optimiser's default
+    assert model.encoder.velocity_embedding is not None
+    fast = {id(p) for p in model.encoder.velocity_embedding.parameters()}
+    assert {id(p) for p in velocity["params"]} == fast
+    trainable = {id(p) for p in model.encoder.parameters()}  # the decoder is frozen
+    assert {id(p) for p in rest["params"]} == trainable - fast
+    (plain,) = parameter_groups(MotionClipModel(tiny_config(16)), optim)
+    assert "lr" not in plain
 
 
 def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:

@@ -110,6 +110,7 @@ class OptimConfig:
     warmup_steps: int = 200
     final_lr_fraction: float = 0.1
     grad_clip: float = 1.0
+    velocity_lr_scale: float = 1.0  # the encoder's root velocity input learns this much faster
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ class TrainConfig:
         if not 0 <= self.train.prefix <= 1:
             raise ConfigError(
                 f"train.prefix must be a probability in [0, 1], got {self.train.prefix}"
+            )
+        if not self.optim.velocity_lr_scale > 0:
+            raise ConfigError(
+                f"optim.velocity_lr_scale must be positive, got {self.optim.velocity_lr_scale}"
             )
         if self.train.mirror > 0 and self.loss.image > 0:
             raise ConfigError(

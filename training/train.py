@@ -44,7 +44,7 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 from . import losses
 from .action_classifier import cached_classifier
 from .batches import Batch, BatchMaker
-from .config import TrainConfig, command_parser, load_config
+from .config import OptimConfig, TrainConfig, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
 from .evaluate import (
@@ -142,6 +142,25 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
         raise MotionClipError(f"[model]: {error}") from None
 
 
+def parameter_groups(model: MotionClipModel, optim: OptimConfig) -> list[dict[str, Any]]:
+    """The trainable parameters as AdamW groups: the encoder's root velocity input at
+    optim.velocity_lr_scale times the rate, everything else at the rate. A velocity input added
+    to a trained checkpoint starts from zero weights, and at the checkpoint's fine-tuning rate it
+    would take many thousands of steps to grow to the scale of the weights beside it."""
+    velocity = model.encoder.velocity_embedding
+    fast = set() if velocity is None else {id(p) for p in velocity.parameters()}
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    groups: list[dict[str, Any]] = [{"params": [p for p in trainable if id(p) not in fast]}]
+    if fast & {id(p) for p in trainable}:
+        groups.append(
+            {
+                "params": [p for p in trainable if id(p) in fast],
+                "lr": optim.lr * optim.velocity_lr_scale,
+            }
+        )
+    return groups
+
+
 def learning_rate_factor(step: int, config: TrainConfig) -> float:
     """Linear warm-up to 1, then cosine decay to final_lr_fraction at the last step."""
     optim, total = config.optim, config.train.steps
@@ -183,7 +202,7 @@ class TrainingStep:
         model.encoder.requires_grad_(not config.train.freeze_encoder)
         model.decoder.requires_grad_(not config.train.freeze_decoder)
         self.optimizer = torch.optim.AdamW(
-            [parameter for parameter in model.parameters() if parameter.requires_grad],
+            parameter_groups(model, config.optim),
             lr=config.optim.lr,
             weight_decay=config.optim.weight_decay,
         )
