@@ -148,16 +148,12 @@ def parameter_groups(model: MotionClipModel, optim: OptimConfig) -> list[dict[st
     to a trained checkpoint starts from zero weights, and at the checkpoint's fine-tuning rate it
     would take many thousands of steps to grow to the scale of the weights beside it."""
     velocity = model.encoder.velocity_embedding
-    fast = set() if velocity is None else {id(p) for p in velocity.parameters()}
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    groups: list[dict[str, Any]] = [{"params": [p for p in trainable if id(p) not in fast]}]
-    if fast & {id(p) for p in trainable}:
-        groups.append(
-            {
-                "params": [p for p in trainable if id(p) in fast],
-                "lr": optim.lr * optim.velocity_lr_scale,
-            }
-        )
+    fast = [] if velocity is None else [p for p in velocity.parameters() if p.requires_grad]
+    fast_ids = {id(p) for p in fast}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in fast_ids]
+    groups: list[dict[str, Any]] = [{"params": rest}]
+    if fast:
+        groups.append({"params": fast, "lr": optim.lr * optim.velocity_lr_scale})
     return groups
 
 
