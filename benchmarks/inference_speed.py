@@ -13,6 +13,7 @@ import torch
 from motionclip_blender.core import inference
 from motionclip_blender.core.inference import EncodedMotions
 from motionclip_blender.core.model import frame_mask
+from motionclip_blender.core.reconstruction import REFINE_STEPS
 from motionclip_blender.core.rig import motion_to_channels, smpl_armature
 
 from .timing import flop_count, interleaved, matmul_rate, repeat
@@ -128,10 +129,14 @@ def generate_stages(
 
 
 def encode_and_search(session: inference.MotionClip, repeats: int) -> dict[str, Any]:
-    """Encoding a 4-second action, and top-5 search over precomputed latents."""
+    """Encoding a 4-second action, alone and refined as blend and edit do (REFINE_STEPS steps,
+    a tenth of the repeats: each takes seconds), and top-5 search over precomputed latents."""
     motion = session.generate(PROMPT, seconds=4.0).resample(SCENE_FPS)
     results: dict[str, Any] = {
-        "encode_4s_action": repeat(lambda: session.encode_motion([motion]), repeats)
+        "encode_4s_action": repeat(lambda: session.encode_motion([motion]), repeats),
+        f"encode_4s_action_refined_{REFINE_STEPS}_steps": repeat(
+            lambda: session.faithful_latents([motion]), max(1, repeats // 10), warmup=1
+        ),
     }
     generator = torch.Generator().manual_seed(0)
     for size in (1_000, 100_000):

@@ -183,6 +183,26 @@ def test_edit_makes_a_new_action(scene: Any) -> None:
     assert rig.animation_data.nla_tracks[-1].strips[0].action.name == new
 
 
+def test_the_refine_steps_preference_reaches_edit(scene: Any) -> None:
+    from motionclip_blender.core.reconstruction import REFINE_STEPS
+
+    prefs = bpy.context.preferences.addons["motionclip_blender"].preferences
+    assert prefs.refine_steps == REFINE_STEPS
+    generate("a person walks", seconds=2.0)
+    made = {}
+    try:
+        for run, steps in enumerate((0, 0, 20)):
+            prefs.refine_steps = steps
+            before = snapshot_actions()
+            assert bpy.ops.motionclip.edit(from_text="walk", to_text="run") == {"FINISHED"}
+            (name,) = snapshot_actions().keys() - before.keys()
+            made[run] = snapshot_actions()[name][1]
+    finally:
+        prefs.refine_steps = REFINE_STEPS
+    assert made[0] == made[1]  # the same steps, the same keys
+    assert made[0] != made[2]  # other steps, another latent
+
+
 def test_no_operator_changes_existing_actions(scene: Any) -> None:
     mine = user_action()
     rig = generate("a person walks", seconds=2.0)

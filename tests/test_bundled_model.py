@@ -81,3 +81,17 @@ def test_prompts_are_told_what_they_were_understood_as(session: inference.Motion
     closest = session.closest_captions("someone strolls forward", k=3)
     assert all("walk" in match.text for match in closest)
     assert session.prompt_report("a dog barks").startswith("the prompt is unlike every")
+
+
+def test_blending_refines_latents_so_an_input_comes_back_faithfully(
+    session: inference.MotionClip,
+) -> None:
+    walk = session.generate("a person walks and turns left", seconds=4.0, seed=3).resample(30.0)
+    target = walk.resample(session.fps).canonicalize()  # as the model sees it
+
+    def error(steps: int) -> float:
+        (back,) = session.interpolate(walk, walk, [0.0], refine_steps=steps)
+        return float((back.joints() - target.joints()).norm(dim=-1).mean())
+
+    # the encoder's latent alone comes back at about 63 mm a joint, refined at about 19
+    assert error(100) < 0.5 * error(0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from motionclip_blender.cli import main
@@ -108,6 +109,12 @@ def test_blend_and_edit_write_motions(
     )
     assert code == 0 and out.startswith("wrote mid.npz: 2.50 s")
     assert read_npz(workdir / "mid.npz").num_frames == 50
+    code, _, _ = run(
+        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--refine-steps", "0", "-o", "raw.npz"
+    )  # the encoder's latents alone: another blend
+    raw, refined = read_npz(workdir / "raw.npz"), read_npz(workdir / "mid.npz")
+    assert code == 0 and raw.num_frames == 50
+    assert not torch.allclose(raw.rotations, refined.rotations, atol=1e-3)
     code, out, _ = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
         "--strength", "0.5", "-o", "run.npz",
@@ -136,6 +143,11 @@ def write_nan_motion(path: Path) -> None:
         (["encode", "notes.txt"], "unknown motion file type '.txt'"),
         (["classify", "a.npz", "--labels", "walk,,run"], "non-empty"),
         (["blend", "a.npz", "b.npz", "--weight", "2", "-o", "x.npz"], "weights must be"),
+        (["blend", "a.npz", "b.npz", "--refine-steps", "-1", "-o", "x.npz"], "refine_steps must"),
+        (
+            ["edit", "a.npz", "--from", "a", "--to", "b", "--refine-steps", "-2", "-o", "x.npz"],
+            "-2",
+        ),
         (["edit", "long.npz", "--from", "a", "--to", "b", "-o", "x.npz"], "seconds must be"),
         (["search", "missing.npz", "--library", "library"], "missing.npz: no such file"),
         (["search", "walk", "--library", "nowhere"], "library folder does not exist"),

@@ -166,26 +166,69 @@ def test_a_prompt_is_told_its_closest_training_captions(
     assert session.prompt_report("someone waves") == ""
 
 
+def joint_error(a: Motion, b: Motion) -> float:
+    """Mean joint distance (m) of two motions at the same rate, over b's frames."""
+    frames = b.num_frames
+    return float((a.joints()[:frames] - b.joints()[:frames]).norm(dim=-1).mean())
+
+
+def test_faithful_latents_decode_closer_to_their_motions(session: MotionClip) -> None:
+    motions = [smooth_motion(2.0, seed=3), smooth_motion(3.0, fps=30.0, seed=4)]
+    before = {name: value.clone() for name, value in session.model.state_dict().items()}
+    encoded = session.encode_motion(motions)
+    assert torch.equal(session.faithful_latents(motions, refine_steps=0), encoded)
+    refined = session.faithful_latents(motions, refine_steps=60)
+    assert torch.equal(session.faithful_latents(motions, refine_steps=60), refined)
+    for row, motion in enumerate(motions):
+        target = motion.resample(session.fps).canonicalize()  # as the model sees it
+        plain, faithful = (
+            session.decode(latents[row : row + 1], frames=target.num_frames)[0]
+            for latents in (encoded, refined)
+        )
+        # a random decoder draws few motions near these; the bundled model's test asks more
+        assert joint_error(faithful, target) < 0.95 * joint_error(plain, target)
+    assert all(
+        torch.equal(value, before[name]) for name, value in session.model.state_dict().items()
+    )
+    for steps in (-1, 2.5, True):
+        with pytest.raises(RequestError, match="refine_steps must be a whole number"):
+            session.faithful_latents(motions, refine_steps=steps)  # type: ignore[arg-type]
+
+
+def test_a_long_motions_faithful_latent_decodes_its_first_window(session: MotionClip) -> None:
+    long = smooth_motion(12.0, fps=20.0, seed=5)
+    first = long.slice(0, 160).canonicalize()
+    refined = session.faithful_latents([long], refine_steps=60)
+    decoded = session.decode(refined, frames=160)[0]
+    start = session.decode(session.encode_motion([long]), frames=160)[0]
+    assert joint_error(decoded, first) < joint_error(start, first)
+
+
 def test_interpolate_decodes_between_the_two_latents(session: MotionClip) -> None:
     a, b = smooth_motion(2.0, seed=1), smooth_motion(4.0, seed=2)
-    blends = session.interpolate(a, b, [0.0, 0.5, 1.0])
-    assert [m.num_frames for m in blends] == [40, 60, 80]
-    latents = session.encode_motion([a, b])
-    expected = session.decode(latents.mean(0, keepdim=True), frames=60)[0]
-    torch.testing.assert_close(
-        blends[1].rotation_matrices(), expected.rotation_matrices(), atol=1e-4, rtol=0
-    )
+    for steps in (0, 20):
+        blends = session.interpolate(a, b, [0.0, 0.5, 1.0], refine_steps=steps)
+        assert [m.num_frames for m in blends] == [40, 60, 80]
+        latents = session.faithful_latents([a, b], refine_steps=steps)
+        expected = session.decode(latents.mean(0, keepdim=True), frames=60)[0]
+        torch.testing.assert_close(
+            blends[1].rotation_matrices(), expected.rotation_matrices(), atol=1e-4, rtol=0
+        )
     with pytest.raises(RequestError, match="weights"):
         session.interpolate(a, b, [1.5])
+    with pytest.raises(RequestError, match="refine_steps"):
+        session.interpolate(a, b, [0.5], refine_steps=-3)
 
 
 def test_edit_moves_the_latent_along_the_text_direction(session: MotionClip) -> None:
     motion = smooth_motion(3.0, fps=30.0)
-    unchanged = session.edit(motion, "walk", "run", strength=0.0)
-    reconstruction = session.decode(session.encode_motion([motion]), seconds=3.0)[0]
-    torch.testing.assert_close(unchanged.rotations, reconstruction.rotations)
-    edited = session.edit(motion, "walk", "run", strength=2.0)
-    assert edited.num_frames == 60 and not torch.equal(edited.rotations, unchanged.rotations)
+    for steps in (0, 20):
+        unchanged = session.edit(motion, "walk", "run", strength=0.0, refine_steps=steps)
+        latent = session.faithful_latents([motion], refine_steps=steps)
+        reconstruction = session.decode(latent, seconds=3.0)[0]
+        torch.testing.assert_close(unchanged.rotations, reconstruction.rotations)
+        edited = session.edit(motion, "walk", "run", strength=2.0, refine_steps=steps)
+        assert edited.num_frames == 60 and not torch.equal(edited.rotations, unchanged.rotations)
     with pytest.raises(RequestError, match="seconds"):
         session.edit(smooth_motion(9.0), "walk", "run")
     with pytest.raises(PromptError):

@@ -13,6 +13,7 @@ from motionclip_blender.core.pose_features import (
     features_to_motion,
     features_to_pose,
     motion_to_features,
+    rest_features,
 )
 from tests.motions import smooth_motion
 
@@ -64,3 +65,9 @@ def test_statistics_normalise_and_invert() -> None:
 def test_bad_statistics_are_refused(mean: torch.Tensor, std: torch.Tensor, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FeatureStatistics(mean, std)
+
+
+def test_the_rest_features_are_the_identity_pose_at_the_origin() -> None:
+    rotations, translation = features_to_pose(rest_features())
+    torch.testing.assert_close(rotations, torch.eye(3).expand(24, 3, 3))
+    assert torch.equal(translation, torch.zeros(3))

@@ -15,9 +15,13 @@ import torch
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, load_checkpoint
 from motionclip_blender.core.inference import load
+from motionclip_blender.core.model import MotionClipModel
+from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
 from training import evaluate, train
 from training.config import load_config
+from training.prepared import PreparedData, WindowLabels
 
+from .tiny_models import tiny_config
 from .training_setup import amass_dataset, write_config
 
 METRICS = {
@@ -127,40 +131,66 @@ def test_frame_errors_tell_the_root_orientation_from_the_body_pose() -> None:
 
 
 def test_reconstruction_by_source_splits_the_overall_error_by_frames() -> None:
-    from motionclip_blender.core.model import MotionClipModel
-    from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
-    from training.prepared import PreparedData, WindowLabels
+    model, data, windows, lengths, sources = reconstruction_problem()
+    metrics = evaluate.reconstruction_errors(model, data, windows, rest_statistics())
+    overall = {name: value for name, value in metrics.items() if "[" not in name}
+    frames = {
+        s: sum(int(n) for n, t in zip(lengths, sources, strict=True) if t == s)
+        for s in set(sources)
+    }
+    assert metrics.keys() == overall.keys() | {f"{m}[{s}]" for m in overall for s in frames}
+    for metric, value in overall.items():
+        weighted = sum(metrics[f"{metric}[{s}]"] * n for s, n in frames.items()) / sum(
+            frames.values()
+        )
+        assert math.isclose(weighted, value, rel_tol=1e-4)
+    alone = evaluate.reconstruction_errors(model, data, [3], rest_statistics())
+    assert math.isclose(alone["mpjpe_mm"], metrics["mpjpe_mm[deepmimic]"], rel_tol=1e-4)
 
-    from .tiny_models import tiny_config
 
+def test_refined_latents_reconstruct_closer_and_leave_the_model_alone() -> None:
+    model, data, windows, _, _ = reconstruction_problem()
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    stats = rest_statistics()
+    plain = evaluate.reconstruction_errors(model, data, windows, stats)
+    refined = evaluate.reconstruction_errors(model, data, windows, stats, refine_steps=40)
+    assert refined.keys() == plain.keys()
+    assert refined["mpjpe_mm"] < 0.9 * plain["mpjpe_mm"], (refined, plain)
+    assert refined["rotation_error_deg"] < plain["rotation_error_deg"]
+    assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())
+
+
+def reconstruction_problem() -> tuple[
+    MotionClipModel, PreparedData, list[int], torch.Tensor, list[str]
+]:
+    """A random tiny model and five windows from three sources, each what the model decodes
+    from a random latent (so that some latent reconstructs it exactly)."""
     torch.manual_seed(0)
+    model = MotionClipModel(tiny_config(16)).eval()
     lengths = torch.tensor([20, 35, 50, 24, 41])
     sources = ["bandai", "cmu8", "bandai", "deepmimic", "cmu8"]
+    with torch.no_grad():
+        features = torch.cat(
+            [
+                rest_statistics().denormalize(
+                    model.decode(torch.randn(1, 16), torch.ones(1, int(n), dtype=torch.bool))
+                )[0]
+                for n in lengths
+            ]
+        )
     offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
     labels = [
         WindowLabels("test", source, f"g{i}", "walk", "walk", "", "walk", ["walk"], "")
         for i, source in enumerate(sources)
     ]
-    data = PreparedData("key", 20.0, torch.randn(int(offsets[-1]), FEATURE_DIM), offsets, labels)
-    model, stats, windows = (
-        MotionClipModel(tiny_config(16)),
-        FeatureStatistics.identity(),
-        [0, 1, 2, 3, 4],
-    )
-    overall = evaluate.reconstruction_errors(model, data, windows, stats)
-    by_source = evaluate.reconstruction_by_source(model, data, windows, stats)
-    frames = {
-        s: sum(int(n) for n, t in zip(lengths, sources, strict=True) if t == s)
-        for s in set(sources)
-    }
-    assert by_source.keys() == {f"{m}[{s}]" for m in overall for s in frames}
-    for metric, value in overall.items():
-        weighted = sum(by_source[f"{metric}[{s}]"] * n for s, n in frames.items()) / sum(
-            frames.values()
-        )
-        assert math.isclose(weighted, value, rel_tol=1e-4)
-    alone = evaluate.reconstruction_errors(model, data, [3], stats)
-    assert math.isclose(alone["mpjpe_mm"], by_source["mpjpe_mm[deepmimic]"], rel_tol=1e-4)
+    data = PreparedData("key", 20.0, features, offsets, labels)
+    return model, data, [0, 1, 2, 3, 4], lengths, sources
+
+
+def rest_statistics() -> FeatureStatistics:
+    """Statistics centred on the rest pose, so that padding decodes to it, as in real data."""
+    rest = torch.cat([rot.axis_angle_to_6d(torch.zeros(24, 3)).flatten(), torch.zeros(3)])
+    return FeatureStatistics(rest, torch.ones(FEATURE_DIM))
 
 
 def test_a_prompt_is_understood_when_its_closest_caption_describes_an_accepted_label() -> None:

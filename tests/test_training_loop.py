@@ -15,9 +15,9 @@ from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
+from motionclip_blender.core.reconstruction import decoded_latents
 from training.config import OptimConfig, load_config
 from training.evaluate import encode_windows
-from training.text_to_latent import decoded_latents
 from training.train import Process, Trainer, main, parameter_groups, replayed_windows
 
 from .tiny_models import TINY_CLIP_DIM, relative_change, tiny_config

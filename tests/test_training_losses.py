@@ -8,7 +8,11 @@ import torch
 from motionclip_blender.core import skeleton
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import FeatureStatistics, motion_to_features
-from training.losses import FOOT_CONTACT_HEIGHT, foot_contact_loss, reconstruction_losses
+from motionclip_blender.core.reconstruction import (
+    FOOT_CONTACT_HEIGHT,
+    foot_contact_loss,
+    reconstruction_losses,
+)
 
 from .motions import smooth_motion
 

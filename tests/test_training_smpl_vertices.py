@@ -13,9 +13,10 @@ from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.mannequin import posed_vertices
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import FeatureStatistics, motion_to_features
+from motionclip_blender.core.reconstruction import reconstruction_losses
 from motionclip_blender.core.rig import smpl_armature
 from motionclip_blender.core.smpl_body import VERTICES, smpl_body
-from training.losses import SmplVertices, reconstruction_losses
+from training.losses import SmplVertices
 from training.train import main
 
 from .motions import smooth_motion

@@ -6,7 +6,9 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
 - reconstruction: mean per-joint position error (mm), global, with the pelvis fixed
   (`mpjpe_local_mm`) and, in addition, with the real root orientation (`mpjpe_body_mm`), and
   local rotation error (degrees), over all windows and per data source
-  (`mpjpe_local_mm[cmu8]`, ...);
+  (`mpjpe_local_mm[cmu8]`, ...); with --refine-steps N, the same again with each encoder
+  latent refined by N steps through the fixed decoder, as blending and editing do
+  (`refined_mpjpe_mm`, ...; minutes on a CPU, so only when asked);
 - zero-shot recognition (the paper's protocol: cosine of the motion latent with the text latents
   of the label set): top-1 and top-5, for content labels and for style labels; a content label's
   latent is that of its phrasings together (MotionClip.label_latents, as the product ranks
@@ -58,13 +60,18 @@ from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, TextLatentS
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
 from motionclip_blender.core.kinematics import forward_kinematics
-from motionclip_blender.core.model import MotionClipModel, frame_mask
+from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
+from motionclip_blender.core.reconstruction import (
+    FOOT_CONTACT_HEIGHT,
+    REFINE_WEIGHTS,
+    decoded_latents,
+    padded_windows,
+)
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
 from .config import TrainConfig, command_parser, load_config
-from .losses import FOOT_CONTACT_HEIGHT
 from .prepare import prepare
 from .prepared import PreparedData
 
@@ -136,16 +143,6 @@ def encode_windows(
     )
 
 
-def padded_windows(
-    features: list[torch.Tensor], stats: FeatureStatistics, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pose-vector windows [(T_i, 147)] as one normalised batch (B, T, 147), padding zeroed,
-    and its frame mask (B, T)."""
-    padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(device)
-    mask = frame_mask(torch.tensor([len(f) for f in features], device=device), padded.shape[1])
-    return stats.normalize(padded) * mask[..., None], mask
-
-
 @torch.no_grad()
 def _encode(
     model: MotionClipModel, features: list[torch.Tensor], stats: FeatureStatistics
@@ -180,51 +177,73 @@ def frame_errors(
     }
 
 
-@torch.no_grad()
+def window_error_sums(
+    model: MotionClipModel,
+    data: PreparedData,
+    windows: Sequence[int],
+    stats: FeatureStatistics,
+    refine_steps: int = 0,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Each window's frame_errors summed over its frames after encode-decode (name -> (N,)),
+    and its frame count (N,). With `refine_steps`, each encoder latent is first refined through
+    the fixed decoder as blending and editing do (MotionClip.faithful_latents)."""
+    model.eval()
+    device = next(model.parameters()).device
+    sums: dict[str, list[torch.Tensor]] = {}
+    counts = []
+    for start in range(0, len(windows), BATCH):
+        features = [data.window(i) for i in windows[start : start + BATCH]]
+        normalized, mask = padded_windows(features, stats, device)
+        with torch.no_grad():
+            latents = model.encode(normalized, mask)
+        if refine_steps:
+            latents = decoded_latents(model, features, latents, stats, REFINE_WEIGHTS, refine_steps)
+        with torch.no_grad():
+            decoded = stats.denormalize(model.decode(latents, mask)).cpu()
+        target = torch.nn.utils.rnn.pad_sequence(features, batch_first=True)
+        real = mask.cpu()
+        errors = frame_errors(features_to_pose(decoded), features_to_pose(target))
+        for name, error in errors.items():
+            sums.setdefault(name, []).append(torch.where(real, error, 0.0).sum(-1))
+        counts.append(real.sum(-1))
+    return {name: torch.cat(parts) for name, parts in sums.items()}, torch.cat(counts)
+
+
+def mean_errors(sums: dict[str, torch.Tensor], counts: torch.Tensor) -> dict[str, float]:
+    """Mean per-joint position errors (mm) and rotation error (degrees) over every frame of the
+    windows whose window_error_sums are given."""
+    frames = float(counts.sum())
+    return {
+        "mpjpe_mm": 1000 * float(sums["position"].sum()) / frames,
+        "mpjpe_local_mm": 1000 * float(sums["local"].sum()) / frames,
+        "mpjpe_body_mm": 1000 * float(sums["body"].sum()) / frames,
+        "rotation_error_deg": math.degrees(float(sums["angle"].sum()) / frames),
+    }
+
+
 def reconstruction_errors(
-    model: MotionClipModel, data: PreparedData, windows: Sequence[int], stats: FeatureStatistics
+    model: MotionClipModel,
+    data: PreparedData,
+    windows: Sequence[int],
+    stats: FeatureStatistics,
+    refine_steps: int = 0,
 ) -> dict[str, float]:
     """Mean per-joint position error (mm) and rotation error (degrees) after encode-decode;
     also the position error with both bodies' pelvises put at the origin (`mpjpe_local_mm`), the
     paper's in-place setting, so root drift and pose error can be told apart, and that error
     with the real root orientation (`mpjpe_body_mm`), so the share of the body's facing and
-    lean can be told apart from that of the joints (see frame_errors)."""
-    model.eval()
-    device = next(model.parameters()).device
-    sums = dict.fromkeys(("position", "local", "body", "angle"), 0.0)
-    count = 0
-    for start in range(0, len(windows), BATCH):
-        features = [data.window(i) for i in windows[start : start + BATCH]]
-        normalized, mask = padded_windows(features, stats, device)
-        decoded = stats.denormalize(model(normalized, mask)[0]).cpu()
-        target = torch.nn.utils.rnn.pad_sequence(features, batch_first=True)
-        real = mask.cpu()
-        errors = frame_errors(features_to_pose(decoded), features_to_pose(target))
-        for name, error in errors.items():
-            sums[name] += float(error[real].sum())
-        count += int(real.sum())
-    return {
-        "mpjpe_mm": 1000 * sums["position"] / count,
-        "mpjpe_local_mm": 1000 * sums["local"] / count,
-        "mpjpe_body_mm": 1000 * sums["body"] / count,
-        "rotation_error_deg": math.degrees(sums["angle"] / count),
-    }
-
-
-def reconstruction_by_source(
-    model: MotionClipModel, data: PreparedData, windows: Sequence[int], stats: FeatureStatistics
-) -> dict[str, float]:
-    """reconstruction_errors of each data source's windows (`mpjpe_local_mm[cmu8]`, ...): the
-    sources were captured and retargeted differently, and the small ones show how motions unlike
-    the bulk of the training data fare."""
-    by_source: dict[str, list[int]] = {}
-    for window in windows:
-        by_source.setdefault(data.labels[window].source, []).append(window)
-    return {
-        f"{name}[{source}]": value
-        for source, subset in sorted(by_source.items())
-        for name, value in reconstruction_errors(model, data, subset, stats).items()
-    }
+    lean can be told apart from that of the joints (see frame_errors). The same again for each
+    data source's windows (`mpjpe_local_mm[cmu8]`, ...): the sources were captured and
+    retargeted differently, and the small ones show how motions unlike the bulk of the training
+    data fare. `refine_steps`: as window_error_sums."""
+    sums, counts = window_error_sums(model, data, windows, stats, refine_steps)
+    metrics = mean_errors(sums, counts)
+    sources = [data.labels[window].source for window in windows]
+    for source in sorted(set(sources)):
+        rows = torch.tensor([found == source for found in sources])
+        own = mean_errors({name: value[rows] for name, value in sums.items()}, counts[rows])
+        metrics |= {f"{name}[{source}]": value for name, value in own.items()}
+    return metrics
 
 
 def ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
@@ -295,15 +314,19 @@ def evaluate_checkpoint(
     split: str,
     space: TextSpace,
     config: TrainConfig,
+    refine_steps: int = 0,
 ) -> dict[str, float]:
-    """Every metric of the module docstring on one split."""
+    """Every metric of the module docstring on one split; the `refined_` reconstruction
+    metrics with `refine_steps` > 0."""
     windows = data.indices(split)
     if not windows:
         raise MotionClipError(f"the prepared data has no {split} windows")
     session = MotionClip(checkpoint, space)
     model, stats = session.model, checkpoint.statistics
     metrics = reconstruction_errors(model, data, windows, stats)
-    metrics |= reconstruction_by_source(model, data, windows, stats)
+    if refine_steps:
+        refined = reconstruction_errors(model, data, windows, stats, refine_steps)
+        metrics |= {f"refined_{name}": value for name, value in refined.items()}
     latents = encode_windows(model, data, windows, stats)
     labels = [data.labels[i] for i in windows]
 
@@ -578,8 +601,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also store the metrics (prefixed with the split) in the checkpoint",
     )
+    parser.add_argument(
+        "--refine-steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure reconstruction with latents refined by N steps (default 0: not)",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.refine_steps < 0:
+            raise MotionClipError(f"--refine-steps must be 0 or more, got {args.refine_steps}")
         config = load_config(args.config, args.set)
         checkpoint = checkpoints.load_checkpoint(args.checkpoint)
         data = prepare(config)
@@ -587,7 +619,9 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint.text_space, clip_weights=config.model.clip_weights or None
         )
         torch.manual_seed(0)
-        metrics = evaluate_checkpoint(checkpoint, data, args.split, space, config)
+        metrics = evaluate_checkpoint(
+            checkpoint, data, args.split, space, config, args.refine_steps
+        )
         out = Path(args.out) if args.out else Path(args.checkpoint).parent
         write_report(metrics, out, args.split, f"{Path(args.checkpoint).name} on {args.split}")
         if args.store:

@@ -12,27 +12,17 @@ fit to the training captions, which a near-zero ridge wins by memorising their w
 for the caption's medoid window, a real motion, since an average of motions decodes to a blur of
 them. The encoder's latent of that window decodes to a smoothed copy of it, losing what makes
 rare actions recognisable, so the stored latent is fitted with the decoder fixed to decode the
-window itself (decoded_latents), as GAN inversion refines an encoder's guess. Its temperature is
-chosen by how well the validation split's generated motions are recognised (training.train).
+window itself (core.reconstruction.decoded_latents), as GAN inversion refines an encoder's
+guess. Its temperature is chosen by how well the validation split's generated motions are
+recognised (training.train).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import torch
-
-from motionclip_blender.core.kinematics import forward_kinematics
-from motionclip_blender.core.model import MotionClipModel
-from motionclip_blender.core.pose_features import FeatureStatistics
-
-from .evaluate import padded_windows
-from .losses import PositionsFn, reconstruction_losses
 
 RIDGES = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
 TEMPERATURES = (0.003, 0.01, 0.03)  # of nearest_captions' softmax over cosine similarities
-FIT_RATE = 0.02  # Adam's step for decoded_latents, against latent norms of about 10 to 25
-FIT_BATCH = 32  # windows fitted together, sorted by length so that little is padding
 
 
 def fit_text_to_latent(
@@ -79,36 +69,3 @@ def caption_medoid_rows(latents: torch.Tensor, rows: list[list[int]]) -> list[in
         own = latents[caption_rows]
         medoids.append(caption_rows[int((own - own.mean(0)).norm(dim=-1).argmin())])
     return medoids
-
-
-def decoded_latents(
-    model: MotionClipModel,
-    windows: Sequence[torch.Tensor],
-    initial: torch.Tensor,
-    statistics: FeatureStatistics,
-    weights: Mapping[str, float],
-    steps: int,
-    positions: PositionsFn = forward_kinematics,
-) -> torch.Tensor:
-    """Latents (N, L) that the decoder turns into the pose-vector windows [(T_i, 147)], found by
-    `steps` Adam steps from `initial` (N, L) on the reconstruction terms of training.losses
-    weighted by `weights` (term -> weight; terms it does not name count 0). The model is left
-    unchanged: no dropout, and only the latents get gradients."""
-    model.eval()
-    device = next(model.parameters()).device
-    fitted = initial.clone()
-    order = sorted(range(len(windows)), key=lambda row: len(windows[row]))
-    for start in range(0, len(order), FIT_BATCH):
-        rows = order[start : start + FIT_BATCH]
-        target, mask = padded_windows([windows[row] for row in rows], statistics, device)
-        latents = initial[rows].to(device).requires_grad_(True)
-        optimiser = torch.optim.Adam([latents], lr=FIT_RATE)
-        for _ in range(steps):
-            terms = reconstruction_losses(
-                model.decode(latents, mask), target, mask, statistics, model.config.fps, positions
-            )
-            loss = torch.stack([weights.get(name, 0.0) * value for name, value in terms.items()])
-            (latents.grad,) = torch.autograd.grad(loss.sum(), latents)
-            optimiser.step()
-        fitted[rows] = latents.detach().to(fitted.device)
-    return fitted

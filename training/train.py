@@ -37,8 +37,15 @@ from motionclip_blender.core import checkpoint as checkpoints
 from motionclip_blender.core.atomic import write_atomically
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
+from motionclip_blender.core.kinematics import forward_kinematics
 from motionclip_blender.core.model import PRESETS, ModelConfig, MotionClipModel
 from motionclip_blender.core.pose_features import FeatureStatistics
+from motionclip_blender.core.reconstruction import (
+    RECONSTRUCTION_TERMS,
+    PositionsFn,
+    decoded_latents,
+    reconstruction_losses,
+)
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from . import losses
@@ -60,14 +67,13 @@ from .text_to_latent import (
     TEMPERATURES,
     caption_medoid_rows,
     choose_ridge,
-    decoded_latents,
     fit_text_to_latent,
 )
 from .widen import widened_state
 
 logger = logging.getLogger(__name__)
 
-TERMS = (*losses.RECONSTRUCTION_TERMS, "text", "image", "contrastive")
+TERMS = (*RECONSTRUCTION_TERMS, "text", "image", "contrastive")
 LOG_COLUMNS = ("step", "epoch", "lr", "loss", *TERMS, "validation_loss", "samples_per_s")
 VALIDATION_WINDOWS = 256  # windows of the validation split scored at each checkpoint
 
@@ -167,12 +173,12 @@ def learning_rate_factor(step: int, config: TrainConfig) -> float:
     return optim.final_lr_fraction + (1 - optim.final_lr_fraction) * cosine
 
 
-def loss_positions(config: TrainConfig, device: torch.device) -> losses.PositionsFn:
+def loss_positions(config: TrainConfig, device: torch.device) -> PositionsFn:
     """What the position terms compare: the SMPL mesh's vertices when loss.smpl_model names a
     model (a bad path fails here), else the 24 joints."""
     if config.loss.smpl_model:
         return losses.SmplVertices(config.loss.smpl_model, device)
-    return losses.forward_kinematics
+    return forward_kinematics
 
 
 class TrainingStep:
@@ -191,7 +197,7 @@ class TrainingStep:
         network: torch.nn.Module,
         statistics: FeatureStatistics,
         device: torch.device,
-        positions: losses.PositionsFn,
+        positions: PositionsFn,
     ) -> None:
         self.config, self.model, self.network = config, model, network
         self.statistics, self.device, self.positions = statistics, device, positions
@@ -214,7 +220,7 @@ class TrainingStep:
         with torch.autocast("cuda", enabled=self.amp):
             reconstruction, latents = network(batch.features, batch.mask, batch.decoded)
         reconstruction, latents = reconstruction.float(), latents.float()
-        terms = losses.reconstruction_losses(
+        terms = reconstruction_losses(
             reconstruction,
             batch.features,
             batch.decoded,
@@ -633,7 +639,7 @@ def medoid_latents(
 ) -> torch.Tensor:
     """For each caption, given the rows of `latents` (the encoder's, of `windows`) of the windows
     it describes, the latent of its medoid window, fitted to decode that window in
-    train.fit_caption_latents steps (training.text_to_latent.decoded_latents)."""
+    train.fit_caption_latents steps (core.reconstruction.decoded_latents)."""
     medoids = caption_medoid_rows(latents, rows)
     steps = trainer.config.train.fit_caption_latents
     if steps == 0:
@@ -645,7 +651,7 @@ def medoid_latents(
         [trainer.data.window(windows[row]) for row in distinct],
         latents[distinct],
         trainer.statistics,
-        {name: weights[name] for name in losses.RECONSTRUCTION_TERMS},
+        {name: weights[name] for name in RECONSTRUCTION_TERMS},
         steps,
         trainer.positions,
     )

@@ -8,6 +8,7 @@ from ..core import files
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
+    add_refine_argument,
     check_writable,
     load_session,
     write_result,
@@ -26,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--weight", type=float, default=0.5, help="0 gives A, 1 gives B (default 0.5)"
     )
     add_output_argument(parser)
+    add_refine_argument(parser)
     add_checkpoint_argument(parser)
     parser.set_defaults(run=run)
 
@@ -33,6 +35,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
     a, b = files.read_motion(args.a), files.read_motion(args.b)
-    (motion,) = load_session(args).interpolate(a, b, [args.weight])
+    (motion,) = load_session(args).interpolate(a, b, [args.weight], args.refine_steps)
     write_result(motion, args.output)
     return 0

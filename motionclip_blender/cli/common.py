@@ -1,5 +1,5 @@
-"""What the model commands share: the --checkpoint option, loading a session, output checks,
-previews and JSON output.
+"""What the model commands share: the --checkpoint and --refine-steps options, loading a session,
+output checks, previews and JSON output.
 
 The CLIP text space (for CLIP-space checkpoints) finds its weights in the standard cache
 (~/.cache/clip/ViT-B-32.pt) or at $MOTIONCLIP_CLIP_WEIGHTS, and downloads them only when
@@ -18,6 +18,7 @@ from ..core import files, preview, skeleton
 from ..core.errors import MotionFileError
 from ..core.inference import MotionClip, load
 from ..core.motion import Motion
+from ..core.reconstruction import REFINE_STEPS
 
 
 def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +37,18 @@ def add_output_argument(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="OUT",
         help=f"motion file to write ({', '.join(sorted(files.WRITERS))})",
+    )
+
+
+def add_refine_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refine-steps",
+        type=int,
+        default=REFINE_STEPS,
+        metavar="N",
+        help="steps refining each input's latent so that it decodes back to the input, keeping "
+        f"its path and pose (default {REFINE_STEPS}, a few seconds on a CPU; 0: the encoder's "
+        "latent alone, instant but smoothed)",
     )
 
 

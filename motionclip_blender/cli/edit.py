@@ -8,6 +8,7 @@ from ..core import files
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
+    add_refine_argument,
     check_writable,
     load_session,
     write_result,
@@ -26,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--to", dest="to_text", required=True, metavar="TEXT")
     parser.add_argument("--strength", type=float, default=1.0, help="(default 1)")
     add_output_argument(parser)
+    add_refine_argument(parser)
     add_checkpoint_argument(parser)
     parser.set_defaults(run=run)
 
@@ -33,6 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
     motion = files.read_motion(args.input)
-    edited = load_session(args).edit(motion, args.from_text, args.to_text, args.strength)
+    edited = load_session(args).edit(
+        motion, args.from_text, args.to_text, args.strength, args.refine_steps
+    )
     write_result(edited, args.output)
     return 0

@@ -39,6 +39,12 @@ def features_to_pose(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return rot.sixd_to_matrix(sixd), features[..., ROTATION_FEATURES:]
 
 
+def rest_features() -> torch.Tensor:
+    """(147,) the pose vector of the rest pose (every rotation the identity) at the origin."""
+    identity = rot.matrix_to_6d(torch.eye(3)).repeat(skeleton.NUM_JOINTS)
+    return torch.cat([identity, torch.zeros(3)])
+
+
 def features_to_motion(features: torch.Tensor, fps: float) -> Motion:
     """(T, 147) pose vectors -> a Motion at `fps`."""
     matrices, translation = features_to_pose(features)

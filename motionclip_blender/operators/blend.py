@@ -9,7 +9,7 @@ from . import jobs
 from .actions import write_action
 from .common import action_name, ensure_target_rig, find_action, read_action, run_job, target_rig
 from .placement import place_in_sequence
-from .preferences import model_settings
+from .preferences import model_settings, refine_steps
 from .sampling import scene_fps
 from .session import model_session
 
@@ -57,13 +57,15 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
         else:
             weights = [step / (self.steps + 1) for step in range(1, self.steps + 1)]
         settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
+        steps = refine_steps(context)
         armature = smpl_armature()
 
         def work(progress: jobs.Progress) -> "list[PoseChannels]":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
-            progress.update(0.5, "Blending")
-            blends = session.interpolate(sources[0].motion(), sources[1].motion(), weights)
+            progress.update(0.3, "Blending")
+            a, b = sources[0].motion(), sources[1].motion()
+            blends = session.interpolate(a, b, weights, steps)
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 
         def apply(channels: "list[PoseChannels]") -> str:

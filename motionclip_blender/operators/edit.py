@@ -9,7 +9,7 @@ from . import jobs
 from .actions import write_action
 from .common import action_name, active_action, ensure_target_rig, read_action, run_job, target_rig
 from .placement import PLACEMENTS, place_action
-from .preferences import model_settings
+from .preferences import model_settings, refine_steps
 from .sampling import scene_fps
 from .session import model_session
 
@@ -56,13 +56,14 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
             return {"CANCELLED"}
         settings, fps, strength = model_settings(context), scene_fps(scene), self.strength
         placement, frame = self.placement, scene.frame_current
+        steps = refine_steps(context)
         armature = smpl_armature()
 
         def work(progress: jobs.Progress) -> "PoseChannels":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
-            progress.update(0.5, "Editing")
-            edited = session.edit(source.motion(), from_text, to_text, strength)
+            progress.update(0.3, "Editing")
+            edited = session.edit(source.motion(), from_text, to_text, strength, steps)
             return motion_to_channels(edited.resample(fps), armature)
 
         def apply(channels: "PoseChannels") -> str:

@@ -42,6 +42,15 @@ class MotionClipPreferences(bpy.types.AddonPreferences):
         description="Folder of .bvh and .npz motions that Find Similar searches",
         subtype="DIR_PATH",
     )
+    refine_steps: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Refine Steps",
+        description="Steps refining each action's latent before Blend and Edit so that it "
+        "decodes back to the action, keeping its path and pose (a few seconds on a CPU); "
+        "0 uses the encoder's latent alone: instant, but smoothed",
+        default=100,  # core.reconstruction.REFINE_STEPS, not imported here: it loads torch
+        min=0,
+        soft_max=300,
+    )
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
@@ -49,6 +58,7 @@ class MotionClipPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "checkpoint")
         layout.prop(self, "device")
         layout.prop(self, "library_folder")
+        layout.prop(self, "refine_steps")
         layout.prop(self, "smpl_model_folder")
         box = layout.box()
         box.label(text="CLIP-space checkpoints")
@@ -71,6 +81,11 @@ def smpl_model_folder(context: bpy.types.Context) -> str:
     """The SMPL model folder set in the preferences, as an absolute path ('' when unset)."""
     folder = preferences(context).smpl_model_folder
     return bpy.path.abspath(folder) if folder else ""
+
+
+def refine_steps(context: bpy.types.Context) -> int:
+    """The steps refining an action's latent before Blend and Edit (the preferences')."""
+    return int(preferences(context).refine_steps)
 
 
 def model_settings(context: bpy.types.Context) -> ModelSettings:
