@@ -64,6 +64,7 @@ from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FeatureStatistics, features_to_pose
 from motionclip_blender.core.reconstruction import (
     FOOT_CONTACT_HEIGHT,
+    REFINE_RATE,
     REFINE_WEIGHTS,
     decoded_latents,
     padded_windows,
@@ -197,7 +198,9 @@ def window_error_sums(
         with torch.no_grad():
             latents = model.encode(normalized, mask)
         if refine_steps:
-            latents = decoded_latents(model, features, latents, stats, REFINE_WEIGHTS, refine_steps)
+            latents = decoded_latents(
+                model, features, latents, stats, REFINE_WEIGHTS, refine_steps, rate=REFINE_RATE
+            )
         with torch.no_grad():
             decoded = stats.denormalize(model.decode(latents, mask)).cpu()
         target = torch.nn.utils.rnn.pad_sequence(features, batch_first=True)

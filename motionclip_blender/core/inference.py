@@ -31,7 +31,7 @@ from .checkpoint import (
 from .errors import CheckpointError, MotionDataError, PromptError, RequestError
 from .model import frame_mask
 from .motion import Motion
-from .reconstruction import REFINE_STEPS, REFINE_WEIGHTS, decoded_latents
+from .reconstruction import REFINE_RATE, REFINE_STEPS, REFINE_WEIGHTS, decoded_latents
 from .text_spaces import TextSpace, load_text_space
 
 
@@ -388,10 +388,10 @@ class MotionClip:
     ) -> torch.Tensor:
         """(N,) motions -> (N, latent_dim) latents that decode back to them, for blending and
         editing: the encoder's latents (encode_motion), refined by `refine_steps` Adam steps
-        through the fixed decoder to decode each motion's first max_seconds, the most a decoded
-        motion lasts (core.reconstruction). The encoder's latent alone (refine_steps 0) decodes
-        to a smoothed copy that loses much of the root's path; recognition and search keep it,
-        since it is the one aligned with text.
+        (of size REFINE_RATE) through the fixed decoder to decode each motion's first
+        max_seconds, the most a decoded motion lasts (core.reconstruction). The encoder's
+        latent alone (refine_steps 0) decodes to a smoothed copy that loses much of the root's
+        path; recognition and search keep it, since it is the one aligned with text.
         """
         if not isinstance(refine_steps, int) or isinstance(refine_steps, bool) or refine_steps < 0:
             raise RequestError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
@@ -404,7 +404,7 @@ class MotionClip:
         ]
         statistics = self.checkpoint.statistics
         return decoded_latents(
-            self.model, windows, latents, statistics, REFINE_WEIGHTS, refine_steps
+            self.model, windows, latents, statistics, REFINE_WEIGHTS, refine_steps, rate=REFINE_RATE
         )
 
     def interpolate(

@@ -42,6 +42,7 @@ PositionsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 FIT_RATE = 0.02  # Adam's step for decoded_latents, against latent norms of about 10 to 25
 FIT_BATCH = 32  # windows fitted together, sorted by length so that little is padding
 REFINE_STEPS = 100  # the default steps refining a motion's latent at inference (MODEL_CARD.md)
+REFINE_RATE = 0.05  # their Adam step, chosen on validation for REFINE_STEPS (MODEL_CARD.md)
 REFINE_WEIGHTS = {"rotation": 100.0, "joints": 1500.0, "in_place": 1500.0, "velocity": 100.0}
 """The terms refining a latent at inference: those the bundled model's last sittings trained on."""
 
@@ -119,9 +120,10 @@ def decoded_latents(
     weights: Mapping[str, float],
     steps: int,
     positions: PositionsFn = forward_kinematics,
+    rate: float = FIT_RATE,
 ) -> torch.Tensor:
     """Latents (N, L) that the decoder turns into the pose-vector windows [(T_i, 147)], found by
-    `steps` Adam steps from `initial` (N, L) on the reconstruction terms of training.losses
+    `steps` Adam steps of size `rate` from `initial` (N, L) on the reconstruction terms above
     weighted by `weights` (term -> weight; terms it does not name count 0). The model is left
     unchanged: no dropout, and only the latents get gradients."""
     model.eval()
@@ -132,7 +134,7 @@ def decoded_latents(
         rows = order[start : start + FIT_BATCH]
         target, mask = padded_windows([windows[row] for row in rows], statistics, device)
         latents = initial[rows].to(device).requires_grad_(True)
-        optimiser = torch.optim.Adam([latents], lr=FIT_RATE)
+        optimiser = torch.optim.Adam([latents], lr=rate)
         for _ in range(steps):
             terms = reconstruction_losses(
                 model.decode(latents, mask), target, mask, statistics, model.config.fps, positions
