@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import torch
 
-from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics, rest_features
 from motionclip_blender.core.reconstruction import (
@@ -25,8 +24,7 @@ def fitting_problem() -> tuple[
     rest pose (padding decodes to it, as in real data, not to degenerate rotations)."""
     torch.manual_seed(0)
     model = MotionClipModel(tiny_config(16)).eval()
-    rest = torch.cat([rot.axis_angle_to_6d(torch.zeros(24, 3)).flatten(), torch.zeros(3)])
-    statistics = FeatureStatistics(rest, torch.ones(FEATURE_DIM))
+    statistics = FeatureStatistics(rest_features(), torch.ones(FEATURE_DIM))
     hidden = torch.randn(3, 16)
     with torch.no_grad():
         windows = [

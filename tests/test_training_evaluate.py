@@ -16,7 +16,7 @@ from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, load_checkpoint
 from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
-from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics
+from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics, rest_features
 from training import evaluate, train
 from training.config import load_config
 from training.prepared import PreparedData, WindowLabels
@@ -189,8 +189,7 @@ def reconstruction_problem() -> tuple[
 
 def rest_statistics() -> FeatureStatistics:
     """Statistics centred on the rest pose, so that padding decodes to it, as in real data."""
-    rest = torch.cat([rot.axis_angle_to_6d(torch.zeros(24, 3)).flatten(), torch.zeros(3)])
-    return FeatureStatistics(rest, torch.ones(FEATURE_DIM))
+    return FeatureStatistics(rest_features(), torch.ones(FEATURE_DIM))
 
 
 def test_a_prompt_is_understood_when_its_closest_caption_describes_an_accepted_label() -> None:
