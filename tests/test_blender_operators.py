@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from motionclip_blender.core import bvh, inference
+from motionclip_blender.core.reconstruction import REFINE_STEPS
 from motionclip_blender.core.rig import smpl_armature
 
 from .motions import smooth_motion
@@ -184,8 +185,6 @@ def test_edit_makes_a_new_action(scene: Any) -> None:
 
 
 def test_the_refine_steps_preference_reaches_edit(scene: Any) -> None:
-    from motionclip_blender.core.reconstruction import REFINE_STEPS
-
     prefs = bpy.context.preferences.addons["motionclip_blender"].preferences
     assert prefs.refine_steps == REFINE_STEPS
     generate("a person walks", seconds=2.0)
@@ -201,6 +200,43 @@ def test_the_refine_steps_preference_reaches_edit(scene: Any) -> None:
         prefs.refine_steps = REFINE_STEPS
     assert made[0] == made[1]  # the same steps, the same keys
     assert made[0] != made[2]  # other steps, another latent
+
+
+def test_blend_reports_refinement_steps_and_a_cancel_stops_it_with_nothing_written(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefs = bpy.context.preferences.addons["motionclip_blender"].preferences
+    generate("a person walks", seconds=2.0)
+    generate("a person jumps", seconds=2.0, placement="NLA")
+    heard: list[str] = []
+    update = jobs.Progress.update
+
+    def cancel_at_three(progress: jobs.Progress, fraction: float, message: str) -> None:
+        heard.append(message)
+        if message.endswith("(3/20)"):
+            progress.cancel_requested.set()
+        update(progress, fraction, message)
+
+    monkeypatch.setattr(jobs.Progress, "update", cancel_at_three)
+    before = snapshot_actions()
+    try:
+        prefs.refine_steps = 20
+        result = bpy.ops.motionclip.blend(action_a="a person walks", action_b="a person jumps")
+    finally:
+        prefs.refine_steps = REFINE_STEPS
+    assert result == {"FINISHED"}  # a cancel is a warning, not an error
+    assert heard[-2:] == ["Refining the latents (2/20)", "Refining the latents (3/20)"]
+    assert snapshot_actions() == before
+
+    heard.clear()
+    monkeypatch.setattr(jobs.Progress, "update", lambda p, f, m: heard.append(m) or update(p, f, m))
+    assert bpy.ops.motionclip.blend(action_a="a person walks", action_b="a person jumps") == {
+        "FINISHED"
+    }
+    refining = [message for message in heard if message.startswith("Refining")]
+    assert refining[-1] == f"Refining the latents ({REFINE_STEPS}/{REFINE_STEPS})"
+    assert len(refining) == REFINE_STEPS
+    assert len(snapshot_actions()) == len(before) + 1
 
 
 def test_no_operator_changes_existing_actions(scene: Any) -> None:

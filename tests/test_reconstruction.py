@@ -3,6 +3,7 @@ refinement of a motion's latent at inference use."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from motionclip_blender.core.model import MotionClipModel
@@ -81,6 +82,29 @@ def test_fitted_latents_decode_their_own_windows_better_and_leave_the_model_alon
     )
     torch.testing.assert_close(permuted, fitted[order])
     assert torch.equal(decoded_latents(model, windows, initial, statistics, WEIGHTS, 0), initial)
+
+
+def test_fitting_reports_each_step_and_stops_when_its_progress_raises() -> None:
+    model, windows, initial, statistics = fitting_problem()
+    heard: list[tuple[int, int]] = []
+
+    def record(done: int, total: int) -> None:
+        heard.append((done, total))
+
+    decoded_latents(
+        model, windows * 12, initial.repeat(12, 1), statistics, WEIGHTS, 3, progress=record
+    )
+    assert heard == [(done, 6) for done in range(1, 7)]  # 36 windows: 2 batches of 3 steps
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_two(done: int, total: int) -> None:
+        if done == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        decoded_latents(model, windows, initial, statistics, WEIGHTS, 50, progress=stop_at_two)
 
 
 def test_a_foot_contact_weight_makes_the_fit_follow_the_planted_feet_more_closely() -> None:

@@ -31,7 +31,13 @@ from .checkpoint import (
 from .errors import CheckpointError, MotionDataError, PromptError, RequestError
 from .model import frame_mask
 from .motion import Motion
-from .reconstruction import REFINE_RATE, REFINE_STEPS, REFINE_WEIGHTS, decoded_latents
+from .reconstruction import (
+    REFINE_RATE,
+    REFINE_STEPS,
+    REFINE_WEIGHTS,
+    StepProgress,
+    decoded_latents,
+)
 from .text_spaces import TextSpace, load_text_space
 
 
@@ -384,7 +390,10 @@ class MotionClip:
         return f"closest training caption: {quoted}"
 
     def faithful_latents(
-        self, motions: Sequence[Motion], refine_steps: int = REFINE_STEPS
+        self,
+        motions: Sequence[Motion],
+        refine_steps: int = REFINE_STEPS,
+        progress: StepProgress | None = None,
     ) -> torch.Tensor:
         """(N,) motions -> (N, latent_dim) latents that decode back to them, for blending and
         editing: the encoder's latents (encode_motion), refined by `refine_steps` Adam steps
@@ -392,6 +401,7 @@ class MotionClip:
         max_seconds, the most a decoded motion lasts (core.reconstruction). The encoder's
         latent alone (refine_steps 0) decodes to a smoothed copy that loses much of the root's
         path; recognition and search keep it, since it is the one aligned with text.
+        progress(done, total) is called after each refining step; what it raises stops them.
         """
         if not isinstance(refine_steps, int) or isinstance(refine_steps, bool) or refine_steps < 0:
             raise RequestError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
@@ -404,7 +414,14 @@ class MotionClip:
         ]
         statistics = self.checkpoint.statistics
         return decoded_latents(
-            self.model, windows, latents, statistics, REFINE_WEIGHTS, refine_steps, rate=REFINE_RATE
+            self.model,
+            windows,
+            latents,
+            statistics,
+            REFINE_WEIGHTS,
+            refine_steps,
+            rate=REFINE_RATE,
+            progress=progress,
         )
 
     def interpolate(
@@ -413,13 +430,14 @@ class MotionClip:
         b: Motion,
         weights: Sequence[float],
         refine_steps: int = REFINE_STEPS,
+        progress: StepProgress | None = None,
     ) -> list[Motion]:
         """Motions between a (weight 0) and b (weight 1), one per weight, by linear interpolation
-        of their latents (faithful_latents, refined by `refine_steps`); each lasts the
-        interpolated duration, clamped to the model's range."""
+        of their latents (faithful_latents, refined by `refine_steps`, reporting to `progress`);
+        each lasts the interpolated duration, clamped to the model's range."""
         if not weights or not all(0.0 <= weight <= 1.0 for weight in weights):
             raise RequestError(f"weights must be one or more numbers in [0, 1], got {weights}")
-        latents = self.faithful_latents([a, b], refine_steps)
+        latents = self.faithful_latents([a, b], refine_steps, progress)
         blend = torch.tensor(weights, dtype=latents.dtype, device=self.device)[:, None]
         mixed = torch.lerp(latents[0:1], latents[1:2], blend)
         durations = [(1 - w) * a.duration + w * b.duration for w in weights]
@@ -433,16 +451,17 @@ class MotionClip:
         to_text: str,
         strength: float = 1.0,
         refine_steps: int = REFINE_STEPS,
+        progress: StepProgress | None = None,
     ) -> Motion:
         """The paper's latent arithmetic: motion latent (faithful_latents, refined by
-        `refine_steps`) + strength * (latent(to) - latent(from)).
+        `refine_steps`, reporting to `progress`) + strength * (latent(to) - latent(from)).
 
         The motion must last min_seconds..max_seconds; the result has its duration.
         """
         frames = self.frames_for(motion.duration)
         if not math.isfinite(strength):
             raise RequestError(f"strength must be a finite number, got {strength}")
-        latent = self.faithful_latents([motion], refine_steps)
+        latent = self.faithful_latents([motion], refine_steps, progress)
         text = self.text_latents([from_text, to_text])
         return self.decode(latent + strength * (text[1] - text[0]), frames=frames)[0]
 

@@ -23,6 +23,7 @@ encoder's latent, which is the one aligned with text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -38,6 +39,9 @@ RECONSTRUCTION_TERMS = ("rotation", "joints", "in_place", "velocity", "foot_cont
 
 PositionsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """(..., 24, 3, 3) local rotations and (..., 3) root translation -> (..., P, 3) positions."""
+
+StepProgress = Callable[[int, int], None]
+"""progress(done, total) after each fitting step; whatever it raises stops the fit."""
 
 FIT_RATE = 0.02  # Adam's step for decoded_latents, against latent norms of about 10 to 25
 FIT_BATCH = 32  # windows fitted together, sorted by length so that little is padding
@@ -121,15 +125,21 @@ def decoded_latents(
     steps: int,
     positions: PositionsFn = forward_kinematics,
     rate: float = FIT_RATE,
+    progress: StepProgress | None = None,
 ) -> torch.Tensor:
     """Latents (N, L) that the decoder turns into the pose-vector windows [(T_i, 147)], found by
     `steps` Adam steps of size `rate` from `initial` (N, L) on the reconstruction terms above
     weighted by `weights` (term -> weight; terms it does not name count 0). The model is left
-    unchanged: no dropout, and only the latents get gradients."""
+    unchanged: no dropout, and only the latents get gradients.
+
+    `progress` hears of each step (total: steps times the batches of FIT_BATCH windows); what it
+    raises stops the fit, which is how a user cancels."""
     model.eval()
     device = next(model.parameters()).device
     fitted = initial.clone()
     order = sorted(range(len(windows)), key=lambda row: len(windows[row]))
+    total = steps * math.ceil(len(order) / FIT_BATCH)
+    done = 0
     for start in range(0, len(order), FIT_BATCH):
         rows = order[start : start + FIT_BATCH]
         target, mask = padded_windows([windows[row] for row in rows], statistics, device)
@@ -142,5 +152,8 @@ def decoded_latents(
             loss = torch.stack([weights.get(name, 0.0) * value for name, value in terms.items()])
             (latents.grad,) = torch.autograd.grad(loss.sum(), latents)
             optimiser.step()
+            done += 1
+            if progress is not None:
+                progress(done, total)
         fitted[rows] = latents.detach().to(fitted.device)
     return fitted

@@ -63,9 +63,9 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
         def work(progress: jobs.Progress) -> "list[PoseChannels]":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
-            progress.update(0.3, "Blending")
+            refining = progress.counter(0.2, 0.95, "Refining the latents")
             a, b = sources[0].motion(), sources[1].motion()
-            blends = session.interpolate(a, b, weights, steps)
+            blends = session.interpolate(a, b, weights, steps, refining)
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 
         def apply(channels: "list[PoseChannels]") -> str:

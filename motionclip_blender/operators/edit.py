@@ -62,8 +62,8 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
         def work(progress: jobs.Progress) -> "PoseChannels":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
-            progress.update(0.3, "Editing")
-            edited = session.edit(source.motion(), from_text, to_text, strength, steps)
+            refining = progress.counter(0.2, 0.95, "Refining the latents")
+            edited = session.edit(source.motion(), from_text, to_text, strength, steps, refining)
             return motion_to_channels(edited.resample(fps), armature)
 
         def apply(channels: "PoseChannels") -> str:

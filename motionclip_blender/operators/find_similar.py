@@ -82,9 +82,7 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
                 library = index_library(
                     folder,
                     session,
-                    progress=lambda done, total: progress.update(
-                        0.2 + 0.7 * done / total, f"Indexing the library ({done}/{total})"
-                    ),
+                    progress=progress.counter(0.2, 0.9, "Indexing the library"),
                 )
                 keys += [f"FILE:{name}" for name in library.names]
                 latents.append(library.latents)

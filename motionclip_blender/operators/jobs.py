@@ -47,6 +47,15 @@ class Progress:
             raise Cancelled
         self.fraction, self.message = fraction, message
 
+    def counter(self, start: float, end: float, message: str) -> Callable[[int, int], None]:
+        """A progress(done, total) callback for core's loops: fraction start..end, the message
+        with 'done/total' appended; it raises Cancelled like update."""
+
+        def report(done: int, total: int) -> None:
+            self.update(start + (end - start) * done / total, f"{message} ({done}/{total})")
+
+        return report
+
 
 @dataclass(frozen=True)
 class Outcome:
