@@ -9,6 +9,7 @@ import torch
 from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics, rest_features
 from motionclip_blender.core.reconstruction import (
+    adam_step,
     decoded_latents,
     padded_windows,
     reconstruction_losses,
@@ -105,6 +106,21 @@ def test_fitting_reports_each_step_and_stops_when_its_progress_raises() -> None:
 
     with pytest.raises(Stop):
         decoded_latents(model, windows, initial, statistics, WEIGHTS, 50, progress=stop_at_two)
+
+
+def test_adam_step_follows_torch_optim_adam() -> None:
+    torch.manual_seed(0)
+    start = torch.randn(4, 16)
+    mine, theirs = start.clone(), start.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([theirs], lr=0.05)
+    moments = torch.zeros_like(mine), torch.zeros_like(mine)
+    for step in range(1, 31):
+        gradient = torch.sin(3 * mine) + mine**3  # a gradient that changes as the values move
+        theirs.grad = torch.sin(3 * theirs.detach()) + theirs.detach() ** 3
+        adam_step(mine, gradient, moments, step, 0.05)
+        optimiser.step()
+    torch.testing.assert_close(mine, theirs.detach(), rtol=1e-5, atol=1e-6)
+    assert (mine - start).abs().max() > 0.5  # it moved
 
 
 def test_a_foot_contact_weight_makes_the_fit_follow_the_planted_feet_more_closely() -> None:
