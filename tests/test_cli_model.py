@@ -104,22 +104,24 @@ def test_search_by_motion_and_by_text(
 def test_blend_and_edit_write_motions(
     workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
+    code, out, err = run(
         capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.5", "-o", "mid.npz"
     )
     assert code == 0 and out.startswith("wrote mid.npz: 2.50 s")
+    assert err.splitlines() == [f"refining the latents: {n}/100 steps" for n in (25, 50, 75, 100)]
     assert read_npz(workdir / "mid.npz").num_frames == 50
-    code, _, _ = run(
+    code, _, err = run(
         capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--refine-steps", "0", "-o", "raw.npz"
     )  # the encoder's latents alone: another blend
     raw, refined = read_npz(workdir / "raw.npz"), read_npz(workdir / "mid.npz")
-    assert code == 0 and raw.num_frames == 50
+    assert code == 0 and raw.num_frames == 50 and err == ""
     assert not torch.allclose(raw.rotations, refined.rotations, atol=1e-3)
-    code, out, _ = run(
+    code, out, err = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
-        "--strength", "0.5", "-o", "run.npz",
+        "--strength", "0.5", "--refine-steps", "6", "-o", "run.npz",
     )  # fmt: skip
     assert code == 0 and out.startswith("wrote run.npz: 3.00 s")
+    assert err.splitlines() == [f"refining the latents: {n}/6 steps" for n in (1, 2, 3, 4, 5, 6)]
     assert read_npz(workdir / "run.npz").num_frames == 60
 
 

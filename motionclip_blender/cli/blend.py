@@ -11,6 +11,7 @@ from .common import (
     add_refine_argument,
     check_writable,
     load_session,
+    refine_progress,
     write_result,
 )
 
@@ -35,6 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
     a, b = files.read_motion(args.a), files.read_motion(args.b)
-    (motion,) = load_session(args).interpolate(a, b, [args.weight], args.refine_steps)
+    (motion,) = load_session(args).interpolate(
+        a, b, [args.weight], args.refine_steps, refine_progress(args.refine_steps)
+    )
     write_result(motion, args.output)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..core import files, preview, skeleton
 from ..core.errors import MotionFileError
 from ..core.inference import MotionClip, load
 from ..core.motion import Motion
-from ..core.reconstruction import REFINE_STEPS
+from ..core.reconstruction import REFINE_STEPS, StepProgress
 
 
 def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +51,19 @@ def add_refine_argument(parser: argparse.ArgumentParser) -> None:
         f"its path and pose (default {REFINE_STEPS}, a few seconds on a CPU; 0: the encoder's "
         "latent alone, instant but smoothed)",
     )
+
+
+def refine_progress(steps: int) -> StepProgress:
+    """A progress callback printing to stderr at each quarter of the `steps` refining steps
+    (done/total counts them over every batch of inputs): they take seconds, the rest of blend
+    and edit milliseconds."""
+    every = max(1, steps // 4)
+
+    def report(done: int, total: int) -> None:
+        if done % every == 0 or done == total:
+            print(f"refining the latents: {done}/{total} steps", file=sys.stderr, flush=True)
+
+    return report
 
 
 def load_session(args: argparse.Namespace) -> MotionClip:

@@ -11,6 +11,7 @@ from .common import (
     add_refine_argument,
     check_writable,
     load_session,
+    refine_progress,
     write_result,
 )
 
@@ -36,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
     motion = files.read_motion(args.input)
     edited = load_session(args).edit(
-        motion, args.from_text, args.to_text, args.strength, args.refine_steps
+        motion,
+        args.from_text,
+        args.to_text,
+        args.strength,
+        args.refine_steps,
+        refine_progress(args.refine_steps),
     )
     write_result(edited, args.output)
     return 0
