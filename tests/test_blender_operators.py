@@ -184,6 +184,11 @@ def test_edit_makes_a_new_action(scene: Any) -> None:
     assert rig.animation_data.nla_tracks[-1].strips[0].action.name == new
 
 
+def test_edit_strength_defaults_to_the_measured_one(scene: Any) -> None:
+    strength = bpy.ops.motionclip.edit.get_rna_type().properties["strength"]
+    assert strength.default == pytest.approx(inference.EDIT_STRENGTH)
+
+
 def test_the_refine_steps_preference_reaches_edit(scene: Any) -> None:
     prefs = bpy.context.preferences.addons["motionclip_blender"].preferences
     assert prefs.refine_steps == REFINE_STEPS

@@ -229,6 +229,11 @@ def test_edit_moves_the_latent_along_the_text_direction(session: MotionClip) -> 
         torch.testing.assert_close(unchanged.rotations, reconstruction.rotations)
         edited = session.edit(motion, "walk", "run", strength=2.0, refine_steps=steps)
         assert edited.num_frames == 60 and not torch.equal(edited.rotations, unchanged.rotations)
+        text = session.text_latents(["walk", "run"])  # edited_latents: the paper's arithmetic
+        moved = session.edited_latents(latent, "walk", "run", 2.0)
+        torch.testing.assert_close(moved, latent + 2.0 * (text[1] - text[0]))
+        again = session.decode(moved, seconds=3.0)[0]
+        torch.testing.assert_close(edited.rotations, again.rotations)
     with pytest.raises(RequestError, match="seconds"):
         session.edit(smooth_motion(9.0), "walk", "run")
     with pytest.raises(PromptError):

@@ -14,11 +14,14 @@ import torch
 
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, load_checkpoint
+from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics, rest_features
-from training import evaluate, train
+from training import evaluate, evaluate_edits, train
+from training.action_classifier import cached_classifier
 from training.config import load_config
+from training.prepare import prepare
 from training.prepared import PreparedData, WindowLabels
 
 from .tiny_models import tiny_config
@@ -350,3 +353,52 @@ def test_the_kept_classifier_loads() -> None:
     kept = sorted(action_classifier.KEPT.glob(f"classifier-v{action_classifier.VERSION}-*.pt"))
     assert kept, f"no classifier of version {action_classifier.VERSION} in {action_classifier.KEPT}"
     assert len(action_classifier.load_classifier(kept[0]).classes) > 1
+
+
+def test_edit_evaluation_judges_every_pair_present_at_every_strength(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    data = tmp_path / "amass"
+    labels = ("walk", "run", "wave the right hand", "kick")  # no raise: that pair is left out
+    amass_dataset(data, sequences_per_label=4, labels=labels)
+    config = write_config(
+        tmp_path / "c.toml",
+        data,
+        tiny_clip_path,
+        data={"validation_fraction": 0.25, "test_fraction": 0.25},
+        train={"steps": 2, "batch_size": 8},
+    )
+    assert train.main(["--config", str(config)]) == 0
+    checkpoint = str(tmp_path / "run" / "model.pt")
+    argv = ["--checkpoint", checkpoint, "--config", str(config), "--split", "train"]
+    argv += ["--strengths", "0", "1.5", "--refine-steps", "2", "--out", str(tmp_path / "edits")]
+    assert evaluate_edits.main(argv) == 0
+    metrics = json.loads((tmp_path / "edits" / "edits-train.json").read_text())
+    pairs = [p for p in evaluate_edits.EDIT_PAIRS if p.source in labels]
+    assert len(pairs) == 4
+    per_pair = {f"edit_reached[{p.source} -> {p.target}]@{s}" for p in pairs for s in ("0", "1.5")}
+    assert metrics.keys() == per_pair | {"edit_reached@0", "edit_reached@1.5"}  # no styles here
+    assert all(0 <= value <= 1 for value in metrics.values())
+    prepared = prepare(load_config(config, []))
+    counts = {p: sum(prepared.labels[i].content == p.source for i in prepared.indices("train"))
+              for p in pairs}  # fmt: skip
+    for strength in ("0", "1.5"):  # overall: the pairs' figures weighted by their windows
+        weighted = sum(
+            metrics[f"edit_reached[{p.source} -> {p.target}]@{strength}"] * min(n, 10)
+            for p, n in counts.items()
+        ) / sum(min(n, 10) for n in counts.values())
+        assert math.isclose(metrics[f"edit_reached@{strength}"], weighted)
+
+    # windows with a style (Bandai's) are also judged on keeping it
+    session = load(checkpoint, clip_weights=tiny_clip_path)
+    for number, row in enumerate(prepared.indices("train")):
+        style = ("happy", "sad")[number % 2]
+        prepared.labels[row] = dataclasses.replace(prepared.labels[row], style=style)
+    classifier = cached_classifier(prepared, tmp_path / "cache")
+    styled = evaluate_edits.edit_metrics(
+        session, prepared, "train", classifier, [0.0, 1.5], slice(0, 10), 2
+    )
+    assert styled.keys() == metrics.keys() | {"edit_style_kept@0", "edit_style_kept@1.5"}
+    assert all(0 <= styled[f"edit_style_kept@{s}"] <= 1 for s in ("0", "1.5"))
+    with pytest.raises(MotionClipError, match="no windows of any edit pair"):
+        evaluate_edits.edit_metrics(session, prepared, "nope", classifier, [1.0], slice(0, 10), 0)

@@ -584,14 +584,11 @@ def _write(stream: BinaryIO, text: str) -> None:
     stream.write(text.encode())
 
 
-def write_report(metrics: dict[str, float], out: Path, split: str, title: str) -> None:
+def write_report(metrics: dict[str, float], out: Path, stem: str, title: str) -> None:
+    """out/stem.json and out/stem.md (a Markdown table under `title`)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(
-        out / f"evaluation-{split}.json", lambda s: _write(s, json.dumps(metrics, indent=1))
-    )
-    write_atomically(
-        out / f"evaluation-{split}.md", lambda s: _write(s, markdown_table(metrics, title))
-    )
+    write_atomically(out / f"{stem}.json", lambda s: _write(s, json.dumps(metrics, indent=1)))
+    write_atomically(out / f"{stem}.md", lambda s: _write(s, markdown_table(metrics, title)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -626,7 +623,8 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint, data, args.split, space, config, args.refine_steps
         )
         out = Path(args.out) if args.out else Path(args.checkpoint).parent
-        write_report(metrics, out, args.split, f"{Path(args.checkpoint).name} on {args.split}")
+        title = f"{Path(args.checkpoint).name} on {args.split}"
+        write_report(metrics, out, f"evaluation-{args.split}", title)
         if args.store:
             stored = checkpoint.metrics | {f"{args.split}_{k}": v for k, v in metrics.items()}
             checkpoints.save_checkpoint(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..core import files
+from ..core.inference import EDIT_STRENGTH
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
@@ -26,7 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("input", metavar="IN", help="motion file, 1 to 8 seconds")
     parser.add_argument("--from", dest="from_text", required=True, metavar="TEXT")
     parser.add_argument("--to", dest="to_text", required=True, metavar="TEXT")
-    parser.add_argument("--strength", type=float, default=1.0, help="(default 1)")
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=EDIT_STRENGTH,
+        help=f"how far to move: 0 keeps the motion, 1 the paper's step (default {EDIT_STRENGTH}, "
+        "measured with the bundled model: MODEL_CARD.md)",
+    )
     add_output_argument(parser)
     add_refine_argument(parser)
     add_checkpoint_argument(parser)

@@ -33,7 +33,11 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
         name="To", description="What it should become, e.g. 'run'"
     )
     strength: bpy.props.FloatProperty(  # type: ignore[valid-type]
-        name="Strength", default=1.0, soft_min=0.0, soft_max=2.0
+        name="Strength",
+        description="How far to move: 0 keeps the motion, 1 is the paper's step",
+        default=1.5,  # core.inference.EDIT_STRENGTH, not imported here: it loads torch
+        soft_min=0.0,
+        soft_max=3.0,
     )
     placement: bpy.props.EnumProperty(  # type: ignore[valid-type]
         name="Placement", items=PLACEMENTS, default="NLA"

@@ -1,0 +1,150 @@
+"""Measure text editing (MotionClip.edit) on a split of the prepared data.
+
+    python -m training.evaluate_edits --config CONFIG --checkpoint runs/small/model.pt \\
+        --split validation --strengths 0 1 1.5 2
+
+For each pair of EDIT_PAIRS, up to --count windows of the split whose content is the pair's
+source (from the --first-th on) are edited as `edit` does (latents refined by --refine-steps,
+then moved by strength * (latent(to) - latent(from))) at every strength, and judged twice:
+- `edit_reached@S`: the independent action classifier (the evaluation's) names one of the
+  pair's accepted target labels;
+- `edit_style_kept@S`: the model's own zero-shot style recognition (top-1 over the style
+  prompts, as the evaluation's) still names the source window's style, over the windows that
+  have one (Bandai's).
+Per pair as `edit_reached[walk -> run]@S`. Writes edits-{split}.json and .md beside the
+checkpoint (or into --out). Minutes on a CPU: each window's latent is refined once.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from motionclip_blender.core import captions, pose_features
+from motionclip_blender.core import checkpoint as checkpoints
+from motionclip_blender.core.errors import MotionClipError
+from motionclip_blender.core.inference import MotionClip
+from motionclip_blender.core.reconstruction import REFINE_STEPS
+from motionclip_blender.core.text_spaces import load_text_space
+
+from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
+from .config import command_parser, load_config
+from .evaluate import markdown_table, recognition, write_report
+from .prepare import prepare
+from .prepared import PreparedData
+
+
+@dataclass(frozen=True)
+class EditPair:
+    """Windows labelled `source`, edited from that text to `target`; `accepted`: the content
+    labels that count as having reached it."""
+
+    source: str
+    target: str
+    accepted: tuple[str, ...]
+
+
+EDIT_PAIRS = (
+    EditPair("walk", "run", ("run", "run forward", "dash")),
+    EditPair("run", "walk", ("walk",)),
+    EditPair("walk", "walk backwards", ("walk backwards",)),
+    EditPair("raise the right hand", "wave the right hand", ("wave the right hand",)),
+    EditPair("wave the right hand", "wave the left hand", ("wave the left hand",)),
+)
+
+
+def edit_metrics(
+    session: MotionClip,
+    data: PreparedData,
+    split: str,
+    classifier: ClassifierEnsemble,
+    strengths: list[float],
+    windows: slice,
+    refine_steps: int,
+) -> dict[str, float]:
+    """The module docstring's metrics: fractions of the edited windows, per pair and overall."""
+    styles = sorted({item.style for item in data.labels} - {""})
+    if styles:
+        style_prompts = session.encode_text([captions.style_prompt(style) for style in styles])
+    reached = {strength: 0 for strength in strengths}
+    kept = {strength: 0.0 for strength in strengths}
+    edited_count = styled_count = 0
+    metrics: dict[str, float] = {}
+    for pair in EDIT_PAIRS:
+        rows = [i for i in data.indices(split) if data.labels[i].content == pair.source][windows]
+        if not rows:
+            continue
+        motions = [pose_features.features_to_motion(data.window(i), data.fps) for i in rows]
+        latents = session.faithful_latents(motions, refine_steps)
+        frames = [session.frames_for(motion.duration) for motion in motions]
+        styled = [k for k, row in enumerate(rows) if data.labels[row].style]
+        edited_count, styled_count = edited_count + len(rows), styled_count + len(styled)
+        for strength in strengths:
+            moved = session.edited_latents(latents, pair.source, pair.target, strength)
+            edited = session.decode(moved, frames=frames)
+            features = [pose_features.motion_to_features(m, data.fps) for m in edited]
+            named = classifier(*joint_tracks(features)).argmax(-1).tolist()
+            hits = sum(classifier.classes[label] in pair.accepted for label in named)
+            metrics[f"edit_reached[{pair.source} -> {pair.target}]@{strength:g}"] = hits / len(rows)
+            reached[strength] += hits
+            if styled:
+                style_latents = session.encode_motion([edited[k] for k in styled])
+                source_styles = [data.labels[rows[k]].style for k in styled]
+                top1 = recognition(style_latents, source_styles, styles, style_prompts, "style")
+                kept[strength] += top1["style_top1"] * len(styled)
+    if not edited_count:
+        raise MotionClipError(f"the {split} split has no windows of any edit pair's source")
+    for strength in strengths:
+        metrics[f"edit_reached@{strength:g}"] = reached[strength] / edited_count
+        if styled_count:
+            metrics[f"edit_style_kept@{strength:g}"] = kept[strength] / styled_count
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = command_parser("evaluate_edits", __doc__)
+    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    parser.add_argument("--split", default="validation", choices=("train", "validation", "test"))
+    parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
+    parser.add_argument(
+        "--strengths", type=float, nargs="+", default=[0.0, 1.0, 1.5, 2.0], metavar="S"
+    )
+    parser.add_argument("--first", type=int, default=0, help="skip this many windows a pair")
+    parser.add_argument("--count", type=int, default=10, help="windows a pair (default 10)")
+    parser.add_argument("--refine-steps", type=int, default=REFINE_STEPS, metavar="N")
+    args = parser.parse_args(argv)
+    try:
+        if args.first < 0 or args.count < 1 or args.refine_steps < 0:
+            raise MotionClipError("--first and --refine-steps must be 0 or more, --count 1 or more")
+        config = load_config(args.config, args.set)
+        checkpoint = checkpoints.load_checkpoint(args.checkpoint)
+        data = prepare(config)
+        space = load_text_space(
+            checkpoint.text_space, clip_weights=config.model.clip_weights or None
+        )
+        classifier = cached_classifier(data, Path(config.data.cache))
+        torch.manual_seed(0)
+        metrics = edit_metrics(
+            MotionClip(checkpoint, space),
+            data,
+            args.split,
+            classifier,
+            args.strengths,
+            slice(args.first, args.first + args.count),
+            args.refine_steps,
+        )
+        out = Path(args.out) if args.out else Path(args.checkpoint).parent
+        title = f"edits by {Path(args.checkpoint).name} on {args.split}"
+        write_report(metrics, out, f"edits-{args.split}", title)
+    except MotionClipError as error:
+        print(f"training.evaluate_edits: error: {error}", file=sys.stderr)
+        return 2
+    print(markdown_table(metrics, f"edits by {args.checkpoint} on {args.split}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
