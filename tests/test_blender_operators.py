@@ -185,8 +185,9 @@ def test_edit_makes_a_new_action(scene: Any) -> None:
 
 
 def test_edit_strength_defaults_to_the_measured_one(scene: Any) -> None:
-    strength = bpy.ops.motionclip.edit.get_rna_type().properties["strength"]
-    assert strength.default == pytest.approx(inference.EDIT_STRENGTH)
+    operator = bpy.ops.motionclip.edit.get_rna_type().properties["strength"]
+    assert operator.default == pytest.approx(inference.EDIT_STRENGTH)
+    assert bpy.context.scene.motionclip.strength == pytest.approx(inference.EDIT_STRENGTH)  # panel
 
 
 def test_the_refine_steps_preference_reaches_edit(scene: Any) -> None:

@@ -37,7 +37,11 @@ class MotionClipSettings(bpy.types.PropertyGroup):
     from_text: bpy.props.StringProperty(name="From", default="walk")  # type: ignore[valid-type]
     to_text: bpy.props.StringProperty(name="To", default="run")  # type: ignore[valid-type]
     strength: bpy.props.FloatProperty(  # type: ignore[valid-type]
-        name="Strength", default=1.0, soft_min=0.0, soft_max=2.0
+        name="Strength",
+        description="How far to move: 0 keeps the motion, 1 is the paper's step",
+        default=1.5,  # core.inference.EDIT_STRENGTH, not imported here: it loads torch
+        soft_min=0.0,
+        soft_max=3.0,
     )
 
 
