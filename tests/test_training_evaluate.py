@@ -25,7 +25,7 @@ from training.prepare import prepare
 from training.prepared import PreparedData, WindowLabels
 
 from .tiny_models import tiny_config
-from .training_setup import amass_dataset, write_config
+from .training_setup import LABELS, amass_dataset, write_config
 
 METRICS = {
     "mpjpe_mm",
@@ -62,18 +62,26 @@ METRICS = {
 }
 
 
-def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) -> None:
+def trained_run(
+    tmp_path: Path, clip: Path, steps: int, labels: tuple[str, ...] = LABELS
+) -> tuple[Path, Path]:
+    """The configuration and checkpoint of a tiny model trained for `steps` on four AMASS
+    sequences of each label, a quarter of them each for validation and test."""
     data = tmp_path / "amass"
-    amass_dataset(data, sequences_per_label=4)
+    amass_dataset(data, sequences_per_label=4, labels=labels)
     config = write_config(
         tmp_path / "c.toml",
         data,
-        tiny_clip_path,
+        clip,
         data={"validation_fraction": 0.25, "test_fraction": 0.25},
-        train={"steps": 3, "batch_size": 8},
+        train={"steps": steps, "batch_size": 8},
     )
     assert train.main(["--config", str(config)]) == 0
-    checkpoint = tmp_path / "run" / "model.pt"
+    return config, tmp_path / "run" / "model.pt"
+
+
+def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) -> None:
+    config, checkpoint = trained_run(tmp_path, tiny_clip_path, steps=3)
     assert (
         evaluate.main(
             ["--checkpoint", str(checkpoint), "--config", str(config), "--split", "test", "--store"]
@@ -358,19 +366,9 @@ def test_the_kept_classifier_loads() -> None:
 def test_edit_evaluation_judges_every_pair_present_at_every_strength(
     tmp_path: Path, tiny_clip_path: Path
 ) -> None:
-    data = tmp_path / "amass"
     labels = ("walk", "run", "wave the right hand", "kick")  # no raise: that pair is left out
-    amass_dataset(data, sequences_per_label=4, labels=labels)
-    config = write_config(
-        tmp_path / "c.toml",
-        data,
-        tiny_clip_path,
-        data={"validation_fraction": 0.25, "test_fraction": 0.25},
-        train={"steps": 2, "batch_size": 8},
-    )
-    assert train.main(["--config", str(config)]) == 0
-    checkpoint = str(tmp_path / "run" / "model.pt")
-    argv = ["--checkpoint", checkpoint, "--config", str(config), "--split", "train"]
+    config, checkpoint = trained_run(tmp_path, tiny_clip_path, steps=2, labels=labels)
+    argv = ["--checkpoint", str(checkpoint), "--config", str(config), "--split", "train"]
     argv += ["--strengths", "0", "1.5", "--refine-steps", "2", "--out", str(tmp_path / "edits")]
     assert evaluate_edits.main(argv) == 0
     metrics = json.loads((tmp_path / "edits" / "edits-train.json").read_text())

@@ -41,6 +41,7 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -584,18 +585,43 @@ def _write(stream: BinaryIO, text: str) -> None:
     stream.write(text.encode())
 
 
-def write_report(metrics: dict[str, float], out: Path, stem: str, title: str) -> None:
-    """out/stem.json and out/stem.md (a Markdown table under `title`)."""
+def write_report(metrics: dict[str, float], args: argparse.Namespace, stem: str) -> None:
+    """stem.json and stem.md (a Markdown table) in --out, else beside --checkpoint; the table
+    is printed too."""
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent
+    title = f"{stem} of {Path(args.checkpoint).name}"
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(out / f"{stem}.json", lambda s: _write(s, json.dumps(metrics, indent=1)))
     write_atomically(out / f"{stem}.md", lambda s: _write(s, markdown_table(metrics, title)))
+    print(markdown_table(metrics, title))
+
+
+def evaluation_inputs(
+    args: argparse.Namespace,
+) -> tuple[TrainConfig, checkpoints.Checkpoint, PreparedData, TextSpace]:
+    """What an evaluation command reads from its --config, --set and --checkpoint: the
+    configuration, the checkpoint, the prepared data and the checkpoint's text space; seeds
+    torch so that what it samples repeats."""
+    config = load_config(args.config, args.set)
+    checkpoint = checkpoints.load_checkpoint(args.checkpoint)
+    data = prepare(config)
+    space = load_text_space(checkpoint.text_space, clip_weights=config.model.clip_weights or None)
+    torch.manual_seed(0)
+    return config, checkpoint, data, space
+
+
+def evaluation_parser(program: str, description: str | None, split: str) -> argparse.ArgumentParser:
+    """command_parser with what evaluation_inputs and write_report read: --checkpoint, --split
+    (default `split`) and --out."""
+    parser = command_parser(program, description)
+    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    parser.add_argument("--split", default=split, choices=("train", "validation", "test"))
+    parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("evaluate", __doc__)
-    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
-    parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
-    parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
+    parser = evaluation_parser("evaluate", __doc__, "test")
     parser.add_argument(
         "--store",
         action="store_true",
@@ -612,19 +638,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.refine_steps < 0:
             raise MotionClipError(f"--refine-steps must be 0 or more, got {args.refine_steps}")
-        config = load_config(args.config, args.set)
-        checkpoint = checkpoints.load_checkpoint(args.checkpoint)
-        data = prepare(config)
-        space = load_text_space(
-            checkpoint.text_space, clip_weights=config.model.clip_weights or None
-        )
-        torch.manual_seed(0)
+        config, checkpoint, data, space = evaluation_inputs(args)
         metrics = evaluate_checkpoint(
             checkpoint, data, args.split, space, config, args.refine_steps
         )
-        out = Path(args.out) if args.out else Path(args.checkpoint).parent
-        title = f"{Path(args.checkpoint).name} on {args.split}"
-        write_report(metrics, out, f"evaluation-{args.split}", title)
+        write_report(metrics, args, f"evaluation-{args.split}")
         if args.store:
             stored = checkpoint.metrics | {f"{args.split}_{k}": v for k, v in metrics.items()}
             checkpoints.save_checkpoint(
@@ -633,7 +651,6 @@ def main(argv: list[str] | None = None) -> int:
     except MotionClipError as error:
         print(f"training.evaluate: error: {error}", file=sys.stderr)
         return 2
-    print(markdown_table(metrics, f"{args.checkpoint} on {args.split}"))
     return 0
 
 

@@ -21,19 +21,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from motionclip_blender.core import captions, pose_features
-from motionclip_blender.core import checkpoint as checkpoints
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
 from motionclip_blender.core.reconstruction import REFINE_STEPS
-from motionclip_blender.core.text_spaces import load_text_space
 
 from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
-from .config import command_parser, load_config
-from .evaluate import markdown_table, recognition, write_report
-from .prepare import prepare
+from .evaluate import evaluation_inputs, evaluation_parser, recognition, write_report
 from .prepared import PreparedData
 
 
@@ -105,10 +99,7 @@ def edit_metrics(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("evaluate_edits", __doc__)
-    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
-    parser.add_argument("--split", default="validation", choices=("train", "validation", "test"))
-    parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
+    parser = evaluation_parser("evaluate_edits", __doc__, "validation")
     parser.add_argument(
         "--strengths", type=float, nargs="+", default=[0.0, 1.0, 1.5, 2.0], metavar="S"
     )
@@ -119,14 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.first < 0 or args.count < 1 or args.refine_steps < 0:
             raise MotionClipError("--first and --refine-steps must be 0 or more, --count 1 or more")
-        config = load_config(args.config, args.set)
-        checkpoint = checkpoints.load_checkpoint(args.checkpoint)
-        data = prepare(config)
-        space = load_text_space(
-            checkpoint.text_space, clip_weights=config.model.clip_weights or None
-        )
+        config, checkpoint, data, space = evaluation_inputs(args)
         classifier = cached_classifier(data, Path(config.data.cache))
-        torch.manual_seed(0)
         metrics = edit_metrics(
             MotionClip(checkpoint, space),
             data,
@@ -136,13 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             slice(args.first, args.first + args.count),
             args.refine_steps,
         )
-        out = Path(args.out) if args.out else Path(args.checkpoint).parent
-        title = f"edits by {Path(args.checkpoint).name} on {args.split}"
-        write_report(metrics, out, f"edits-{args.split}", title)
+        write_report(metrics, args, f"edits-{args.split}")
     except MotionClipError as error:
         print(f"training.evaluate_edits: error: {error}", file=sys.stderr)
         return 2
-    print(markdown_table(metrics, f"edits by {args.checkpoint} on {args.split}"))
     return 0
 
 
