@@ -68,7 +68,8 @@ FAMILIAR_SIMILARITY = {"minilm": 0.5}
 
 # edit's default strength: the paper's arithmetic at strength 1 reached the asked-for action in
 # 30 of 50 validation edits (five pairs, refined latents) with the bundled model, at 1.5 in 40,
-# at 2 in 37, while the source's style was kept in 86, 76 and 54 % (MODEL_CARD.md, "Editing")
+# at 2 in 37, while the source's style was kept in 86, 76 and 54 % (MODEL_CARD.md, "Editing
+# strength")
 EDIT_STRENGTH = 1.5
 
 
