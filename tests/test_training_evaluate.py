@@ -17,6 +17,7 @@ from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, load_checkp
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
+from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import FEATURE_DIM, FeatureStatistics, rest_features
 from training import evaluate, evaluate_edits, train
 from training.action_classifier import cached_classifier
@@ -375,7 +376,10 @@ def test_edit_evaluation_judges_every_pair_present_at_every_strength(
     pairs = [p for p in evaluate_edits.EDIT_PAIRS if p.source in labels]
     assert len(pairs) == 4
     per_pair = {f"edit_reached[{p.source} -> {p.target}]@{s}" for p in pairs for s in ("0", "1.5")}
-    assert metrics.keys() == per_pair | {"edit_reached@0", "edit_reached@1.5"}  # no styles here
+    blends = {f"blend_reached[walk ~ run]@{w:g}" for w in evaluate_edits.BLEND_WEIGHTS}
+    blends.add("blend_speed_monotone[walk ~ run]")
+    overall = {"edit_reached@0", "edit_reached@1.5"}  # and no style figures: no styles here
+    assert metrics.keys() == per_pair | overall | blends
     assert all(0 <= value <= 1 for value in metrics.values())
     prepared = prepare(load_config(config, []))
     counts = {p: sum(prepared.labels[i].content == p.source for i in prepared.indices("train"))
@@ -396,7 +400,17 @@ def test_edit_evaluation_judges_every_pair_present_at_every_strength(
     styled = evaluate_edits.edit_metrics(
         session, prepared, "train", classifier, [0.0, 1.5], slice(0, 10), 2
     )
-    assert styled.keys() == metrics.keys() | {"edit_style_kept@0", "edit_style_kept@1.5"}
+    assert styled.keys() == per_pair | overall | {"edit_style_kept@0", "edit_style_kept@1.5"}
     assert all(0 <= styled[f"edit_style_kept@{s}"] <= 1 for s in ("0", "1.5"))
     with pytest.raises(MotionClipError, match="no windows of any edit pair"):
         evaluate_edits.edit_metrics(session, prepared, "nope", classifier, [1.0], slice(0, 10), 0)
+
+
+def test_travel_speed_is_the_roots_horizontal_distance_per_second() -> None:
+    frames = 41  # 2 s at 20 fps
+    translation = torch.zeros(frames, 3)
+    translation[:, 0] = torch.linspace(0.0, 3.0, frames)  # 3 m along x
+    translation[:, 1] = torch.linspace(0.0, 4.0, frames)  # 4 m along y: 5 m in all
+    translation[:, 2] = torch.linspace(0.9, 2.0, frames)  # rising: not counted
+    motion = Motion(torch.zeros(frames, 24, 3), translation, 20.0)
+    assert math.isclose(evaluate_edits.travel_speed(motion), 5.0 / motion.duration, rel_tol=1e-6)

@@ -1,4 +1,5 @@
-"""Measure text editing (MotionClip.edit) on a split of the prepared data.
+"""Measure text editing (MotionClip.edit) and blending (MotionClip.interpolate) on a split of
+the prepared data.
 
     python -m training.evaluate_edits --config CONFIG --checkpoint runs/small/model.pt \\
         --split validation --strengths 0 1 1.5 2
@@ -11,12 +12,23 @@ then moved by strength * (latent(to) - latent(from))) at every strength, and jud
 - `edit_style_kept@S`: the model's own zero-shot style recognition (top-1 over the style
   prompts, as the evaluation's) still names the source window's style, over the windows that
   have one (Bandai's).
-Per pair as `edit_reached[walk -> run]@S`. Writes edits-{split}.json and .md beside the
-checkpoint (or into --out). Minutes on a CPU: each window's latent is refined once.
+Per pair as `edit_reached[walk -> run]@S`.
+
+For each pair of BLEND_PAIRS, the n-th window of its source and the n-th of its target (up to
+--count such couples) are blended as `blend` does at BLEND_WEIGHTS:
+- `blend_speed_monotone[walk ~ run]`: the fraction of couples whose blends' travel speed
+  (horizontal distance from first to last frame per second) moves from the source's towards the
+  target's without turning back by more than SPEED_TOLERANCE;
+- `blend_reached[walk ~ run]@W`: the fraction of blends at weight W the judge takes for the
+  target action.
+
+Writes edits-{split}.json and .md beside the checkpoint (or into --out). Minutes on a CPU: each
+window's latent is refined once (twice for a window in an edit pair and a blend pair).
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +36,7 @@ from pathlib import Path
 from motionclip_blender.core import captions, pose_features
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
+from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.reconstruction import REFINE_STEPS
 
 from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
@@ -48,6 +61,63 @@ EDIT_PAIRS = (
     EditPair("raise the right hand", "wave the right hand", ("wave the right hand",)),
     EditPair("wave the right hand", "wave the left hand", ("wave the left hand",)),
 )
+
+
+BLEND_PAIRS = (EditPair("walk", "run", ("run", "run forward", "dash")),)
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SPEED_TOLERANCE = 0.05  # m/s
+
+
+def travel_speed(motion: Motion) -> float:
+    """Horizontal distance (m) between the root's first and last positions per second."""
+    path = motion.translation[:, :2]
+    return float((path[-1] - path[0]).norm()) / motion.duration
+
+
+def judged(
+    classifier: ClassifierEnsemble, motions: list[Motion], fps: float, accepted: tuple[str, ...]
+) -> int:
+    """How many of the motions the classifier names with one of the `accepted` labels."""
+    features = [pose_features.motion_to_features(motion, fps) for motion in motions]
+    named = classifier(*joint_tracks(features)).argmax(-1).tolist()
+    return sum(classifier.classes[label] in accepted for label in named)
+
+
+def blend_metrics(
+    session: MotionClip,
+    data: PreparedData,
+    split: str,
+    classifier: ClassifierEnsemble,
+    windows: slice,
+    refine_steps: int,
+) -> dict[str, float]:
+    """The module docstring's blend metrics, for each pair with windows of both actions."""
+    metrics: dict[str, float] = {}
+    for pair in BLEND_PAIRS:
+        ends = [
+            [i for i in data.indices(split) if data.labels[i].content == content][windows]
+            for content in (pair.source, pair.target)
+        ]
+        couples = list(zip(*ends, strict=False))
+        if not couples:
+            continue
+        monotone, reached = 0, dict.fromkeys(BLEND_WEIGHTS, 0)
+        for a, b in couples:
+            a_motion, b_motion = (
+                pose_features.features_to_motion(data.window(i), data.fps) for i in (a, b)
+            )
+            blends = session.interpolate(a_motion, b_motion, BLEND_WEIGHTS, refine_steps)
+            speeds = [travel_speed(blend) for blend in blends]
+            direction = 1.0 if travel_speed(b_motion) >= travel_speed(a_motion) else -1.0
+            steps = [direction * (later - earlier) for earlier, later in itertools.pairwise(speeds)]
+            monotone += all(step >= -SPEED_TOLERANCE for step in steps)
+            for weight, blend in zip(BLEND_WEIGHTS, blends, strict=True):
+                reached[weight] += judged(classifier, [blend], data.fps, pair.accepted)
+        name = f"{pair.source} ~ {pair.target}"
+        metrics[f"blend_speed_monotone[{name}]"] = monotone / len(couples)
+        for weight, count in reached.items():
+            metrics[f"blend_reached[{name}]@{weight:g}"] = count / len(couples)
+    return metrics
 
 
 def edit_metrics(
@@ -79,9 +149,7 @@ def edit_metrics(
         for strength in strengths:
             moved = session.edited_latents(latents, pair.source, pair.target, strength)
             edited = session.decode(moved, frames=frames)
-            features = [pose_features.motion_to_features(m, data.fps) for m in edited]
-            named = classifier(*joint_tracks(features)).argmax(-1).tolist()
-            hits = sum(classifier.classes[label] in pair.accepted for label in named)
+            hits = judged(classifier, edited, data.fps, pair.accepted)
             metrics[f"edit_reached[{pair.source} -> {pair.target}]@{strength:g}"] = hits / len(rows)
             reached[strength] += hits
             if styled:
@@ -112,15 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             raise MotionClipError("--first and --refine-steps must be 0 or more, --count 1 or more")
         config, checkpoint, data, space = evaluation_inputs(args)
         classifier = cached_classifier(data, Path(config.data.cache))
+        session, windows = MotionClip(checkpoint, space), slice(args.first, args.first + args.count)
         metrics = edit_metrics(
-            MotionClip(checkpoint, space),
-            data,
-            args.split,
-            classifier,
-            args.strengths,
-            slice(args.first, args.first + args.count),
-            args.refine_steps,
-        )
+            session, data, args.split, classifier, args.strengths, windows, args.refine_steps
+        ) | blend_metrics(session, data, args.split, classifier, windows, args.refine_steps)
         write_report(metrics, args, f"edits-{args.split}")
     except MotionClipError as error:
         print(f"training.evaluate_edits: error: {error}", file=sys.stderr)
