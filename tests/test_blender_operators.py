@@ -401,6 +401,11 @@ def test_generate_reports_the_closest_training_caption(
     use_model(captioned_checkpoint, tiny_clip_path)
     generate("a person jumps", seconds=2.0)
     assert "closest training caption: 'a person jumps' (cosine 1.00)" in capfd.readouterr().out
+    bpy.ops.motionclip.edit(from_text="a person jumps", to_text="a person waves")
+    assert (
+        "from: closest training caption: 'a person jumps' (cosine 1.00); "
+        "to: closest training caption: 'a person waves' (cosine 1.00)"
+    ) in capfd.readouterr().out
 
 
 def test_the_panel_cuts_long_reports_to_the_sidebar_width(monkeypatch: pytest.MonkeyPatch) -> None:

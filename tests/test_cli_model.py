@@ -202,3 +202,11 @@ def test_generate_tells_the_closest_training_caption(
 ) -> None:
     code, out, _ = run(capsys, captioned_checkpoint, "generate", "a person jumps", "-o", "j.npz")
     assert code == 0 and "closest training caption: 'a person jumps' (cosine 1.00)" in out
+    code, out, _ = run(
+        capsys, captioned_checkpoint, "edit", "a.npz", "--from", "a person walks",
+        "--to", "a person jumps", "--refine-steps", "2", "-o", "e.npz",
+    )  # fmt: skip
+    assert code == 0 and out.splitlines()[-1] == (
+        "from: closest training caption: 'a person walks' (cosine 1.00); "
+        "to: closest training caption: 'a person jumps' (cosine 1.00)"
+    )

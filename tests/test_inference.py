@@ -162,8 +162,13 @@ def test_a_prompt_is_told_its_closest_training_captions(
     )
     with pytest.raises(RequestError, match="k must be at least 1"):
         described.closest_captions("someone waves", k=0)
+    assert described.edit_report("someone waves", "a dog barks") == (
+        "from: closest training caption: 'someone waves' (cosine 1.00); "
+        f"to: {described.prompt_report('a dog barks')}"
+    )
     assert session.closest_captions("someone waves") == []  # no caption texts stored
     assert session.prompt_report("someone waves") == ""
+    assert session.edit_report("someone waves", "a dog barks") == ""
 
 
 def joint_error(a: Motion, b: Motion) -> float:

@@ -43,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
     motion = files.read_motion(args.input)
-    edited = load_session(args).edit(
+    session = load_session(args)
+    edited = session.edit(
         motion,
         args.from_text,
         args.to_text,
@@ -52,4 +53,7 @@ def run(args: argparse.Namespace) -> int:
         refine_progress(args.refine_steps),
     )
     write_result(edited, args.output)
+    report = session.edit_report(args.from_text, args.to_text)
+    if report:
+        print(report)
     return 0

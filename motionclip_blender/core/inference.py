@@ -395,6 +395,12 @@ class MotionClip:
             )
         return f"closest training caption: {quoted}"
 
+    def edit_report(self, from_text: str, to_text: str) -> str:
+        """prompt_report of edit's two texts, as "from: ...; to: ...", so that a user sees what
+        each was understood as; empty when the checkpoint stores no caption texts."""
+        reports = [self.prompt_report(text) for text in (from_text, to_text)]
+        return f"from: {reports[0]}; to: {reports[1]}" if all(reports) else ""
+
     def faithful_latents(
         self,
         motions: Sequence[Motion],

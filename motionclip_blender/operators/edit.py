@@ -63,17 +63,20 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
         steps = refine_steps(context)
         armature = smpl_armature()
 
-        def work(progress: jobs.Progress) -> "PoseChannels":
+        def work(progress: jobs.Progress) -> "tuple[PoseChannels, str]":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             refining = progress.counter(0.2, 0.95, "Refining the latents")
             edited = session.edit(source.motion(), from_text, to_text, strength, steps, refining)
-            return motion_to_channels(edited.resample(fps), armature)
+            channels = motion_to_channels(edited.resample(fps), armature)
+            return channels, session.edit_report(from_text, to_text)
 
-        def apply(channels: "PoseChannels") -> str:
+        def apply(result: "tuple[PoseChannels, str]") -> str:
+            channels, report = result
             rig = target_rig(rig_name)
             name = action_name(f"{source.name} {from_text} to {to_text}")
             new = write_action(rig, armature, channels, name, frame)
-            return f"Made '{new.name}' on '{rig.name}' {place_action(rig, new, placement)}"
+            where = place_action(rig, new, placement)
+            return f"Made '{new.name}' on '{rig.name}' {where}" + (f"; {report}" if report else "")
 
         return run_job(self, jobs.Job("Edit", work, apply))
