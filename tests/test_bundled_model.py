@@ -3,6 +3,7 @@ offline through the README's main command."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from PIL import Image
 
 from motionclip_blender.core import files, inference, skeleton
 from motionclip_blender.core.checkpoint import bundled_checkpoint_path, load_checkpoint
+from training.evaluate_edits import travel_speed
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_METRICS = (
@@ -81,6 +83,17 @@ def test_prompts_are_told_what_they_were_understood_as(session: inference.Motion
     closest = session.closest_captions("someone strolls forward", k=3)
     assert all("walk" in match.text for match in closest)
     assert session.prompt_report("a dog barks").startswith("the prompt is unlike every")
+
+
+def test_blending_a_walk_with_a_run_moves_steadily_from_one_speed_to_the_other(
+    session: inference.MotionClip,
+) -> None:
+    walk = session.generate("a person walks", seconds=4.0)  # about 1.1 m/s
+    run = session.generate("a person runs forward", seconds=4.0)  # about 2.8 m/s
+    blends = session.interpolate(walk, run, [0.0, 0.25, 0.5, 0.75, 1.0])
+    speeds = [travel_speed(blend) for blend in blends]
+    assert abs(speeds[0] - travel_speed(walk)) < 0.1 and abs(speeds[-1] - travel_speed(run)) < 0.1
+    assert all(later - earlier > 0.1 for earlier, later in itertools.pairwise(speeds)), speeds
 
 
 def test_blending_refines_latents_so_an_input_comes_back_faithfully(
