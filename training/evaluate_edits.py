@@ -62,8 +62,7 @@ EDIT_PAIRS = (
     EditPair("wave the right hand", "wave the left hand", ("wave the left hand",)),
 )
 
-
-BLEND_PAIRS = (EditPair("walk", "run", ("run", "run forward", "dash")),)
+BLEND_PAIRS = (EDIT_PAIRS[0],)  # walk ~ run: a blend's travel speed should move between theirs
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 SPEED_TOLERANCE = 0.05  # m/s
 
