@@ -175,6 +175,25 @@ def test_blend_places_in_betweens_one_after_another(scene: Any) -> None:
     assert all(a.frame_end < b.frame_start for a, b in itertools.pairwise(strips))
 
 
+def test_blending_the_same_actions_again_reuses_their_refined_latents(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate("a person kicks with the left foot", seconds=2.5)
+    generate("a person dances", seconds=3.0, placement="NLA")
+    heard: list[str] = []
+    update = jobs.Progress.update
+    monkeypatch.setattr(jobs.Progress, "update", lambda p, f, m: heard.append(m) or update(p, f, m))
+    refining = []
+    for weight in (0.3, 0.7):
+        heard.clear()
+        result = bpy.ops.motionclip.blend(
+            action_a="a person kicks with the left foot", action_b="a person dances", weight=weight
+        )
+        assert result == {"FINISHED"}
+        refining.append(sum(message.startswith("Refining") for message in heard))
+    assert refining == [REFINE_STEPS, 0]
+
+
 def test_edit_makes_a_new_action(scene: Any) -> None:
     rig = generate("a person walks", seconds=2.0)
     before = set(bpy.data.actions.keys())

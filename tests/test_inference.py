@@ -18,6 +18,7 @@ from motionclip_blender.core.errors import (
 )
 from motionclip_blender.core.inference import EncodedMotions, MotionClip
 from motionclip_blender.core.motion import Motion
+from motionclip_blender.core.reconstruction import decoded_latents
 from motionclip_blender.core.text_spaces import ClipSpace
 from tests.motions import smooth_motion
 from tests.tiny_models import TINY_CLIP_DIM, tiny_clip
@@ -183,6 +184,7 @@ def test_faithful_latents_decode_closer_to_their_motions(session: MotionClip) ->
     encoded = session.encode_motion(motions)
     assert torch.equal(session.faithful_latents(motions, refine_steps=0), encoded)
     refined = session.faithful_latents(motions, refine_steps=60)
+    session.refined_cache.clear()
     assert torch.equal(session.faithful_latents(motions, refine_steps=60), refined)
     for row, motion in enumerate(motions):
         target = motion.resample(session.fps).canonicalize()  # as the model sees it
@@ -198,6 +200,44 @@ def test_faithful_latents_decode_closer_to_their_motions(session: MotionClip) ->
     for steps in (-1, 2.5, True):
         with pytest.raises(RequestError, match="refine_steps must be a whole number"):
             session.faithful_latents(motions, refine_steps=steps)  # type: ignore[arg-type]
+
+
+def test_refined_latents_are_kept_per_motion_and_step_count(
+    session: MotionClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refined_rows: list[int] = []
+
+    def counting(model, windows, *args, **kwargs):  # type: ignore[no-untyped-def]
+        refined_rows.append(len(windows))
+        return decoded_latents(model, windows, *args, **kwargs)
+
+    monkeypatch.setattr(inference, "decoded_latents", counting)
+    session.refined_cache.clear()
+    a, b = smooth_motion(2.0, seed=7), smooth_motion(3.0, seed=8)
+    first = session.interpolate(a, b, [0.5], refine_steps=10)[0]
+    again = session.interpolate(a, b, [0.5, 0.25], refine_steps=10)
+    assert refined_rows == [2]  # the second blend reuses both refined latents
+    ab = session.faithful_latents([a, b], refine_steps=10)
+    torch.testing.assert_close(again[0].rotations, first.rotations)
+    session.edit(a, "walk", "run", refine_steps=10)
+    session.faithful_latents([b, b], refine_steps=20)  # another step count; b once
+    assert refined_rows == [2, 1]
+    changed = a.rotations.clone()
+    changed[5, 3, 0] += 0.1  # one joint of one frame: another motion
+    latents = session.faithful_latents([a, Motion(changed, a.translation, a.fps)], 10)
+    assert refined_rows == [2, 1, 1]
+    assert len(session.refined_cache) == 4
+    torch.testing.assert_close(latents[0], ab[0], rtol=0, atol=0)  # a's, as first refined
+
+
+def test_the_refined_cache_drops_the_least_recently_used() -> None:
+    cache = inference.RefinedLatentCache(capacity=2)
+    cache.put(("a", 1), torch.ones(3))
+    cache.put(("b", 1), torch.zeros(3))
+    assert cache.get(("a", 1)) is not None  # now more recent than b
+    cache.put(("c", 1), torch.ones(3))
+    assert cache.get(("b", 1)) is None and len(cache) == 2
+    assert cache.get(("a", 1)) is not None and cache.get(("a", 2)) is None
 
 
 def test_a_long_motions_faithful_latent_decodes_its_first_window(session: MotionClip) -> None:

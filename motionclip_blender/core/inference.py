@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -114,6 +116,45 @@ class EncodedMotions:
         return best.values, rows[best.indices]
 
 
+REFINED_CACHE_SIZE = 32  # motions whose refined latents a session keeps
+
+
+class RefinedLatentCache:
+    """The refined latents (faithful_latents) of the last REFINED_CACHE_SIZE motions, keyed by
+    the motion's fingerprint and the step count. Refining takes seconds and is deterministic,
+    and users come back to the same motions: a blend tried at another weight, an edit at another
+    strength. Guarded by a lock, since Blender's jobs use a session from worker threads."""
+
+    def __init__(self, capacity: int = REFINED_CACHE_SIZE) -> None:
+        self.capacity = capacity
+        self._latents: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._latents)
+
+    def get(self, key: tuple[str, int]) -> torch.Tensor | None:
+        """The latent (latent_dim,) stored under `key`, now the most recently used; or None."""
+        with self._lock:
+            latent = self._latents.get(key)
+            if latent is not None:
+                self._latents.move_to_end(key)
+            return latent
+
+    def put(self, key: tuple[str, int], latent: torch.Tensor) -> None:
+        """Store `latent` (latent_dim,) under `key`, dropping the least recently used beyond
+        capacity."""
+        with self._lock:
+            self._latents[key] = latent.detach().clone()
+            self._latents.move_to_end(key)
+            while len(self._latents) > self.capacity:
+                self._latents.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._latents.clear()
+
+
 def load(
     checkpoint: str | os.PathLike[str] | None = None,
     *,
@@ -157,6 +198,7 @@ class MotionClip:
         self._clip_weights = clip_weights
         self._allow_download = allow_download
         self._text_space = None if text_space is None else self._checked_space(text_space)
+        self.refined_cache = RefinedLatentCache()
 
     @property
     def fps(self) -> float:
@@ -413,28 +455,41 @@ class MotionClip:
         max_seconds, the most a decoded motion lasts (core.reconstruction). The encoder's
         latent alone (refine_steps 0) decodes to a smoothed copy that loses much of the root's
         path; recognition and search keep it, since it is the one aligned with text.
-        progress(done, total) is called after each refining step; what it raises stops them.
+        Refined latents are kept in `refined_cache`, so only motions it lacks are refined (a
+        kept latent is the one refined first: fitted with other motions, whose frames weigh
+        the terms a little differently, it differs from a lone fit by about 1e-4 of its
+        length); progress(done, total) is called after each of their steps; what it raises
+        stops them.
         """
         if not isinstance(refine_steps, int) or isinstance(refine_steps, bool) or refine_steps < 0:
             raise RequestError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
-        latents = self.encode_motion(motions)
-        if refine_steps == 0:
-            return latents
-        windows = [
-            pose_features.motion_to_features(self._windows(motion)[0], self.fps)
-            for motion in motions
-        ]
-        statistics = self.checkpoint.statistics
-        return decoded_latents(
-            self.model,
-            windows,
-            latents,
-            statistics,
-            REFINE_WEIGHTS,
-            refine_steps,
-            rate=REFINE_RATE,
-            progress=progress,
-        )
+        if refine_steps == 0 or not motions:
+            return self.encode_motion(motions)
+        keys = [(motion.fingerprint(), refine_steps) for motion in motions]
+        missing = {key: motion for key, motion in zip(keys, motions, strict=True)}
+        found = {key: latent for key in keys if (latent := self.refined_cache.get(key)) is not None}
+        for key in found:
+            del missing[key]
+        if missing:
+            fresh = list(missing.values())
+            windows = [
+                pose_features.motion_to_features(self._windows(motion)[0], self.fps)
+                for motion in fresh
+            ]
+            refined = decoded_latents(
+                self.model,
+                windows,
+                self.encode_motion(fresh),
+                self.checkpoint.statistics,
+                REFINE_WEIGHTS,
+                refine_steps,
+                rate=REFINE_RATE,
+                progress=progress,
+            )
+            for key, latent in zip(missing, refined, strict=True):
+                self.refined_cache.put(key, latent)
+                found[key] = latent
+        return torch.stack([found[key] for key in keys]).to(self.device)
 
     def interpolate(
         self,
