@@ -117,6 +117,23 @@ def test_blend_and_edit_write_motions(
     assert code == 0 and raw.num_frames == 50 and err == ""
     assert not torch.allclose(raw.rotations, refined.rotations, atol=1e-3)
     code, out, err = run(
+        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0", "0.5", "1",
+        "-o", "step.npz", "--refine-steps", "4",
+    )  # fmt: skip
+    assert code == 0 and len(err.splitlines()) == 4  # the inputs refined once for all weights
+    assert out.splitlines() == [
+        f"wrote step_{name}.npz: {seconds:.2f} s, {frames} frames at 20 fps"
+        for name, seconds, frames in (("0", 3.0, 60), ("0.5", 2.5, 50), ("1", 2.0, 40))
+    ]
+    mid = read_npz(workdir / "step_0.5.npz")
+    assert mid.num_frames == 50 and not (workdir / "step.npz").exists()
+    code, _, err = run(
+        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3", "0.3",
+        "-o", "twice.npz",
+    )  # fmt: skip
+    assert code != 0 and "--weight: give each weight once" in err
+    assert not list(workdir.glob("twice*"))
+    code, out, err = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
         "--strength", "0.5", "--refine-steps", "6", "-o", "run.npz",
     )  # fmt: skip

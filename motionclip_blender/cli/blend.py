@@ -1,10 +1,12 @@
-"""`motionclip blend A B --weight W -o OUT`: a motion between two, by latent interpolation."""
+"""`motionclip blend A B --weight W [W ...] -o OUT`: motions between two, by latent blending."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..core import files
+from ..core.errors import RequestError
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
@@ -20,12 +22,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "blend",
         help="blend two motions through the latent space",
-        description="Decode the latent interpolated between two motions' latents.",
+        description="Decode the latents interpolated between two motions' latents. With several "
+        "weights the inputs are refined once and each blend goes to OUT with its weight added to "
+        "the name (blend.npz -> blend_0.25.npz, blend_0.5.npz, ...).",
     )
     parser.add_argument("a", metavar="A", help="first motion file (weight 0)")
     parser.add_argument("b", metavar="B", help="second motion file (weight 1)")
     parser.add_argument(
-        "--weight", type=float, default=0.5, help="0 gives A, 1 gives B (default 0.5)"
+        "--weight",
+        type=float,
+        nargs="+",
+        default=[0.5],
+        metavar="W",
+        help="0 gives A, 1 gives B (default 0.5); several give one file each",
     )
     add_output_argument(parser)
     add_refine_argument(parser)
@@ -33,11 +42,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
+def weighted_paths(output: Path, weights: list[float]) -> list[Path]:
+    """OUT for one weight; for several, OUT with each weight before the suffix."""
+    if len(weights) == 1:
+        return [output]
+    paths = [output.with_name(f"{output.stem}_{weight:g}{output.suffix}") for weight in weights]
+    if len(set(paths)) < len(paths):
+        raise RequestError(f"--weight: give each weight once, got {weights}")
+    return paths
+
+
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
+    paths = weighted_paths(args.output, args.weight)
     a, b = files.read_motion(args.a), files.read_motion(args.b)
-    (motion,) = load_session(args).interpolate(
-        a, b, [args.weight], args.refine_steps, refine_progress(args.refine_steps)
+    blends = load_session(args).interpolate(
+        a, b, args.weight, args.refine_steps, refine_progress(args.refine_steps)
     )
-    write_result(motion, args.output)
+    for motion, path in zip(blends, paths, strict=True):
+        write_result(motion, path)
     return 0
