@@ -137,12 +137,17 @@ def refined_afresh(session: inference.MotionClip, motion: Motion) -> torch.Tenso
 
 def encode_and_search(session: inference.MotionClip, repeats: int) -> dict[str, Any]:
     """Encoding a 4-second action, alone and refined as blend and edit do (REFINE_STEPS steps,
-    a tenth of the repeats: each takes seconds), and top-5 search over precomputed latents."""
+    a tenth of the repeats: each takes seconds), blending two such actions again once their
+    refined latents are kept, and top-5 search over precomputed latents."""
     motion = session.generate(PROMPT, seconds=4.0).resample(SCENE_FPS)
+    other = session.generate("a person jumps", seconds=4.0).resample(SCENE_FPS)
     results: dict[str, Any] = {
         "encode_4s_action": repeat(lambda: session.encode_motion([motion]), repeats),
         f"encode_4s_action_refined_{REFINE_STEPS}_steps": repeat(
             lambda: refined_afresh(session, motion), max(1, repeats // 10), warmup=1
+        ),
+        "blend_4s_actions_again": repeat(
+            lambda: session.interpolate(motion, other, [0.3]), repeats, warmup=1
         ),
     }
     generator = torch.Generator().manual_seed(0)
