@@ -131,7 +131,7 @@ def test_blend_and_edit_write_motions(
         capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3", "0.3",
         "-o", "twice.npz",
     )  # fmt: skip
-    assert code != 0 and "--weight: give each weight once" in err
+    assert code != 0 and "--weight: give each value once" in err
     assert not list(workdir.glob("twice*"))
     code, out, err = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
@@ -140,6 +140,17 @@ def test_blend_and_edit_write_motions(
     assert code == 0 and out.startswith("wrote run.npz: 3.00 s")
     assert err.splitlines() == [f"refining the latents: {n}/6 steps" for n in (1, 2, 3, 4, 5, 6)]
     assert read_npz(workdir / "run.npz").num_frames == 60
+    code, out, err = run(
+        capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
+        "--strength", "0", "2", "--refine-steps", "6", "-o", "more.npz",
+    )  # fmt: skip
+    assert code == 0 and len(err.splitlines()) == 6  # refined once for both strengths
+    assert [line.split(":")[0] for line in out.splitlines()[:2]] == [
+        "wrote more_0.npz",
+        "wrote more_2.npz",
+    ]
+    kept, moved = read_npz(workdir / "more_0.npz"), read_npz(workdir / "more_2.npz")
+    assert not torch.allclose(kept.rotations, moved.rotations, atol=1e-3)
 
 
 def write_nan_motion(path: Path) -> None:

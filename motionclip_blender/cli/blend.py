@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..core import files
-from ..core.errors import RequestError
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
     add_refine_argument,
     check_writable,
     load_session,
+    paths_per_value,
     refine_progress,
     write_result,
 )
@@ -42,19 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def weighted_paths(output: Path, weights: list[float]) -> list[Path]:
-    """OUT for one weight; for several, OUT with each weight before the suffix."""
-    if len(weights) == 1:
-        return [output]
-    paths = [output.with_name(f"{output.stem}_{weight:g}{output.suffix}") for weight in weights]
-    if len(set(paths)) < len(paths):
-        raise RequestError(f"--weight: give each weight once, got {weights}")
-    return paths
-
-
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
-    paths = weighted_paths(args.output, args.weight)
+    paths = paths_per_value(args.output, args.weight, "--weight")
     a, b = files.read_motion(args.a), files.read_motion(args.b)
     blends = load_session(args).interpolate(
         a, b, args.weight, args.refine_steps, refine_progress(args.refine_steps)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import files, preview, skeleton
-from ..core.errors import MotionFileError
+from ..core.errors import MotionFileError, RequestError
 from ..core.inference import MotionClip, load
 from ..core.motion import Motion
 from ..core.reconstruction import REFINE_STEPS, StepProgress
@@ -83,6 +83,17 @@ def check_writable(path: Path, suffixes: set[str] | dict[str, Any]) -> None:
         )
     if not path.parent.is_dir():
         raise MotionFileError(f"{path}: folder {path.parent} does not exist")
+
+
+def paths_per_value(output: Path, values: list[float], option: str) -> list[Path]:
+    """OUT for one value of a repeatable option; for several, OUT with each value before the
+    suffix (blend.npz -> blend_0.25.npz)."""
+    if len(values) == 1:
+        return [output]
+    paths = [output.with_name(f"{output.stem}_{value:g}{output.suffix}") for value in values]
+    if len(set(paths)) < len(paths):
+        raise RequestError(f"{option}: give each value once, got {values}")
+    return paths
 
 
 def write_result(motion: Motion, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`motionclip edit IN --from TEXT --to TEXT [--strength S] -o OUT`: text-driven editing."""
+"""`motionclip edit IN --from TEXT --to TEXT [--strength S ...] -o OUT`: text-driven editing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .common import (
     add_refine_argument,
     check_writable,
     load_session,
+    paths_per_value,
     refine_progress,
     write_result,
 )
@@ -22,7 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "edit",
         help="edit a motion with text (latent arithmetic)",
         description="Move a motion's latent by strength * (latent(TO) - latent(FROM)) and "
-        'decode it, e.g. --from "walk" --to "run".',
+        'decode it, e.g. --from "walk" --to "run". With several strengths the input is refined '
+        "once and each edit goes to OUT with its strength added to the name (run.npz -> "
+        "run_1.npz, run_1.5.npz, ...).",
     )
     parser.add_argument("input", metavar="IN", help="motion file, 1 to 8 seconds")
     parser.add_argument("--from", dest="from_text", required=True, metavar="TEXT")
@@ -30,9 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--strength",
         type=float,
-        default=EDIT_STRENGTH,
+        nargs="+",
+        default=[EDIT_STRENGTH],
+        metavar="S",
         help=f"how far to move: 0 keeps the motion, 1 the paper's step (default {EDIT_STRENGTH}, "
-        "measured with the bundled model: MODEL_CARD.md)",
+        "measured with the bundled model: MODEL_CARD.md); several give one file each",
     )
     add_output_argument(parser)
     add_refine_argument(parser)
@@ -42,17 +47,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
+    paths = paths_per_value(args.output, args.strength, "--strength")
     motion = files.read_motion(args.input)
     session = load_session(args)
-    edited = session.edit(
-        motion,
-        args.from_text,
-        args.to_text,
-        args.strength,
-        args.refine_steps,
-        refine_progress(args.refine_steps),
-    )
-    write_result(edited, args.output)
+    progress = refine_progress(args.refine_steps)
+    edits = [  # the first refines the input's latent; the session keeps it for the others
+        session.edit(motion, args.from_text, args.to_text, strength, args.refine_steps, progress)
+        for strength in args.strength
+    ]
+    for edited, path in zip(edits, paths, strict=True):
+        write_result(edited, path)
     report = session.edit_report(args.from_text, args.to_text)
     if report:
         print(report)
