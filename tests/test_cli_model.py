@@ -117,7 +117,7 @@ def test_blend_and_edit_write_motions(
     assert code == 0 and raw.num_frames == 50 and err == ""
     assert not torch.allclose(raw.rotations, refined.rotations, atol=1e-3)
     code, out, err = run(
-        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0", "0.5", "1",
+        capsys, tiny_checkpoint, "blend", "--weight", "0,0.5,1", "a.npz", "b.npz",
         "-o", "step.npz", "--refine-steps", "4",
     )  # fmt: skip
     assert code == 0 and len(err.splitlines()) == 4  # the inputs refined once for all weights
@@ -128,11 +128,14 @@ def test_blend_and_edit_write_motions(
     mid = read_npz(workdir / "step_0.5.npz")
     assert mid.num_frames == 50 and not (workdir / "step.npz").exists()
     code, _, err = run(
-        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3", "0.3",
+        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3,0.3",
         "-o", "twice.npz",
     )  # fmt: skip
     assert code != 0 and "--weight: give each value once" in err
     assert not list(workdir.glob("twice*"))
+    with pytest.raises(SystemExit):  # argparse's usage error
+        run(capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3,x", "-o", "x.npz")
+    assert "expected numbers separated by commas" in capsys.readouterr().err
     code, out, err = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
         "--strength", "0.5", "--refine-steps", "6", "-o", "run.npz",
@@ -142,7 +145,7 @@ def test_blend_and_edit_write_motions(
     assert read_npz(workdir / "run.npz").num_frames == 60
     code, out, err = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
-        "--strength", "0", "2", "--refine-steps", "6", "-o", "more.npz",
+        "--strength", "0,2", "--refine-steps", "6", "-o", "more.npz",
     )  # fmt: skip
     assert code == 0 and len(err.splitlines()) == 6  # refined once for both strengths
     assert [line.split(":")[0] for line in out.splitlines()[:2]] == [

@@ -1,4 +1,4 @@
-"""`motionclip blend A B --weight W [W ...] -o OUT`: motions between two, by latent blending."""
+"""`motionclip blend A B --weight W[,W...] -o OUT`: motions between two, by latent blending."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .common import (
     add_refine_argument,
     check_writable,
     load_session,
+    numbers,
     paths_per_value,
     refine_progress,
     write_result,
@@ -29,11 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("b", metavar="B", help="second motion file (weight 1)")
     parser.add_argument(
         "--weight",
-        type=float,
-        nargs="+",
+        type=numbers,
         default=[0.5],
-        metavar="W",
-        help="0 gives A, 1 gives B (default 0.5); several give one file each",
+        metavar="W[,W...]",
+        help="0 gives A, 1 gives B (default 0.5); several, comma-separated, give a file each",
     )
     add_output_argument(parser)
     add_refine_argument(parser)

@@ -85,6 +85,17 @@ def check_writable(path: Path, suffixes: set[str] | dict[str, Any]) -> None:
         raise MotionFileError(f"{path}: folder {path.parent} does not exist")
 
 
+def numbers(text: str) -> list[float]:
+    """An option's comma-separated numbers ("0.25,0.5"), as classify's --labels lists labels:
+    a list in one word, so an option before the positional files cannot swallow them."""
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, such as 0.25,0.5; got {text!r}"
+        ) from None
+
+
 def paths_per_value(output: Path, values: list[float], option: str) -> list[Path]:
     """OUT for one value of a repeatable option; for several, OUT with each value before the
     suffix (blend.npz -> blend_0.25.npz)."""

@@ -1,4 +1,4 @@
-"""`motionclip edit IN --from TEXT --to TEXT [--strength S ...] -o OUT`: text-driven editing."""
+"""`motionclip edit IN --from TEXT --to TEXT [--strength S[,S...]] -o OUT`: text-driven editing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .common import (
     add_refine_argument,
     check_writable,
     load_session,
+    numbers,
     paths_per_value,
     refine_progress,
     write_result,
@@ -32,12 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--to", dest="to_text", required=True, metavar="TEXT")
     parser.add_argument(
         "--strength",
-        type=float,
-        nargs="+",
+        type=numbers,
         default=[EDIT_STRENGTH],
-        metavar="S",
+        metavar="S[,S...]",
         help=f"how far to move: 0 keeps the motion, 1 the paper's step (default {EDIT_STRENGTH}, "
-        "measured with the bundled model: MODEL_CARD.md); several give one file each",
+        "measured with the bundled model: MODEL_CARD.md); several, comma-separated, give a file "
+        "each",
     )
     add_output_argument(parser)
     add_refine_argument(parser)
