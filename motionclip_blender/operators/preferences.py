@@ -45,8 +45,9 @@ class MotionClipPreferences(bpy.types.AddonPreferences):
     refine_steps: bpy.props.IntProperty(  # type: ignore[valid-type]
         name="Refine Steps",
         description="Steps refining each action's latent before Blend and Edit so that it "
-        "decodes back to the action, keeping its path and pose (a few seconds on a CPU); "
-        "0 uses the encoder's latent alone: instant, but smoothed",
+        "decodes back to the action, keeping its path and pose (a few seconds on a CPU, once "
+        "per action while the model stays loaded); 0 uses the encoder's latent alone: instant, "
+        "but smoothed",
         default=100,  # core.reconstruction.REFINE_STEPS, not imported here: it loads torch
         min=0,
         soft_max=300,
