@@ -230,6 +230,22 @@ def test_refined_latents_are_kept_per_motion_and_step_count(
     torch.testing.assert_close(latents[0], ab[0], rtol=0, atol=0)  # a's, as first refined
 
 
+def test_fingerprint_tells_motions_apart_and_equal_ones_alike() -> None:
+    motion = smooth_motion(1.0, fps=30.0, seed=2)
+    copy = Motion(motion.rotations.clone(), motion.translation.clone(), 30)
+    assert inference.fingerprint(copy) == inference.fingerprint(motion)
+    moved = motion.translation.clone()
+    moved[3, 0] += 1e-6
+    others = [
+        Motion(motion.rotations, moved, motion.fps),
+        Motion(motion.rotations, motion.translation, 60.0),
+        motion.slice(0, motion.num_frames - 1),
+        Motion(motion.rotations.flip(0), motion.translation.flip(0), motion.fps),
+    ]
+    prints = {inference.fingerprint(other) for other in [*others, motion]}
+    assert len(prints) == len(others) + 1
+
+
 def test_the_refined_cache_drops_the_least_recently_used() -> None:
     cache = inference.RefinedLatentCache(capacity=2)
     cache.put(("a", 1), torch.ones(3))

@@ -11,6 +11,7 @@ are compared by cosine.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -117,6 +118,18 @@ class EncodedMotions:
 
 
 REFINED_CACHE_SIZE = 32  # motions whose refined latents a session keeps
+
+
+def fingerprint(motion: Motion) -> str:
+    """A digest of a motion's frames and rate: equal motions, and only they (short of a SHA-256
+    collision), share it. It keys the refined-latent cache. (Not a Motion method: motion.py is
+    one of the files whose bytes key the prepared training data and the kept judge.)"""
+    digest = hashlib.sha256(repr(float(motion.fps)).encode())
+    for values in (motion.rotations, motion.translation):
+        array = values.detach().to("cpu", torch.float64).contiguous().numpy()
+        digest.update(repr(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 class RefinedLatentCache:
@@ -465,7 +478,7 @@ class MotionClip:
             raise RequestError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
         if refine_steps == 0 or not motions:
             return self.encode_motion(motions)
-        keys = [(motion.fingerprint(), refine_steps) for motion in motions]
+        keys = [(fingerprint(motion), refine_steps) for motion in motions]
         missing = {key: motion for key, motion in zip(keys, motions, strict=True)}
         found = {key: latent for key in keys if (latent := self.refined_cache.get(key)) is not None}
         for key in found:

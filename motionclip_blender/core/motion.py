@@ -9,7 +9,6 @@ kinematics.forward_kinematics).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,16 +67,6 @@ class Motion:
     def duration(self) -> float:
         """Seconds covered by the frames: num_frames / fps."""
         return self.num_frames / self.fps
-
-    def fingerprint(self) -> str:
-        """A digest of the frames and the rate: equal motions, and only they (short of a SHA-256
-        collision), share it. Keys results that take long to compute from a motion."""
-        digest = hashlib.sha256(repr(float(self.fps)).encode())
-        for values in (self.rotations, self.translation):
-            array = values.detach().to("cpu", torch.float64).contiguous().numpy()
-            digest.update(repr(array.shape).encode())
-            digest.update(array.tobytes())
-        return digest.hexdigest()
 
     def rotation_matrices(self) -> torch.Tensor:
         """(T, 24, 3, 3) local rotation matrices."""
