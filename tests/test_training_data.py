@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -70,6 +71,13 @@ def test_prepared_data_is_cached_and_keyed_by_inputs(tmp_path: Path, tiny_clip_p
     assert path.is_file() and prepare(config).key == prepared.key
     (data / "ACCAD" / "s0" / "walk_0_poses.npz").touch()  # a changed input: prepared again
     assert cache_path(config, collect_clips(config)) != path
+    again = prepare(config)  # the same data under another key: the same content key
+    assert again.key != prepared.key and again.content_key() == prepared.content_key()
+    again.labels[0] = dataclasses.replace(again.labels[0], content="run")
+    assert again.content_key() != prepared.content_key()
+    again = prepare(config)
+    again.features[3, 0] += 1e-3
+    assert again.content_key() != prepared.content_key()
 
 
 def test_bvh_folder_with_a_corrupt_file_warns_with_the_count(
@@ -154,6 +162,9 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     assert load_config(tmp_path / "c.toml", ["train.time_warp=0.5"]).train.time_warp == 0.5
     with pytest.raises(ConfigError, match=r"train\.time_warp must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.time_warp=1.5"])
+    assert load_config(tmp_path / "c.toml", ["train.crop=0.5"]).train.crop == 0.5
+    with pytest.raises(ConfigError, match=r"train\.crop must be a probability in \[0, 1\]"):
+        load_config(tmp_path / "c.toml", ["train.crop=-0.1"])
     assert load_config(tmp_path / "c.toml", ["model.encoder_velocity=true"]).model.encoder_velocity
     with pytest.raises(ConfigError, match=r"optim\.velocity_lr_scale must be positive, got 0"):
         load_config(tmp_path / "c.toml", ["optim.velocity_lr_scale=0"])

@@ -343,7 +343,7 @@ def test_a_kept_classifier_is_preferred_to_the_cached_one(
     from training.prepared import PreparedData
 
     monkeypatch.setattr(action_classifier, "KEPT", tmp_path / "kept")
-    data = cast(PreparedData, SimpleNamespace(key="k"))
+    data = cast(PreparedData, SimpleNamespace(content_key=lambda: "k"))
     name = f"classifier-v{action_classifier.VERSION}-k.pt"
     for folder, classes in (("kept", ["kept"]), ("cache", ["cached"])):
         (tmp_path / folder).mkdir()

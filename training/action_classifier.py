@@ -33,7 +33,7 @@ EPOCHS = 30
 BATCH = 64
 MEMBERS = 5  # networks (seeds) whose log-probabilities are averaged: no one draw decides
 VERSION = 3  # of the recipe: a cached classifier of another version is retrained
-KEPT = Path(__file__).parent / "judges"  # classifiers kept with the code, by prepared data
+KEPT = Path(__file__).parent / "judges"  # classifiers kept with the code, by prepared data content
 
 
 def joint_tracks(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,8 +148,10 @@ def load_classifier(path: Path) -> ClassifierEnsemble:
 def cached_classifier(data: PreparedData, cache: Path) -> ClassifierEnsemble:
     """The classifier of this prepared data: the one kept in KEPT for it, else the one cached,
     else trained now and cached. Kept because training it again on another CPU gives another
-    classifier (float rounding): a single network's generated-motion figure moved by 10 points."""
-    name = f"classifier-v{VERSION}-{data.key}.pt"
+    classifier (float rounding): a single network's generated-motion figure moved by 10 points.
+    Named by the data's content (PreparedData.content_key), so that an edit to the code that
+    prepares the same data still finds it."""
+    name = f"classifier-v{VERSION}-{data.content_key()}.pt"
     for path in (KEPT / name, cache / name):
         if path.is_file():
             return load_classifier(path)

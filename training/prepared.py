@@ -8,6 +8,7 @@ raw label, style, user text and captions. `key` identifies the inputs and code t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,18 @@ class PreparedData:
         """The licences of a split's data, most restrictive first, '; '-joined."""
         names = {labels.licence for labels in self.labels if labels.split == split}
         return "; ".join(sorted(names, key=lambda name: ("non-commercial" not in name, name)))
+
+    def content_key(self) -> str:
+        """A digest (20 hex digits) of what the data holds: frame rate, windows and labels. Unlike
+        `key`, which changes with any edit to the code that prepares data, it changes only when
+        the prepared data does; results that depend on the data alone (the kept judge) are named
+        by it."""
+        digest = hashlib.sha256(repr(float(self.fps)).encode())
+        for values in (self.features, self.offsets):
+            digest.update(values.contiguous().numpy().tobytes())
+        for labels in self.labels:
+            digest.update(repr(dataclasses.astuple(labels)).encode())
+        return digest.hexdigest()[:20]
 
     def save(self, path: Path) -> None:
         payload = {
