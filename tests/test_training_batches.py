@@ -4,6 +4,7 @@ same batches again for a resumed run."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 from typing import Any
 
@@ -32,7 +33,7 @@ def varied_windows(count: int = 96) -> PreparedData:
 
 def batch_maker(data: PreparedData, length_group: int = 1, **repeats: Any) -> BatchMaker:
     """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor,
-    replayed, replay_floor, prefix, shortest, time_warp and longest."""
+    replayed, replay_floor, prefix, shortest, time_warp, longest and crop."""
     captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
     statistics = FeatureStatistics.identity()
     return BatchMaker(
@@ -194,6 +195,26 @@ def test_batches_warp_windows_with_the_given_chance_reproducibly() -> None:
 def test_time_warp_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match=r"time_warp must be a probability in \[0, 1\], got 2"):
         batch_maker(varied_windows(), time_warp=2)
+
+
+def test_batches_crop_windows_with_the_given_chance_reproducibly() -> None:
+    data = varied_windows()
+    plain, always = batch_maker(data), batch_maker(data, crop=1.0, shortest=20)
+    cut_rows = 0
+    for step in range(1, 4):
+        a, b = plain.batch(step), always.batch(step)
+        assert a.windows == b.windows
+        for row in range(len(a.windows)):
+            before, after = int(a.mask[row].sum()), int(b.mask[row].sum())
+            assert max(20, math.ceil(before / 2)) <= after <= before
+            cut_rows += after < before
+    assert cut_rows > 12  # of 24 windows
+    resumed = batch_maker(data, crop=1.0, shortest=20).batch(2)
+    assert torch.equal(resumed.features, always.batch(2).features)
+    uncut = always.make(a.windows)  # batches made without a generator (validation) are not
+    assert torch.equal(uncut.features, plain.make(a.windows).features)
+    with pytest.raises(ValueError, match=r"crop must be a probability in \[0, 1\], got 2"):
+        batch_maker(data, crop=2)
 
 
 def test_prefix_decodes_the_start_of_some_windows_from_the_whole_window() -> None:

@@ -253,6 +253,15 @@ def test_time_warp_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: 
     assert math.isfinite(trainer.train_step()["loss"])
 
 
+def test_crop_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"crop": 1.0})
+    trainer = Trainer(load_config(path), CPU)
+    assert trainer.batches.crop == 1.0
+    assert math.isfinite(trainer.train_step()["loss"])
+
+
 def test_prefix_reaches_the_training_loss(tmp_path: Path, tiny_clip_path: Path) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data)

@@ -21,6 +21,8 @@ the motion a latent decodes to does not change with the length asked for.
 A time-warp probability (`train.time_warp`, e.g. 0.5; 0 is off) plays each drawn window, with that
 chance, a little faster or slower (training/time_warp.py), unless that would leave it shorter than
 the model's shortest motion.
+A crop probability (`train.crop`, e.g. 0.5; 0 is off) keeps, with that chance, a random stretch of
+each drawn window, canonicalised again (training/crop.py), at least the model's shortest motion.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from motionclip_blender.core.model import frame_mask
 from motionclip_blender.core.pose_features import FeatureStatistics
 
 from .config import ConfigError
+from .crop import cropped, drawn_stretch
 from .mirror import mirror_features, mirror_text
 from .prepared import PreparedData
 from .time_warp import drawn_speeds, time_warped
@@ -140,9 +143,10 @@ class BatchMaker:
         shortest: int = 1,
         time_warp: float = 0.0,
         longest: int = 10**9,
+        crop: float = 0.0,
     ) -> None:
-        """shortest, longest: the fewest frames a prefix or a warped window keeps and the most a
-        warped window keeps (the model's shortest and longest motions)."""
+        """shortest, longest: the fewest frames a prefix, a warped or a cropped window keeps and
+        the most a warped window keeps (the model's shortest and longest motions)."""
         self.data, self.statistics, self.captions = data, statistics, captions
         by_source = repeated_by_source(data, data.indices(split), source_repeats or {})
         by_label = repeated_up_to_label_floor(data, by_source, label_floor)
@@ -165,6 +169,9 @@ class BatchMaker:
         if not 0 <= time_warp <= 1:
             raise ValueError(f"time_warp must be a probability in [0, 1], got {time_warp}")
         self.time_warp, self.longest = time_warp, longest
+        if not 0 <= crop <= 1:
+            raise ValueError(f"crop must be a probability in [0, 1], got {crop}")
+        self.crop = crop
         self.sampler: DistributedSampler[int] = DistributedSampler(
             range(len(self.windows)),  # type: ignore[arg-type]  # any sized sequence works
             num_replicas=world,
@@ -206,9 +213,9 @@ class BatchMaker:
         return [i for b in batches for i in grouped[b * size : (b + 1) * size]]
 
     def make(self, windows: list[int], generator: torch.Generator | None = None) -> Batch:
-        """A batch of the given windows; captions, mirroring, frames, prefixes and speeds drawn
-        with `generator` (the first captions, no mirroring, whole windows at their speed, when
-        None)."""
+        """A batch of the given windows; captions, mirroring, frames, prefixes, speeds and crops
+        drawn with `generator` (the first captions, no mirroring, whole windows at their speed,
+        when None)."""
         mirrored = [False] * len(windows)
         if generator is not None and self.mirror > 0:
             mirrored = (torch.rand(len(windows), generator=generator) < self.mirror).tolist()
@@ -223,6 +230,8 @@ class BatchMaker:
                     motions, drawn_speeds(len(motions), self.time_warp, generator), strict=True
                 )
             ]
+        if generator is not None and self.crop > 0:
+            motions = [self.cropped(motion, generator) for motion in motions]
         features = pad_sequence(motions, batch_first=True)
         lengths = torch.tensor([len(motion) for motion in motions])
         mask = frame_mask(lengths, features.shape[1])
@@ -255,3 +264,10 @@ class BatchMaker:
         if speed == 1 or round(len(window) / speed) < self.shortest:
             return window
         return time_warped(window, speed, self.data.fps, self.longest)
+
+    def cropped(self, window: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """`window` (T, 147), or with chance `crop` a random stretch of it (training/crop.py)."""
+        start, length = drawn_stretch(len(window), self.crop, self.shortest, generator)
+        if length == len(window):
+            return window
+        return cropped(window, start, length, self.data.fps)

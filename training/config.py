@@ -126,6 +126,7 @@ class TrainSection:
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     prefix: float = 0.0  # chance that only a prefix of a drawn window is decoded (batches.py)
     time_warp: float = 0.0  # chance that a drawn window is played faster or slower (time_warp.py)
+    crop: float = 0.0  # chance that a random stretch of a drawn window is kept (crop.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
     freeze_decoder: bool = False  # train the encoder only: what latents decode to stays the init's
     fit_caption_latents: int = 200  # steps fitting nearest_captions' latents (text_to_latent.py)
@@ -203,6 +204,8 @@ class TrainConfig:
             raise ConfigError(
                 f"train.time_warp must be a probability in [0, 1], got {self.train.time_warp}"
             )
+        if not 0 <= self.train.crop <= 1:
+            raise ConfigError(f"train.crop must be a probability in [0, 1], got {self.train.crop}")
         if not 0 <= self.train.prefix <= 1:
             raise ConfigError(
                 f"train.prefix must be a probability in [0, 1], got {self.train.prefix}"

@@ -350,6 +350,7 @@ class Trainer(TrainingStep):
             self.model.config.min_frames,
             train.time_warp,
             self.model.config.max_frames,
+            train.crop,
         )
 
     def train_step(self) -> dict[str, float]:
