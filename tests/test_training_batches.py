@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -174,47 +175,38 @@ def test_mirror_outside_zero_to_one_is_refused() -> None:
         batch_maker(varied_windows(), mirror=2)
 
 
-def test_batches_warp_windows_with_the_given_chance_reproducibly() -> None:
+@pytest.mark.parametrize(
+    ("option", "allowed"),
+    [
+        ("time_warp", lambda before, after: 20 <= after <= 150),
+        ("crop", lambda before, after: max(20, math.ceil(before / 2)) <= after <= before),
+    ],
+)
+def test_batches_warp_or_crop_windows_with_the_given_chance_reproducibly(
+    option: str, allowed: Callable[[int, int], bool]
+) -> None:
     data = varied_windows()
-    plain, always = batch_maker(data), batch_maker(data, time_warp=1.0, shortest=20, longest=150)
-    warped_rows = 0
+    options = {option: 1.0, "shortest": 20, "longest": 150}
+    plain, always = batch_maker(data), batch_maker(data, **options)
+    changed_rows = 0
     for step in range(1, 4):
         a, b = plain.batch(step), always.batch(step)
         assert a.windows == b.windows
         for row in range(len(a.windows)):
             before, after = int(a.mask[row].sum()), int(b.mask[row].sum())
-            assert 20 <= after <= 150
-            warped_rows += before != after
-    assert warped_rows > 12  # of 24 windows; a 20-frame window sped up is kept as it is
-    resumed = batch_maker(data, time_warp=1.0, shortest=20, longest=150).batch(2)
+            assert allowed(before, after)
+            changed_rows += before != after
+    assert changed_rows > 12  # of 24 windows; a 20-frame window sped up is kept as it is
+    resumed = batch_maker(data, **options).batch(2)
     assert torch.equal(resumed.features, always.batch(2).features)
-    unwarped = always.make(a.windows)  # batches made without a generator (validation) are not
-    assert torch.equal(unwarped.features, plain.make(a.windows).features)
+    unchanged = always.make(a.windows)  # batches made without a generator (validation) are not
+    assert torch.equal(unchanged.features, plain.make(a.windows).features)
 
 
-def test_time_warp_outside_zero_to_one_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"time_warp must be a probability in \[0, 1\], got 2"):
-        batch_maker(varied_windows(), time_warp=2)
-
-
-def test_batches_crop_windows_with_the_given_chance_reproducibly() -> None:
-    data = varied_windows()
-    plain, always = batch_maker(data), batch_maker(data, crop=1.0, shortest=20)
-    cut_rows = 0
-    for step in range(1, 4):
-        a, b = plain.batch(step), always.batch(step)
-        assert a.windows == b.windows
-        for row in range(len(a.windows)):
-            before, after = int(a.mask[row].sum()), int(b.mask[row].sum())
-            assert max(20, math.ceil(before / 2)) <= after <= before
-            cut_rows += after < before
-    assert cut_rows > 12  # of 24 windows
-    resumed = batch_maker(data, crop=1.0, shortest=20).batch(2)
-    assert torch.equal(resumed.features, always.batch(2).features)
-    uncut = always.make(a.windows)  # batches made without a generator (validation) are not
-    assert torch.equal(uncut.features, plain.make(a.windows).features)
-    with pytest.raises(ValueError, match=r"crop must be a probability in \[0, 1\], got 2"):
-        batch_maker(data, crop=2)
+@pytest.mark.parametrize("option", ["time_warp", "crop"])
+def test_warp_or_crop_chances_outside_zero_to_one_are_refused(option: str) -> None:
+    with pytest.raises(ValueError, match=rf"{option} must be a probability in \[0, 1\], got 2"):
+        batch_maker(varied_windows(), **{option: 2})
 
 
 def test_prefix_decodes_the_start_of_some_windows_from_the_whole_window() -> None:

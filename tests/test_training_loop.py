@@ -242,23 +242,17 @@ def test_mirror_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Pat
     trainer.train_step()  # every caption a mirrored batch asks for is embedded
 
 
-def test_time_warp_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
+def test_time_warp_and_crop_reach_the_training_batches(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data)
-    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"time_warp": 1.0})
+    train = {"time_warp": 1.0, "crop": 1.0}
+    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train=train)
     trainer = Trainer(load_config(path), CPU)
-    assert trainer.batches.time_warp == 1.0
+    assert (trainer.batches.time_warp, trainer.batches.crop) == (1.0, 1.0)
     assert trainer.batches.longest == trainer.model.config.max_frames
     assert trainer.batches.shortest == trainer.model.config.min_frames
-    assert math.isfinite(trainer.train_step()["loss"])
-
-
-def test_crop_reaches_the_training_batches(tmp_path: Path, tiny_clip_path: Path) -> None:
-    data = tmp_path / "bvh"
-    amass_dataset(data)
-    path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"crop": 1.0})
-    trainer = Trainer(load_config(path), CPU)
-    assert trainer.batches.crop == 1.0
     assert math.isfinite(trainer.train_step()["loss"])
 
 
