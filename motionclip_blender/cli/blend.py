@@ -45,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(args.output, files.WRITERS)
     paths = paths_per_value(args.output, args.weight, "--weight")
     a, b = files.read_motion(args.a), files.read_motion(args.b)
-    blends = load_session(args).interpolate(
-        a, b, args.weight, args.refine_steps, refine_progress(args.refine_steps)
-    )
+    blends = load_session(args).interpolate(a, b, args.weight, args.refine_steps, refine_progress())
     for motion, path in zip(blends, paths, strict=True):
         write_result(motion, path)
     return 0

@@ -53,14 +53,13 @@ def add_refine_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def refine_progress(steps: int) -> StepProgress:
-    """A progress callback printing to stderr at each quarter of the `steps` refining steps
-    (done/total counts them over every batch of inputs): they take seconds, the rest of blend
-    and edit milliseconds."""
-    every = max(1, steps // 4)
+def refine_progress() -> StepProgress:
+    """A progress callback printing to stderr at each quarter of the refining steps (done/total
+    counts them over every batch of inputs): they take seconds, the rest of blend and edit
+    milliseconds."""
 
     def report(done: int, total: int) -> None:
-        if done % every == 0 or done == total:
+        if done % max(1, total // 4) == 0 or done == total:
             print(f"refining the latents: {done}/{total} steps", file=sys.stderr, flush=True)
 
     return report

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     paths = paths_per_value(args.output, args.strength, "--strength")
     motion = files.read_motion(args.input)
     session = load_session(args)
-    progress = refine_progress(args.refine_steps)
+    progress = refine_progress()
     edits = [  # the first refines the input's latent; the session keeps it for the others
         session.edit(motion, args.from_text, args.to_text, strength, args.refine_steps, progress)
         for strength in args.strength

@@ -479,10 +479,9 @@ class MotionClip:
         if refine_steps == 0 or not motions:
             return self.encode_motion(motions)
         keys = [(fingerprint(motion), refine_steps) for motion in motions]
-        missing = {key: motion for key, motion in zip(keys, motions, strict=True)}
         found = {key: latent for key in keys if (latent := self.refined_cache.get(key)) is not None}
-        for key in found:
-            del missing[key]
+        pairs = zip(keys, motions, strict=True)
+        missing = {key: motion for key, motion in pairs if key not in found}
         if missing:
             fresh = list(missing.values())
             windows = [
