@@ -414,3 +414,14 @@ def test_travel_speed_is_the_roots_horizontal_distance_per_second() -> None:
     translation[:, 2] = torch.linspace(0.9, 2.0, frames)  # rising: not counted
     motion = Motion(torch.zeros(frames, 24, 3), translation, 20.0)
     assert math.isclose(evaluate_edits.travel_speed(motion), 5.0 / motion.duration, rel_tol=1e-6)
+
+
+def test_reports_go_beside_the_checkpoint_or_out_but_never_into_the_shipped_weights(
+    tmp_path: Path,
+) -> None:
+    from motionclip_blender.core.checkpoint import bundled_checkpoint_path
+
+    mine = str(tmp_path / "run" / "model.pt")
+    assert evaluate.report_folder(None, mine) == tmp_path / "run"
+    assert evaluate.report_folder(str(tmp_path / "out"), mine) == tmp_path / "out"
+    assert evaluate.report_folder(None, str(bundled_checkpoint_path())) == evaluate.BUNDLED_REPORTS

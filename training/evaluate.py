@@ -2,7 +2,8 @@
 
     python -m training.evaluate --checkpoint runs/small/model.pt --config CONFIG --split test
 
-Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint (or into --out):
+Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint, into --out, or
+for the bundled model into runs/bundled (never into the shipped weights folder):
 - reconstruction: mean per-joint position error (mm), global, with the pelvis fixed
   (`mpjpe_local_mm`) and, in addition, with the real root orientation (`mpjpe_body_mm`), and
   local rotation error (degrees), over all windows and per data source
@@ -585,10 +586,21 @@ def _write(stream: BinaryIO, text: str) -> None:
     stream.write(text.encode())
 
 
+BUNDLED_REPORTS = Path("runs") / "bundled"
+
+
+def report_folder(out: str | None, checkpoint: str) -> Path:
+    """--out, else the checkpoint's folder; but never the package's weights folder, whose every
+    file the extension ships (build.py): reports on the bundled model go to runs/bundled."""
+    if out:
+        return Path(out)
+    folder = Path(checkpoint).resolve().parent
+    return BUNDLED_REPORTS if folder == checkpoints.WEIGHTS_FOLDER else folder
+
+
 def write_report(metrics: dict[str, float], args: argparse.Namespace, stem: str) -> None:
-    """stem.json and stem.md (a Markdown table) in --out, else beside --checkpoint; the table
-    is printed too."""
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent
+    """stem.json and stem.md (a Markdown table) in report_folder; the table is printed too."""
+    out = report_folder(args.out, args.checkpoint)
     title = f"{stem} of {Path(args.checkpoint).name}"
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(out / f"{stem}.json", lambda s: _write(s, json.dumps(metrics, indent=1)))
@@ -616,7 +628,10 @@ def evaluation_parser(program: str, description: str | None, split: str) -> argp
     parser = command_parser(program, description)
     parser.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
     parser.add_argument("--split", default=split, choices=("train", "validation", "test"))
-    parser.add_argument("--out", help="folder for the reports (default: the checkpoint's)")
+    parser.add_argument(
+        "--out",
+        help="reports' folder (default: the checkpoint's; for the bundled model, runs/bundled)",
+    )
     return parser
 
 

@@ -22,8 +22,9 @@ For each pair of BLEND_PAIRS, the n-th window of its source and the n-th of its 
 - `blend_reached[walk ~ run]@W`: the fraction of blends at weight W the judge takes for the
   target action.
 
-Writes edits-{split}.json and .md beside the checkpoint (or into --out). Minutes on a CPU: each
-window's latent is refined once (twice for a window in an edit pair and a blend pair).
+Writes edits-{split}.json and .md where training.evaluate writes its reports (report_folder).
+Minutes on a CPU: each window's latent is refined once (twice for a window in an edit pair and a
+blend pair).
 """
 
 from __future__ import annotations
