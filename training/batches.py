@@ -231,7 +231,7 @@ class BatchMaker:
                 )
             ]
         if generator is not None and self.crop > 0:
-            motions = [self.cropped(motion, generator) for motion in motions]
+            motions = [self.maybe_cropped(motion, generator) for motion in motions]
         features = pad_sequence(motions, batch_first=True)
         lengths = torch.tensor([len(motion) for motion in motions])
         mask = frame_mask(lengths, features.shape[1])
@@ -265,7 +265,7 @@ class BatchMaker:
             return window
         return time_warped(window, speed, self.data.fps, self.longest)
 
-    def cropped(self, window: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def maybe_cropped(self, window: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """`window` (T, 147), or with chance `crop` a random stretch of it (training/crop.py)."""
         start, length = drawn_stretch(len(window), self.crop, self.shortest, generator)
         if length == len(window):
