@@ -70,7 +70,7 @@ def test_members_of_another_architecture_or_text_space_are_refused(tmp_path: Pat
         souped_state([first.state_dict, missing])
 
 
-def test_the_command_refuses_to_overwrite_a_member(
+def test_the_command_refuses_a_member_as_output_a_missing_member_and_an_unwritable_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     paths = tiny_members(tmp_path)
@@ -83,3 +83,7 @@ def test_the_command_refuses_to_overwrite_a_member(
     )
     assert "absent.pt" in capsys.readouterr().err
     assert not (tmp_path / "out.pt").exists()
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    assert main(["--out", str(blocked / "soup.pt"), *map(str, paths)]) == 2
+    assert "a file" in capsys.readouterr().err

@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         souped = soup([checkpoints.load_checkpoint(member) for member in args.members])
         out.parent.mkdir(parents=True, exist_ok=True)
         checkpoints.save_checkpoint(souped, out)
-    except MotionClipError as error:
+    except (MotionClipError, OSError) as error:  # OSError: an --out that cannot be written
         print(f"training.soup: error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {out}: the mean of {len(args.members)} checkpoints")
