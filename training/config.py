@@ -77,6 +77,7 @@ class ModelSection:
     decoder_feedforward: int = 0  # 0: the decoder's feed-forward is `feedforward`, as the preset's
     decoder_memory: int = 0  # tokens the latent becomes in the decoder's memory; 0: the preset's 1
     encoder_velocity: bool = False  # the encoder also reads root velocity (core.model)
+    corrector: bool = False  # a corrector of the encoder's latent, trained alone (core.model)
     dropout: float = -1.0  # negative keeps the preset's value
 
 
@@ -111,6 +112,7 @@ class OptimConfig:
     final_lr_fraction: float = 0.1
     grad_clip: float = 1.0
     velocity_lr_scale: float = 1.0  # the encoder's root velocity input learns this much faster
+    residual_lr_scale: float = 1.0  # the corrector's residual input learns this much faster
 
 
 @dataclass(frozen=True)
@@ -186,9 +188,16 @@ class TrainConfig:
             raise ConfigError(
                 f"train.replay_floor must be 0 or more, got {self.train.replay_floor}"
             )
-        if self.train.freeze_encoder and self.train.freeze_decoder:
+        both_frozen = self.train.freeze_encoder and self.train.freeze_decoder
+        if both_frozen and not self.model.corrector:
             raise ConfigError(
-                "train.freeze_encoder and train.freeze_decoder are both true: nothing would train"
+                "train.freeze_encoder and train.freeze_decoder are both true: nothing would train "
+                "(unless model.corrector = true, which trains the corrector alone)"
+            )
+        if self.model.corrector and not both_frozen:
+            raise ConfigError(
+                "model.corrector = true trains the corrector alone, for the encoder and decoder as "
+                "they are: set train.freeze_encoder and train.freeze_decoder to true"
             )
         if self.train.replay_floor > 0 and not self.train.freeze_encoder:
             raise ConfigError(
@@ -210,10 +219,9 @@ class TrainConfig:
             raise ConfigError(
                 f"train.prefix must be a probability in [0, 1], got {self.train.prefix}"
             )
-        if not self.optim.velocity_lr_scale > 0:
-            raise ConfigError(
-                f"optim.velocity_lr_scale must be positive, got {self.optim.velocity_lr_scale}"
-            )
+        for name in ("velocity_lr_scale", "residual_lr_scale"):
+            if not getattr(self.optim, name) > 0:
+                raise ConfigError(f"optim.{name} must be positive, got {getattr(self.optim, name)}")
         if self.train.mirror > 0 and self.loss.image > 0:
             raise ConfigError(
                 "train.mirror > 0 needs loss.image = 0: the rendered frames are not mirrored"

@@ -7,9 +7,10 @@ for the bundled model into runs/bundled (never into the shipped weights folder):
 - reconstruction: mean per-joint position error (mm), global, with the pelvis fixed
   (`mpjpe_local_mm`) and, in addition, with the real root orientation (`mpjpe_body_mm`), and
   local rotation error (degrees), over all windows and per data source
-  (`mpjpe_local_mm[cmu8]`, ...); with --refine-steps N, the same again with each encoder
-  latent refined by N steps through the fixed decoder, as blending and editing do
-  (`refined_mpjpe_mm`, ...; minutes on a CPU, so only when asked);
+  (`mpjpe_local_mm[cmu8]`, ...); for a model with a corrector, the same again with the
+  corrector's latents (`corrected_mpjpe_mm`, ...); with --refine-steps N, the same again with
+  each latent (the corrector's, else the encoder's) refined by N steps through the fixed decoder,
+  as blending and editing do (`refined_mpjpe_mm`, ...; minutes on a CPU, so only when asked);
 - zero-shot recognition (the paper's protocol: cosine of the motion latent with the text latents
   of the label set): top-1 and top-5, for content labels and for style labels; a content label's
   latent is that of its phrasings together (MotionClip.label_latents, as the product ranks
@@ -186,10 +187,12 @@ def window_error_sums(
     windows: Sequence[int],
     stats: FeatureStatistics,
     refine_steps: int = 0,
+    corrected: bool = False,
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Each window's frame_errors summed over its frames after encode-decode (name -> (N,)),
-    and its frame count (N,). With `refine_steps`, each encoder latent is first refined through
-    the fixed decoder as blending and editing do (MotionClip.faithful_latents)."""
+    and its frame count (N,). With `corrected`, the latents are the corrector's (the encoder's
+    when the model has none); with `refine_steps`, those are first refined through the fixed
+    decoder, from the corrector's, as blending and editing do (MotionClip.faithful_latents)."""
     model.eval()
     device = next(model.parameters()).device
     sums: dict[str, list[torch.Tensor]] = {}
@@ -199,6 +202,8 @@ def window_error_sums(
         normalized, mask = padded_windows(features, stats, device)
         with torch.no_grad():
             latents = model.encode(normalized, mask)
+            if corrected or refine_steps:
+                latents = model.corrected(normalized, mask, latents)
         if refine_steps:
             latents = decoded_latents(
                 model, features, latents, stats, REFINE_WEIGHTS, refine_steps, rate=REFINE_RATE
@@ -232,6 +237,7 @@ def reconstruction_errors(
     windows: Sequence[int],
     stats: FeatureStatistics,
     refine_steps: int = 0,
+    corrected: bool = False,
 ) -> dict[str, float]:
     """Mean per-joint position error (mm) and rotation error (degrees) after encode-decode;
     also the position error with both bodies' pelvises put at the origin (`mpjpe_local_mm`), the
@@ -240,8 +246,8 @@ def reconstruction_errors(
     lean can be told apart from that of the joints (see frame_errors). The same again for each
     data source's windows (`mpjpe_local_mm[cmu8]`, ...): the sources were captured and
     retargeted differently, and the small ones show how motions unlike the bulk of the training
-    data fare. `refine_steps`: as window_error_sums."""
-    sums, counts = window_error_sums(model, data, windows, stats, refine_steps)
+    data fare. `refine_steps`, `corrected`: as window_error_sums."""
+    sums, counts = window_error_sums(model, data, windows, stats, refine_steps, corrected)
     metrics = mean_errors(sums, counts)
     sources = [data.labels[window].source for window in windows]
     for source in sorted(set(sources)):
@@ -321,14 +327,17 @@ def evaluate_checkpoint(
     config: TrainConfig,
     refine_steps: int = 0,
 ) -> dict[str, float]:
-    """Every metric of the module docstring on one split; the `refined_` reconstruction
-    metrics with `refine_steps` > 0."""
+    """Every metric of the module docstring on one split; the `corrected_` reconstruction
+    metrics for a model with a corrector, the `refined_` ones with `refine_steps` > 0."""
     windows = data.indices(split)
     if not windows:
         raise MotionClipError(f"the prepared data has no {split} windows")
     session = MotionClip(checkpoint, space)
     model, stats = session.model, checkpoint.statistics
     metrics = reconstruction_errors(model, data, windows, stats)
+    if model.corrector is not None:
+        corrected = reconstruction_errors(model, data, windows, stats, corrected=True)
+        metrics |= {f"corrected_{name}": value for name, value in corrected.items()}
     if refine_steps:
         refined = reconstruction_errors(model, data, windows, stats, refine_steps)
         metrics |= {f"refined_{name}": value for name, value in refined.items()}

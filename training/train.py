@@ -138,8 +138,9 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
     ):
         if getattr(section, name) > 0:
             changes[name] = getattr(section, name)
-    if section.encoder_velocity:
-        changes["encoder_velocity"] = True
+    for name in ("encoder_velocity", "corrector"):
+        if getattr(section, name):
+            changes[name] = True
     if section.dropout >= 0:
         changes["dropout"] = section.dropout
     try:
@@ -150,17 +151,22 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
 
 def parameter_groups(model: MotionClipModel, optim: OptimConfig) -> list[dict[str, Any]]:
     """The trainable parameters as AdamW groups: the encoder's root velocity input at
-    optim.velocity_lr_scale times the rate, everything else at the rate. A velocity input added
-    to a trained checkpoint starts from zero weights, and at the checkpoint's fine-tuning rate it
-    would take many thousands of steps to grow to the scale of the weights beside it."""
-    velocity = model.encoder.velocity_embedding
-    fast = [] if velocity is None else [p for p in velocity.parameters() if p.requires_grad]
-    fast_ids = {id(p) for p in fast}
+    optim.velocity_lr_scale times the rate, the corrector's residual input at
+    optim.residual_lr_scale times, everything else at the rate. An input added to a trained
+    checkpoint starts from zero weights, and at the checkpoint's fine-tuning rate it would take
+    many thousands of steps to grow to the scale of the weights beside it."""
+    scaled = [(model.encoder.velocity_embedding, optim.velocity_lr_scale)]
+    if model.corrector is not None:
+        scaled.append((model.corrector.residual_embedding, optim.residual_lr_scale))
+    groups: list[dict[str, Any]] = []
+    fast_ids: set[int] = set()
+    for layer, scale in scaled:
+        fast = [] if layer is None else [p for p in layer.parameters() if p.requires_grad]
+        fast_ids |= {id(p) for p in fast}
+        if fast:
+            groups.append({"params": fast, "lr": optim.lr * scale})
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in fast_ids]
-    groups: list[dict[str, Any]] = [{"params": rest}]
-    if fast:
-        groups.append({"params": fast, "lr": optim.lr * optim.velocity_lr_scale})
-    return groups
+    return [{"params": rest}, *groups]
 
 
 def learning_rate_factor(step: int, config: TrainConfig) -> float:
@@ -215,7 +221,8 @@ class TrainingStep:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
 
     def loss_terms(self, batch: Batch, network: torch.nn.Module) -> dict[str, torch.Tensor]:
-        """Every weighted term's unweighted value for a batch (on self.device)."""
+        """Every weighted term's unweighted value for a batch (on self.device): the
+        reconstruction terms, and the text terms unless the corrector is what trains."""
         weights = self.config.loss
         with torch.autocast("cuda", enabled=self.amp):
             reconstruction, latents = network(batch.features, batch.mask, batch.decoded)
@@ -228,6 +235,8 @@ class TrainingStep:
             self.model.config.fps,
             self.positions,
         )
+        if self.model.corrector is not None:
+            return terms  # the corrector's latent gives motions back and owes nothing to text
         terms["text"] = losses.cosine_loss(latents, batch.texts)
         if batch.images is not None:
             terms["image"] = losses.cosine_loss(latents, batch.images)
@@ -510,8 +519,8 @@ def check_initial_checkpoint(
 ) -> None:
     """An error that names the difference when a checkpoint is not of the configured text space,
     its dimension (space_dim: CLIP files differ) and model size (dropout may differ, the
-    encoder's and decoder's feed-forward and the decoder's memory tokens may grow and the
-    encoder's root velocity input may be added: training.widen)."""
+    encoder's and decoder's feed-forward and the decoder's memory tokens may grow, and the
+    encoder's root velocity input and a corrector may be added: training.widen)."""
     if init.text_space != config.model.text_space:
         raise MotionClipError(
             f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
@@ -530,13 +539,13 @@ def check_initial_checkpoint(
             "decoder_feedforward",
             "decoder_memory",
             "encoder_velocity",
+            "corrector",
         )
         and given[name] != expected[name]
     ]
-    if init.config.encoder_velocity and not configured.encoder_velocity:
-        differences.append(
-            "encoder velocity input on (configuration: off; it can be added, not taken away)"
-        )
+    for name, what in (("encoder_velocity", "encoder velocity input"), ("corrector", "corrector")):
+        if getattr(init.config, name) and not getattr(configured, name):
+            differences.append(f"{what} on (configuration: off; it can be added, not taken away)")
     if init.config.feedforward > configured.feedforward:
         differences.append(
             f"encoder feed-forward {init.config.feedforward} (configuration: "

@@ -19,6 +19,10 @@ learn apart in 1,100 steps: MODEL_CARD.md, the twenty-sixth sitting.)
 Root velocity input (core.model.ModelConfig.encoder_velocity): a checkpoint without it gives the
 model's fresh zero weights for it, so the model computes what the checkpoint did, and its
 translation spread is set by MotionClipModel.adopt_statistics.
+
+Corrector (core.model.ModelConfig.corrector): a checkpoint without one gives the model a corrector
+that is a copy of its encoder, with the fresh zero weights of the residual input, so that at the
+start it gives the encoder's latent and training it moves from there.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from torch import nn
 
 from motionclip_blender.core.errors import MotionClipError
 
-_FEEDFORWARD = re.compile(r"(en|de)coder\.transformer\.layers\.\d+\.linear[12]\.(weight|bias)")
+_FEEDFORWARD = re.compile(
+    r"(encoder|decoder|corrector)\.transformer\.layers\.\d+\.linear[12]\.(weight|bias)"
+)
 _DECODER_MEMORY = re.compile(r"decoder\.from_latent\.(weight|bias)")
 _VELOCITY_INPUT = re.compile(r"encoder\.(velocity_embedding\.(weight|bias)|translation_std)")
+_RESIDUAL_INPUT = re.compile(r"corrector\.residual_embedding\.(weight|bias)")
 MEMORY_NOISE = 1.0
 
 
@@ -40,14 +47,16 @@ def widened_state(
     state: dict[str, torch.Tensor], model: nn.Module, seed: int = 0
 ) -> dict[str, torch.Tensor]:
     """A state dict for `model` from `state`, whose encoder and decoder feed-forward may be
-    narrower, whose decoder memory may have fewer tokens (seed: of the memory copies' noise) and
-    whose encoder may lack the root velocity input.
+    narrower, whose decoder memory may have fewer tokens (seed: of the memory copies' noise),
+    whose encoder may lack the root velocity input and which may have no corrector.
 
     Every other tensor must have the model's shape.
     """
     target = model.state_dict()
     added = {name for name in target.keys() - state.keys() if _VELOCITY_INPUT.fullmatch(name)}
     state = {**state, **{name: target[name] for name in added}}
+    if not any(name.startswith("corrector.") for name in state):
+        state |= _copied_corrector(state, target)
     if state.keys() != target.keys():
         raise MotionClipError(
             f"--init: weights differ in names: missing {sorted(target.keys() - state.keys())}, "
@@ -69,6 +78,23 @@ def widened_state(
                 "only the feed-forward and the decoder's memory tokens can grow"
             )
     return grown
+
+
+def _copied_corrector(
+    state: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The model's corrector weights (none when it has no corrector) as copies of the encoder's in
+    `state`, the residual input's as the model's fresh zeros."""
+    copied = {}
+    for name in target:
+        if _RESIDUAL_INPUT.fullmatch(name):
+            copied[name] = target[name]
+        elif (
+            name.startswith("corrector.")
+            and (source := "encoder." + name.removeprefix("corrector.")) in state
+        ):
+            copied[name] = state[source]
+    return copied
 
 
 def _fits_inside(small: torch.Size, large: torch.Size) -> bool:

@@ -40,6 +40,7 @@ from .reconstruction import (
     REFINE_WEIGHTS,
     StepProgress,
     decoded_latents,
+    padded_windows,
 )
 from .text_spaces import TextSpace, load_text_space
 
@@ -313,6 +314,20 @@ class MotionClip:
             counts = torch.bincount(owner, minlength=len(motions))
             return sums / counts[:, None]
 
+    def corrected_latents(self, motions: Sequence[Motion]) -> torch.Tensor:
+        """(N,) motions -> (N, latent_dim) latents that decode closer to them than the encoder's:
+        the corrector's, of each motion's first max_seconds (the part a latent decodes to); the
+        encoder's (encode_motion) when the model has no corrector."""
+        if self.model.corrector is None or not motions:
+            return self.encode_motion(motions)
+        windows = [
+            pose_features.motion_to_features(self._windows(motion)[0], self.fps)
+            for motion in motions
+        ]
+        with torch.inference_mode():
+            normalized, mask = padded_windows(windows, self.checkpoint.statistics, self.device)
+            return self.model.corrected(normalized, mask, self.model.encode(normalized, mask))
+
     def _windows(self, motion: Motion) -> list[Motion]:
         """The motion at the model's rate, as one window or several of max_frames covering it."""
         resampled = motion if motion.fps == self.fps else motion.resample(self.fps)
@@ -463,11 +478,12 @@ class MotionClip:
         progress: StepProgress | None = None,
     ) -> torch.Tensor:
         """(N,) motions -> (N, latent_dim) latents that decode back to them, for blending and
-        editing: the encoder's latents (encode_motion), refined by `refine_steps` Adam steps
-        (of size REFINE_RATE) through the fixed decoder to decode each motion's first
-        max_seconds, the most a decoded motion lasts (core.reconstruction). The encoder's
-        latent alone (refine_steps 0) decodes to a smoothed copy that loses much of the root's
-        path; recognition and search keep it, since it is the one aligned with text.
+        editing: the corrector's latents, or the encoder's when the model has none
+        (corrected_latents), refined by `refine_steps` Adam steps (of size REFINE_RATE) through
+        the fixed decoder to decode each motion's first max_seconds, the most a decoded motion
+        lasts (core.reconstruction). The encoder's latent alone (refine_steps 0, no corrector)
+        decodes to a smoothed copy that loses much of the root's path; recognition and search
+        keep it, since it is the one aligned with text.
         Refined latents are kept in `refined_cache`, so only motions it lacks are refined (a
         kept latent is the one refined first: fitted with other motions, whose frames weigh
         the terms a little differently, it differs from a lone fit by about 1e-4 of its
@@ -477,7 +493,7 @@ class MotionClip:
         if not isinstance(refine_steps, int) or isinstance(refine_steps, bool) or refine_steps < 0:
             raise RequestError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
         if refine_steps == 0 or not motions:
-            return self.encode_motion(motions)
+            return self.corrected_latents(motions)
         keys = [(fingerprint(motion), refine_steps) for motion in motions]
         found = {key: latent for key in keys if (latent := self.refined_cache.get(key)) is not None}
         pairs = zip(keys, motions, strict=True)
@@ -491,7 +507,7 @@ class MotionClip:
             refined = decoded_latents(
                 self.model,
                 windows,
-                self.encode_motion(fresh),
+                self.corrected_latents(fresh),
                 self.checkpoint.statistics,
                 REFINE_WEIGHTS,
                 refine_steps,

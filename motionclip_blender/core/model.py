@@ -8,6 +8,12 @@ projected to one or more tokens; a linear layer maps each output to a pose vecto
 paper (60 frames, in place), sequences have any length up to `max_frames`, with padding masks in
 both halves, and carry root translation. Optionally (`encoder_velocity`) the encoder also reads each
 frame's root velocity, which it would otherwise have to work out as a difference of positions.
+
+Optionally (`corrector`) a second encoder of the same shape, the corrector, reads a motion and its
+residual against the decoding of the encoder's latent, and gives a latent that decodes closer to
+the motion: refinement through the decoder done in one feed-forward pass (amortised inference).
+The encoder's latent is the one aligned with text, for recognition and search; the corrector's
+is for giving a motion back (reconstruction, blending, editing), and owes nothing to text.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ class ModelConfig:
     resampled to it on the way in. min_seconds, max_seconds: motion lengths it handles.
     encoder_velocity: whether the encoder also reads each frame's root velocity (root_velocity),
     so that a motion's speed is an input rather than something worked out from positions (False
-    in files written before it).
+    in files written before it). corrector: whether the model has a corrector (module docstring;
+    False in files written before it).
     """
 
     latent_dim: int
@@ -51,6 +58,7 @@ class ModelConfig:
     decoder_feedforward: int | None = None
     decoder_memory: int = 1
     encoder_velocity: bool = False
+    corrector: bool = False
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "width", "layers", "heads", "feedforward", "decoder_memory"):
@@ -62,10 +70,9 @@ class ModelConfig:
             raise ValueError(
                 f"decoder_feedforward must be a positive integer or None, got {wide!r}"
             )
-        if not isinstance(self.encoder_velocity, bool):
-            raise ValueError(
-                f"encoder_velocity must be true or false, got {self.encoder_velocity!r}"
-            )
+        for name in ("encoder_velocity", "corrector"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
         if not 0 <= self.dropout < 1:
@@ -146,12 +153,14 @@ def root_velocity(
 
 
 class MotionEncoder(nn.Module):
-    """Pose vectors (B, T, 147) and frame mask (B, T) -> latents (B, latent_dim)."""
+    """Pose vectors (B, T, 147) and frame mask (B, T) -> latents (B, latent_dim); with
+    `reads_residual` (the corrector) also the residual (B, T, 147) of the pose vectors against a
+    decoding, through an embedding of its own that starts at zero."""
 
     positions: torch.Tensor  # (max_frames + 1, width), a buffer computed from the config
     translation_std: torch.Tensor  # (3,), with encoder_velocity: set by MotionClipModel
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, reads_residual: bool = False) -> None:
         super().__init__()
         self.fps = config.fps
         self.pose_embedding = nn.Linear(FEATURE_DIM, config.width)
@@ -162,6 +171,11 @@ class MotionEncoder(nn.Module):
             nn.init.zeros_(self.velocity_embedding.weight)
             nn.init.zeros_(self.velocity_embedding.bias)
             self.register_buffer("translation_std", torch.ones(3))
+        self.residual_embedding: nn.Linear | None = None
+        if reads_residual:
+            self.residual_embedding = nn.Linear(FEATURE_DIM, config.width)
+            nn.init.zeros_(self.residual_embedding.weight)
+            nn.init.zeros_(self.residual_embedding.bias)
         self.latent_token = nn.Parameter(torch.randn(config.width) * 0.02)
         layer = nn.TransformerEncoderLayer(**layer_options(config, config.feedforward))
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
@@ -169,9 +183,15 @@ class MotionEncoder(nn.Module):
         positions = sinusoidal_encoding(config.max_frames + 1, config.width)
         self.register_buffer("positions", positions, persistent=False)
 
-    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, mask: torch.Tensor, residual: torch.Tensor | None = None
+    ) -> torch.Tensor:
         batch, frames, _ = features.shape
         embedded = self.pose_embedding(features)
+        if (residual is None) != (self.residual_embedding is None):
+            raise ValueError("the corrector, and only it, reads a residual")
+        if self.residual_embedding is not None:
+            embedded = embedded + self.residual_embedding(residual)
         if self.velocity_embedding is not None:
             velocity = root_velocity(features, self.translation_std, self.fps)
             embedded = embedded + self.velocity_embedding(velocity)
@@ -213,13 +233,16 @@ class MotionClipModel(nn.Module):
         self.config = config
         self.encoder = MotionEncoder(config)
         self.decoder = MotionDecoder(config)
+        self.corrector = MotionEncoder(config, reads_residual=True) if config.corrector else None
 
     def adopt_statistics(self, statistics: FeatureStatistics) -> None:
         """Take the spread of the root translation from the statistics that normalise this
         model's pose vectors, for the encoder's root velocity input (stored with the weights);
         without that input there is nothing to take."""
         if self.config.encoder_velocity:
-            self.encoder.translation_std.copy_(statistics.std[-3:])
+            for encoder in (self.encoder, self.corrector):
+                if encoder is not None:
+                    encoder.translation_std.copy_(statistics.std[-3:])
 
     def encode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, 147), (B, T) -> (B, latent_dim)."""
@@ -229,12 +252,26 @@ class MotionClipModel(nn.Module):
         """(B, latent_dim), (B, T) -> (B, T, 147)."""
         return self.decoder(latents, mask)
 
+    def corrected(
+        self, features: torch.Tensor, mask: torch.Tensor, latents: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, T, 147), (B, T) and their encoder's latents (B, latent_dim) -> latents that decode
+        closer to the motions: the corrector's, given the motions' residual against the
+        decoding of `latents` (no gradient flows into that decoding); `latents` unchanged when
+        the model has no corrector."""
+        if self.corrector is None:
+            return latents
+        with torch.no_grad():
+            residual = (features - self.decode(latents, mask)) * mask[..., None]
+        return self.corrector(features, mask, residual)
+
     def forward(
         self, features: torch.Tensor, mask: torch.Tensor, decoded: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Reconstruction (B, T, 147) and latents (B, latent_dim) of (B, T, 147) pose vectors;
-        `decoded` (B, T), the frames to rebuild, defaults to `mask`."""
-        latents = self.encode(features, mask)
+        `decoded` (B, T), the frames to rebuild, defaults to `mask`. With a corrector, the
+        latents are the corrector's (corrected), from which the reconstruction is decoded."""
+        latents = self.corrected(features, mask, self.encode(features, mask))
         return self.decode(latents, mask if decoded is None else decoded), latents
 
 
