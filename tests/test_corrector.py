@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from training.evaluate import reconstruction_errors
 from training.train import Process, Trainer, main, parameter_groups
 from training.widen import widened_state
 
-from .test_training_loop import SPLITS, captioned_run
+from .test_training_loop import SPLITS, captioned_run, same_caption_latents
 from .tiny_models import tiny_config
 from .training_setup import write_config
 
@@ -47,7 +48,7 @@ def test_a_new_corrector_gives_the_encoders_latent() -> None:
 
 
 def test_the_corrector_trains_alone_and_reconstructs_more_closely(
-    tmp_path: Path, tiny_clip_path: Path
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data, trained_path = captioned_run(tmp_path, tiny_clip_path)
     config = write_config(
@@ -65,8 +66,7 @@ def test_the_corrector_trains_alone_and_reconstructs_more_closely(
     for name, value in trained.state_dict.items():  # the encoder and decoder are as they were
         torch.testing.assert_close(tuned.state_dict[name], value, atol=0, rtol=0)
     assert "validation_corrected_mpjpe_mm" in tuned.metrics
-    assert tuned.caption_latents is not None and trained.caption_latents is not None
-    assert torch.equal(tuned.caption_latents.latents, trained.caption_latents.latents)  # kept
+    assert same_caption_latents(tuned.caption_latents, trained.caption_latents)  # the decoder's
 
     trainer = Trainer(load_config(config), CPU, init=tuned)
     model, windows = tuned.build_model(), trainer.data.indices("train")
@@ -75,6 +75,12 @@ def test_the_corrector_trains_alone_and_reconstructs_more_closely(
         model, trainer.data, windows, tuned.statistics, corrected=True
     )
     assert corrected["mpjpe_mm"] < 0.8 * encoder["mpjpe_mm"], (corrected, encoder)
+
+    plain = write_config(tmp_path / "c" / "c.toml", data, tiny_clip_path, data=SPLITS)
+    assert main(["--config", str(plain), "--init", str(tmp_path / "b" / "run" / "model.pt")]) == 2
+    assert "corrector on (configuration: off; it can be added, not taken away)" in (
+        capsys.readouterr().err
+    )
 
     session = load(tmp_path / "b" / "run" / "model.pt", clip_weights=tiny_clip_path)
     motion = session.generate("a person walks", seconds=2.0)
@@ -94,7 +100,7 @@ def test_a_corrector_is_trained_with_the_encoder_and_decoder_frozen(
         with pytest.raises(ConfigError, match="trains the corrector alone"):
             load_config(path)
     path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train=CORRECTOR_TRAINING)
-    with pytest.raises(ConfigError, match="unless model.corrector = true"):
+    with pytest.raises(ConfigError, match=re.escape("unless model.corrector = true")):
         load_config(path)
 
 
