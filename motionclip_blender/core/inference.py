@@ -320,13 +320,18 @@ class MotionClip:
         encoder's (encode_motion) when the model has no corrector."""
         if self.model.corrector is None or not motions:
             return self.encode_motion(motions)
-        windows = [
+        with torch.inference_mode():
+            normalized, mask = padded_windows(
+                self._first_windows(motions), self.checkpoint.statistics, self.device
+            )
+            return self.model.corrected(normalized, mask, self.model.encode(normalized, mask))
+
+    def _first_windows(self, motions: Sequence[Motion]) -> list[torch.Tensor]:
+        """Each motion's first max_seconds, the part a latent decodes to, as pose vectors."""
+        return [
             pose_features.motion_to_features(self._windows(motion)[0], self.fps)
             for motion in motions
         ]
-        with torch.inference_mode():
-            normalized, mask = padded_windows(windows, self.checkpoint.statistics, self.device)
-            return self.model.corrected(normalized, mask, self.model.encode(normalized, mask))
 
     def _windows(self, motion: Motion) -> list[Motion]:
         """The motion at the model's rate, as one window or several of max_frames covering it."""
@@ -500,13 +505,9 @@ class MotionClip:
         missing = {key: motion for key, motion in pairs if key not in found}
         if missing:
             fresh = list(missing.values())
-            windows = [
-                pose_features.motion_to_features(self._windows(motion)[0], self.fps)
-                for motion in fresh
-            ]
             refined = decoded_latents(
                 self.model,
-                windows,
+                self._first_windows(fresh),
                 self.corrected_latents(fresh),
                 self.checkpoint.statistics,
                 REFINE_WEIGHTS,
