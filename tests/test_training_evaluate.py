@@ -142,22 +142,34 @@ def test_frame_errors_tell_the_root_orientation_from_the_body_pose() -> None:
     assert torch.allclose(errors["angle"], torch.full((3,), 1.0 / 24), atol=1e-4)
 
 
-def test_reconstruction_by_source_splits_the_overall_error_by_frames() -> None:
+def test_reconstruction_by_source_and_by_length_split_the_overall_error_by_frames() -> None:
     model, data, windows, lengths, sources = reconstruction_problem()
     metrics = evaluate.reconstruction_errors(model, data, windows, rest_statistics())
     overall = {name: value for name, value in metrics.items() if "[" not in name}
-    frames = {
-        s: sum(int(n) for n, t in zip(lengths, sources, strict=True) if t == s)
-        for s in set(sources)
-    }
-    assert metrics.keys() == overall.keys() | {f"{m}[{s}]" for m in overall for s in frames}
-    for metric, value in overall.items():
-        weighted = sum(metrics[f"{metric}[{s}]"] * n for s, n in frames.items()) / sum(
-            frames.values()
-        )
-        assert math.isclose(weighted, value, rel_tol=1e-4)
+    bands = [evaluate.length_band(int(n), data.fps) for n in lengths]
+    assert bands == ["0-2s", "0-2s", "2-4s", "0-2s", "2-4s"]  # 20 fps: 1, 1.75, 2.5, 1.2, 2.05 s
+    groups = set(sources) | set(bands)
+    assert metrics.keys() == overall.keys() | {f"{m}[{g}]" for m in overall for g in groups}
+    for grouping in (sources, bands):
+        frames = {
+            g: sum(int(n) for n, t in zip(lengths, grouping, strict=True) if t == g)
+            for g in set(grouping)
+        }
+        for metric, value in overall.items():
+            weighted = sum(metrics[f"{metric}[{g}]"] * n for g, n in frames.items()) / sum(
+                frames.values()
+            )
+            assert math.isclose(weighted, value, rel_tol=1e-4)
     alone = evaluate.reconstruction_errors(model, data, [3], rest_statistics())
     assert math.isclose(alone["mpjpe_mm"], metrics["mpjpe_mm[deepmimic]"], rel_tol=1e-4)
+    pair = evaluate.reconstruction_errors(model, data, [2, 4], rest_statistics())
+    assert math.isclose(pair["mpjpe_mm"], metrics["mpjpe_mm[2-4s]"], rel_tol=1e-4)
+
+
+def test_length_bands_hold_their_lower_edge_and_sort_by_length() -> None:
+    names = [evaluate.length_band(frames, 20.0) for frames in (1, 39, 40, 79, 80, 120, 160, 400)]
+    assert names == ["0-2s", "0-2s", "2-4s", "2-4s", "4-6s", "6s+", "6s+", "6s+"]
+    assert sorted(set(names)) == ["0-2s", "2-4s", "4-6s", "6s+"]
 
 
 def test_refined_latents_reconstruct_closer_and_leave_the_model_alone() -> None:

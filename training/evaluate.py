@@ -6,8 +6,9 @@ Writes evaluation-{split}.json and .md (a Markdown table) beside the checkpoint,
 for the bundled model into runs/bundled (never into the shipped weights folder):
 - reconstruction: mean per-joint position error (mm), global, with the pelvis fixed
   (`mpjpe_local_mm`) and, in addition, with the real root orientation (`mpjpe_body_mm`), and
-  local rotation error (degrees), over all windows and per data source
-  (`mpjpe_local_mm[cmu8]`, ...); for a model with a corrector, the same again with the
+  local rotation error (degrees), over all windows, per data source (`mpjpe_local_mm[cmu8]`,
+  ...) and per band of window length (`mpjpe_mm[4-6s]`, ...: the root path drifts further in
+  longer windows); for a model with a corrector, the same again with the
   corrector's latents (`corrected_mpjpe_mm`, ...); with --refine-steps N, the same again with
   each latent (the corrector's, else the encoder's) refined by N steps through the fixed decoder,
   as blending and editing do (`refined_mpjpe_mm`, ...; minutes on a CPU, so only when asked);
@@ -44,6 +45,7 @@ for the bundled model into runs/bundled (never into the shipped weights folder):
 from __future__ import annotations
 
 import argparse
+import bisect
 import dataclasses
 import json
 import math
@@ -84,6 +86,7 @@ GENERATED_PER_LABEL = 4
 VARIATION = 0.1
 DIVERSITY_PAIRS = 300
 UNSEEN_SECONDS = 4.0
+LENGTH_BANDS_S = (2.0, 4.0, 6.0)  # edges (s) of the window-length bands errors are also given for
 # prompts worded unlike any training caption -> the content labels that count as a right answer
 UNSEEN_PROMPTS: dict[str, tuple[str, ...]] = {
     "someone strolls forward": ("walk",),
@@ -246,15 +249,29 @@ def reconstruction_errors(
     lean can be told apart from that of the joints (see frame_errors). The same again for each
     data source's windows (`mpjpe_local_mm[cmu8]`, ...): the sources were captured and
     retargeted differently, and the small ones show how motions unlike the bulk of the training
-    data fare. `refine_steps`, `corrected`: as window_error_sums."""
+    data fare; and for each band of window length (`mpjpe_mm[4-6s]`, ...: length_band), as the
+    root path drifts further in longer windows. `refine_steps`, `corrected`: as
+    window_error_sums."""
     sums, counts = window_error_sums(model, data, windows, stats, refine_steps, corrected)
     metrics = mean_errors(sums, counts)
     sources = [data.labels[window].source for window in windows]
-    for source in sorted(set(sources)):
-        rows = torch.tensor([found == source for found in sources])
-        own = mean_errors({name: value[rows] for name, value in sums.items()}, counts[rows])
-        metrics |= {f"{name}[{source}]": value for name, value in own.items()}
+    bands = [length_band(int(frames), data.fps) for frames in counts]
+    for groups in (sources, bands):
+        for group in sorted(set(groups)):
+            rows = torch.tensor([found == group for found in groups])
+            own = mean_errors({name: value[rows] for name, value in sums.items()}, counts[rows])
+            metrics |= {f"{name}[{group}]": value for name, value in own.items()}
     return metrics
+
+
+def length_band(frames: int, fps: float) -> str:
+    """The band of LENGTH_BANDS_S a window of `frames` at `fps` falls in: "0-2s", "2-4s", "4-6s"
+    or "6s+" (a band holds its lower edge; the names sort in order of length)."""
+    edges = (0.0, *LENGTH_BANDS_S)
+    band = bisect.bisect_right(edges, frames / fps) - 1
+    if band == len(edges) - 1:
+        return f"{edges[-1]:g}s+"
+    return f"{edges[band]:g}-{edges[band + 1]:g}s"
 
 
 def ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
