@@ -14,7 +14,7 @@ the tokens is near uniform its output is the values' mean, which is the checkpoi
 function changes only to second order while the tokens' differences, the signal that teaches
 frames to attend to their own mix, are first order. (Perturbing copies independently, at a
 tenth of this scale, changed the bundled model's output by as much and its tokens did not
-learn apart in 1,100 steps: MODEL_CARD.md, the twenty-sixth sitting.)
+learn apart in 1,100 steps: TRAINING_HISTORY.md, the twenty-sixth sitting.)
 
 Root velocity input (core.model.ModelConfig.encoder_velocity): a checkpoint without it gives the
 model's fresh zero weights for it, so the model computes what the checkpoint did, and its
