@@ -34,7 +34,7 @@ def varied_windows(count: int = 96) -> PreparedData:
 
 def batch_maker(data: PreparedData, length_group: int = 1, **repeats: Any) -> BatchMaker:
     """Batches of 8 training windows of `data`; `repeats`: source_repeats, label_floor,
-    replayed, replay_floor, prefix, shortest, time_warp, longest and crop."""
+    replayed, replay_floor, prefix, shortest, time_warp, longest, crop and warp_speed."""
     captions = {text: torch.randn(8) for labels in data.labels for text in labels.captions}
     statistics = FeatureStatistics.identity()
     return BatchMaker(
@@ -207,6 +207,27 @@ def test_batches_warp_or_crop_windows_with_the_given_chance_reproducibly(
 def test_warp_or_crop_chances_outside_zero_to_one_are_refused(option: str) -> None:
     with pytest.raises(ValueError, match=rf"{option} must be a probability in \[0, 1\], got 2"):
         batch_maker(varied_windows(), **{option: 2})
+
+
+def test_a_wider_warp_speed_warps_the_same_windows_further() -> None:
+    data = varied_windows()
+    options = {"time_warp": 1.0, "shortest": 20, "longest": 150}
+    plain, mild, wide = (
+        batch_maker(data),
+        batch_maker(data, **options),
+        batch_maker(data, **options, warp_speed=1.6),
+    )
+    mild_change = wide_change = 0
+    for step in range(1, 4):
+        a, b, c = plain.batch(step), mild.batch(step), wide.batch(step)
+        assert a.windows == b.windows == c.windows
+        for row in range(len(a.windows)):
+            before = int(a.mask[row].sum())
+            mild_change += abs(int(b.mask[row].sum()) - before)
+            wide_change += abs(int(c.mask[row].sum()) - before)
+    assert wide_change > 1.5 * mild_change
+    with pytest.raises(ValueError, match=r"warp_speed must be at least 1, got 0\.5"):
+        batch_maker(data, warp_speed=0.5)
 
 
 def test_prefix_decodes_the_start_of_some_windows_from_the_whole_window() -> None:

@@ -162,6 +162,10 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     assert load_config(tmp_path / "c.toml", ["train.time_warp=0.5"]).train.time_warp == 0.5
     with pytest.raises(ConfigError, match=r"train\.time_warp must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.time_warp=1.5"])
+    wide = load_config(tmp_path / "c.toml", ["train.time_warp_speed=1.5"])
+    assert wide.train.time_warp_speed == 1.5
+    with pytest.raises(ConfigError, match=r"train\.time_warp_speed must be at least 1, got 0\.8"):
+        load_config(tmp_path / "c.toml", ["train.time_warp_speed=0.8"])
     assert load_config(tmp_path / "c.toml", ["train.crop=0.5"]).train.crop == 0.5
     with pytest.raises(ConfigError, match=r"train\.crop must be a probability in \[0, 1\]"):
         load_config(tmp_path / "c.toml", ["train.crop=-0.1"])

@@ -247,10 +247,11 @@ def test_time_warp_and_crop_reach_the_training_batches(
 ) -> None:
     data = tmp_path / "bvh"
     amass_dataset(data)
-    train = {"time_warp": 1.0, "crop": 1.0}
+    train = {"time_warp": 1.0, "time_warp_speed": 1.5, "crop": 1.0}
     path = write_config(tmp_path / "c.toml", data, tiny_clip_path, train=train)
     trainer = Trainer(load_config(path), CPU)
     assert (trainer.batches.time_warp, trainer.batches.crop) == (1.0, 1.0)
+    assert trainer.batches.warp_speed == 1.5
     assert trainer.batches.longest == trainer.model.config.max_frames
     assert trainer.batches.shortest == trainer.model.config.min_frames
     assert math.isfinite(trainer.train_step()["loss"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from motionclip_blender.core.motion import Motion
@@ -55,3 +56,22 @@ def test_drawn_speeds_are_one_or_log_uniform_within_the_largest() -> None:
     assert bool((warped >= 1 / LARGEST_SPEED).all() and (warped <= LARGEST_SPEED).all())
     assert abs(float(warped.log().mean())) < 0.02  # as many faster as slower
     assert drawn_speeds(5, 0.0, generator) == [1.0] * 5
+
+
+def test_a_larger_largest_speed_widens_the_drawn_range_and_the_default_is_unchanged() -> None:
+    default = drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1))
+    same = drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1), LARGEST_SPEED)
+    assert default == same  # earlier commands draw exactly what they drew before the option
+    wide = torch.tensor(
+        drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1), 1.5), dtype=torch.float64
+    )
+    warped = wide[wide != 1]
+    assert bool((warped >= 1 / 1.5).all() and (warped <= 1.5).all())
+    assert float(warped.max()) > 1.45 and float(warped.min()) < 1 / 1.45
+    # the same draws, stretched in log-space: the chance and the order of the draws are kept
+    base = torch.tensor(default, dtype=torch.float64)
+    assert torch.equal(wide == 1, base == 1)
+    ratio = warped.log() / base[base != 1].log()
+    assert torch.allclose(ratio, torch.full_like(ratio, math.log(1.5) / math.log(LARGEST_SPEED)))
+    with pytest.raises(ValueError, match=r"the largest speed must be at least 1, got 0\.9"):
+        drawn_speeds(3, 0.5, torch.Generator(), 0.9)

@@ -19,8 +19,8 @@ only a prefix of a drawn window (its length drawn uniformly from the model's sho
 the window's), from the latent of the whole window: the loss then compares those frames only, so
 the motion a latent decodes to does not change with the length asked for.
 A time-warp probability (`train.time_warp`, e.g. 0.5; 0 is off) plays each drawn window, with that
-chance, a little faster or slower (training/time_warp.py), unless that would leave it shorter than
-the model's shortest motion.
+chance, a little faster or slower (training/time_warp.py; speeds from 1 / `train.time_warp_speed`
+to it, 1.25 unless set), unless that would leave it shorter than the model's shortest motion.
 A crop probability (`train.crop`, e.g. 0.5; 0 is off) keeps, with that chance, a random stretch of
 each drawn window, canonicalised again (training/crop.py), at least the model's shortest motion.
 """
@@ -42,7 +42,7 @@ from .config import ConfigError
 from .crop import cropped, drawn_stretch
 from .mirror import mirror_features, mirror_text
 from .prepared import PreparedData
-from .time_warp import drawn_speeds, time_warped
+from .time_warp import LARGEST_SPEED, drawn_speeds, time_warped
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,7 @@ class BatchMaker:
         time_warp: float = 0.0,
         longest: int = 10**9,
         crop: float = 0.0,
+        warp_speed: float = LARGEST_SPEED,
     ) -> None:
         """shortest, longest: the fewest frames a prefix, a warped or a cropped window keeps and
         the most a warped window keeps (the model's shortest and longest motions)."""
@@ -168,7 +169,9 @@ class BatchMaker:
         self.prefix, self.shortest = prefix, shortest
         if not 0 <= time_warp <= 1:
             raise ValueError(f"time_warp must be a probability in [0, 1], got {time_warp}")
-        self.time_warp, self.longest = time_warp, longest
+        if warp_speed < 1:
+            raise ValueError(f"warp_speed must be at least 1, got {warp_speed}")
+        self.time_warp, self.longest, self.warp_speed = time_warp, longest, warp_speed
         if not 0 <= crop <= 1:
             raise ValueError(f"crop must be a probability in [0, 1], got {crop}")
         self.crop = crop
@@ -227,7 +230,9 @@ class BatchMaker:
             motions = [
                 self.warped(motion, speed)
                 for motion, speed in zip(
-                    motions, drawn_speeds(len(motions), self.time_warp, generator), strict=True
+                    motions,
+                    drawn_speeds(len(motions), self.time_warp, generator, self.warp_speed),
+                    strict=True,
                 )
             ]
         if generator is not None and self.crop > 0:

@@ -128,6 +128,7 @@ class TrainSection:
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     prefix: float = 0.0  # chance that only a prefix of a drawn window is decoded (batches.py)
     time_warp: float = 0.0  # chance that a drawn window is played faster or slower (time_warp.py)
+    time_warp_speed: float = 1.25  # warped windows' speeds are drawn from 1 / this to this
     crop: float = 0.0  # chance that a random stretch of a drawn window is kept (crop.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
     freeze_decoder: bool = False  # train the encoder only: what latents decode to stays the init's
@@ -212,6 +213,10 @@ class TrainConfig:
         if not 0 <= self.train.time_warp <= 1:
             raise ConfigError(
                 f"train.time_warp must be a probability in [0, 1], got {self.train.time_warp}"
+            )
+        if self.train.time_warp_speed < 1:
+            raise ConfigError(
+                f"train.time_warp_speed must be at least 1, got {self.train.time_warp_speed}"
             )
         if not 0 <= self.train.crop <= 1:
             raise ConfigError(f"train.crop must be a probability in [0, 1], got {self.train.crop}")

@@ -18,7 +18,7 @@ import torch
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import features_to_motion, motion_to_features
 
-LARGEST_SPEED = 1.25  # speeds are drawn log-uniformly from 1 / 1.25 to 1.25
+LARGEST_SPEED = 1.25  # the default `train.time_warp_speed`: speeds from 1 / 1.25 to 1.25
 
 
 def time_warped(features: torch.Tensor, speed: float, fps: float, longest: int) -> torch.Tensor:
@@ -29,11 +29,15 @@ def time_warped(features: torch.Tensor, speed: float, fps: float, longest: int) 
     return motion_to_features(faster, fps)[:longest]
 
 
-def drawn_speeds(count: int, probability: float, generator: torch.Generator) -> list[float]:
-    """`count` speeds: with chance `probability` one drawn log-uniformly from 1 / LARGEST_SPEED
-    to LARGEST_SPEED, else 1."""
+def drawn_speeds(
+    count: int, probability: float, generator: torch.Generator, largest: float = LARGEST_SPEED
+) -> list[float]:
+    """`count` speeds: with chance `probability` one drawn log-uniformly from 1 / `largest` to
+    `largest`, else 1."""
+    if largest < 1:
+        raise ValueError(f"the largest speed must be at least 1, got {largest}")
     warped = torch.rand(count, generator=generator) < probability
     exponent = (2 * torch.rand(count, generator=generator, dtype=torch.float64) - 1) * math.log(
-        LARGEST_SPEED
+        largest
     )
     return torch.where(warped, exponent.exp(), torch.ones(count, dtype=torch.float64)).tolist()

@@ -360,6 +360,7 @@ class Trainer(TrainingStep):
             train.time_warp,
             self.model.config.max_frames,
             train.crop,
+            train.time_warp_speed,
         )
 
     def train_step(self) -> dict[str, float]:
