@@ -1,7 +1,7 @@
 """Average fine-tunes of one checkpoint into one model: a uniform model soup (Wortsman et al.
 2022). Runs fine-tuned from the same weights stay in one basin of the loss, and their average
 often generalises better than any of them (the bundled model is one: TRAINING_HISTORY.md, the
-fifty-eighth and sixtieth sittings).
+fifty-eighth, sixtieth and sixty-seventh sittings).
 
     python -m training.soup --out runs/soup/init.pt runs/a/model.pt runs/b/model.pt
 
