@@ -17,6 +17,8 @@ from typing import Any
 
 from motionclip_blender.core.errors import MotionClipError
 
+TIME_WARP_SPEED = 1.25  # the default widest warp: speeds from 1 / 1.25 to 1.25 (time_warp.py)
+
 SHARED_SETS = ("bandai", "deepmimic", "cmu8")
 
 
@@ -128,7 +130,7 @@ class TrainSection:
     mirror: float = 0.0  # chance that a drawn window is reflected left to right (mirror.py)
     prefix: float = 0.0  # chance that only a prefix of a drawn window is decoded (batches.py)
     time_warp: float = 0.0  # chance that a drawn window is played faster or slower (time_warp.py)
-    time_warp_speed: float = 1.25  # warped windows' speeds are drawn from 1 / this to this
+    time_warp_speed: float = TIME_WARP_SPEED  # warped windows' speeds: from 1 / this to this
     crop: float = 0.0  # chance that a random stretch of a drawn window is kept (crop.py)
     freeze_encoder: bool = False  # train the decoder only: latents, so recognition, stay the init's
     freeze_decoder: bool = False  # train the encoder only: what latents decode to stays the init's

@@ -18,7 +18,9 @@ import torch
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import features_to_motion, motion_to_features
 
-LARGEST_SPEED = 1.25  # the default `train.time_warp_speed`: speeds from 1 / 1.25 to 1.25
+from .config import TIME_WARP_SPEED
+
+LARGEST_SPEED = TIME_WARP_SPEED  # the default `train.time_warp_speed`
 
 
 def time_warped(features: torch.Tensor, speed: float, fps: float, longest: int) -> torch.Tensor:
