@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint
+from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint, save_checkpoint
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
+from motionclip_blender.core.pose_features import FeatureStatistics
 from motionclip_blender.core.reconstruction import decoded_latents
 from training.config import OptimConfig, load_config
 from training.evaluate import encode_windows
@@ -279,6 +280,25 @@ def test_prefix_reaches_the_training_loss(tmp_path: Path, tiny_clip_path: Path) 
     assert float(terms[0]["text"]) == float(terms[1]["text"])
     assert float(terms[0]["rotation"]) != float(terms[1]["rotation"])
     assert math.isfinite(trainer.train_step()["loss"])
+
+
+def test_resume_keeps_the_init_checkpoints_normalisation(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    data, trained = trained_run(tmp_path, tiny_clip_path)
+    initial = load_checkpoint(trained)
+    own = FeatureStatistics(initial.statistics.mean + 0.5, initial.statistics.std * 2)
+    save_checkpoint(replace(initial, statistics=own), tmp_path / "init.pt")
+
+    def run_config(steps: int) -> Path:
+        train = {"steps": steps, "checkpoint_every": 2}
+        return write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, train=train)
+
+    assert main(["--config", str(run_config(2)), "--init", str(tmp_path / "init.pt")]) == 0
+    assert main(["--config", str(run_config(4)), "--resume"]) == 0  # not the data's statistics
+    resumed = load_checkpoint(tmp_path / "b" / "run" / "model.pt").statistics
+    torch.testing.assert_close(resumed.mean, own.mean, rtol=0, atol=0)
+    torch.testing.assert_close(resumed.std, own.std, rtol=0, atol=0)
 
 
 def test_freeze_encoder_trains_the_decoder_only(

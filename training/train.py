@@ -397,6 +397,8 @@ class Trainer(TrainingStep):
             "rng": torch.get_rng_state(),
             "config": dataclasses.asdict(self.config),
             "data_key": self.data.key,
+            # an --init run normalises with its init's statistics, not the data's: resume keeps them
+            "statistics": dataclasses.asdict(self.statistics),
         }
         if self.kept_caption_latents is not None:
             state["caption_latents"] = dataclasses.asdict(self.kept_caption_latents)
@@ -430,6 +432,10 @@ class Trainer(TrainingStep):
         else:
             torch.manual_seed(self.config.train.seed + self.process.rank + state["step"])
         self.step = int(state["step"])
+        if "statistics" in state:  # states written before they were kept hold the data's
+            stored = state["statistics"]
+            self.statistics = FeatureStatistics(stored["mean"].cpu(), stored["std"].cpu())
+            self.batches = self.batch_maker(frozenset())
         if "caption_latents" in state:
             kept = state["caption_latents"]
             self.kept_caption_latents = checkpoints.CaptionLatents(
