@@ -10,7 +10,8 @@ import torch
 
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.pose_features import motion_to_features
-from training.time_warp import LARGEST_SPEED, drawn_speeds, time_warped
+from training.config import TIME_WARP_SPEED
+from training.time_warp import drawn_speeds, time_warped
 
 FPS = 20.0
 LEFT_KNEE = 4
@@ -53,14 +54,14 @@ def test_drawn_speeds_are_one_or_log_uniform_within_the_largest() -> None:
     speeds = torch.tensor(drawn_speeds(4000, 0.5, generator))
     warped = speeds[speeds != 1]
     assert 1800 < len(warped) < 2200
-    assert bool((warped >= 1 / LARGEST_SPEED).all() and (warped <= LARGEST_SPEED).all())
+    assert bool((warped >= 1 / TIME_WARP_SPEED).all() and (warped <= TIME_WARP_SPEED).all())
     assert abs(float(warped.log().mean())) < 0.02  # as many faster as slower
     assert drawn_speeds(5, 0.0, generator) == [1.0] * 5
 
 
 def test_a_larger_largest_speed_widens_the_drawn_range_and_the_default_is_unchanged() -> None:
     default = drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1))
-    same = drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1), LARGEST_SPEED)
+    same = drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1), TIME_WARP_SPEED)
     assert default == same  # earlier commands draw exactly what they drew before the option
     wide = torch.tensor(
         drawn_speeds(4000, 0.5, torch.Generator().manual_seed(1), 1.5), dtype=torch.float64
@@ -72,6 +73,6 @@ def test_a_larger_largest_speed_widens_the_drawn_range_and_the_default_is_unchan
     base = torch.tensor(default, dtype=torch.float64)
     assert torch.equal(wide == 1, base == 1)
     ratio = warped.log() / base[base != 1].log()
-    assert torch.allclose(ratio, torch.full_like(ratio, math.log(1.5) / math.log(LARGEST_SPEED)))
+    assert torch.allclose(ratio, torch.full_like(ratio, math.log(1.5) / math.log(TIME_WARP_SPEED)))
     with pytest.raises(ValueError, match=r"the largest speed must be at least 1, got 0\.9"):
         drawn_speeds(3, 0.5, torch.Generator(), 0.9)

@@ -38,11 +38,11 @@ from torch.utils.data import DistributedSampler
 from motionclip_blender.core.model import frame_mask
 from motionclip_blender.core.pose_features import FeatureStatistics
 
-from .config import ConfigError
+from .config import TIME_WARP_SPEED, ConfigError
 from .crop import cropped, drawn_stretch
 from .mirror import mirror_features, mirror_text
 from .prepared import PreparedData
-from .time_warp import LARGEST_SPEED, drawn_speeds, time_warped
+from .time_warp import drawn_speeds, time_warped
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class BatchMaker:
         time_warp: float = 0.0,
         longest: int = 10**9,
         crop: float = 0.0,
-        warp_speed: float = LARGEST_SPEED,
+        warp_speed: float = TIME_WARP_SPEED,
     ) -> None:
         """shortest, longest: the fewest frames a prefix, a warped or a cropped window keeps and
         the most a warped window keeps (the model's shortest and longest motions)."""

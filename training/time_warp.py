@@ -20,8 +20,6 @@ from motionclip_blender.core.pose_features import features_to_motion, motion_to_
 
 from .config import TIME_WARP_SPEED
 
-LARGEST_SPEED = TIME_WARP_SPEED  # the default `train.time_warp_speed`
-
 
 def time_warped(features: torch.Tensor, speed: float, fps: float, longest: int) -> torch.Tensor:
     """(T, 147) pose vectors at `fps` played `speed` times as fast: (about T / speed, 147), at
@@ -32,7 +30,7 @@ def time_warped(features: torch.Tensor, speed: float, fps: float, longest: int) 
 
 
 def drawn_speeds(
-    count: int, probability: float, generator: torch.Generator, largest: float = LARGEST_SPEED
+    count: int, probability: float, generator: torch.Generator, largest: float = TIME_WARP_SPEED
 ) -> list[float]:
     """`count` speeds: with chance `probability` one drawn log-uniformly from 1 / `largest` to
     `largest`, else 1."""

@@ -435,7 +435,7 @@ class Trainer(TrainingStep):
         if "statistics" in state:  # states written before they were kept hold the data's
             stored = state["statistics"]
             self.statistics = FeatureStatistics(stored["mean"].cpu(), stored["std"].cpu())
-            self.batches = self.batch_maker(frozenset())
+            self.batches.statistics = self.statistics
         if "caption_latents" in state:
             kept = state["caption_latents"]
             self.kept_caption_latents = checkpoints.CaptionLatents(
