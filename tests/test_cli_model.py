@@ -181,7 +181,10 @@ def write_nan_motion(path: Path) -> None:
             ["edit", "a.npz", "--from", "a", "--to", "b", "--refine-steps", "-2", "-o", "x.npz"],
             "-2",
         ),
-        (["edit", "long.npz", "--from", "a", "--to", "b", "-o", "x.npz"], "seconds must be"),
+        (
+            ["edit", "short.npz", "--from", "a", "--to", "b", "-o", "x.npz"],
+            "a motion of 0.50 s is too short",
+        ),
         (["search", "missing.npz", "--library", "library"], "missing.npz: no such file"),
         (["search", "walk", "--library", "nowhere"], "library folder does not exist"),
     ],

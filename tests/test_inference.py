@@ -295,8 +295,12 @@ def test_edit_moves_the_latent_along_the_text_direction(session: MotionClip) -> 
         torch.testing.assert_close(moved, latent + 2.0 * (text[1] - text[0]))
         again = session.decode(moved, seconds=3.0)[0]
         torch.testing.assert_close(edited.rotations, again.rotations)
-    with pytest.raises(RequestError, match="seconds"):
-        session.edit(smooth_motion(9.0), "walk", "run")
+    long = smooth_motion(9.0)  # edited over its first 8 s, the part a latent decodes to
+    edited = session.edit(long, "walk", "run", strength=2.0, refine_steps=0)
+    latent = session.edited_latents(session.faithful_latents([long], 0), "walk", "run", 2.0)
+    torch.testing.assert_close(edited.rotations, session.decode(latent, seconds=8.0)[0].rotations)
+    with pytest.raises(MotionDataError, match="too short"):
+        session.edit(smooth_motion(0.5), "walk", "run")
     with pytest.raises(PromptError):
         session.edit(motion, "", "run")
 

@@ -28,7 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "once and each edit goes to OUT with its strength added to the name (run.npz -> "
         "run_1.npz, run_1.5.npz, ...).",
     )
-    parser.add_argument("input", metavar="IN", help="motion file, 1 to 8 seconds")
+    parser.add_argument(
+        "input", metavar="IN", help="motion file, 1 s or longer (its first 8 s are edited)"
+    )
     parser.add_argument("--from", dest="from_text", required=True, metavar="TEXT")
     parser.add_argument("--to", dest="to_text", required=True, metavar="TEXT")
     parser.add_argument(

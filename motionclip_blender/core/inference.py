@@ -552,15 +552,15 @@ class MotionClip:
         """The paper's latent arithmetic: motion latent (faithful_latents, refined by
         `refine_steps`, reporting to `progress`) + strength * (latent(to) - latent(from)).
 
-        The motion must last min_seconds..max_seconds; the result has its duration.
+        The result has the motion's duration; a motion longer than max_seconds is edited over its
+        first max_seconds, the part a latent decodes to (as interpolate does). One shorter than
+        min_seconds raises MotionDataError.
         """
-        frames = self.frames_for(motion.duration)
         if not math.isfinite(strength):
             raise RequestError(f"strength must be a finite number, got {strength}")
         latent = self.faithful_latents([motion], refine_steps, progress)
-        return self.decode(
-            self.edited_latents(latent, from_text, to_text, strength), frames=frames
-        )[0]
+        edited = self.edited_latents(latent, from_text, to_text, strength)
+        return self.decode(edited, frames=self._clamped_frames(motion.duration))[0]
 
     def edited_latents(
         self, latents: torch.Tensor, from_text: str, to_text: str, strength: float
