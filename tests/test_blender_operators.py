@@ -448,3 +448,170 @@ def test_the_panel_cuts_long_reports_to_the_sidebar_width(monkeypatch: pytest.Mo
     assert len(labels) > 3 and all(len(text) <= 40 for text, _ in labels)
     assert " ".join(text for text, _ in labels) == message
     assert [icon for _, icon in labels] == ["INFO"] + ["BLANK1"] * (len(labels) - 1)
+
+
+def test_an_action_is_read_on_the_armature_that_plays_it(scene: Any, tmp_path: Path) -> None:
+    """A BVH armature with SMPL's bone names beside the SMPL rig: its action must not be read
+    against the SMPL rig's rest pose, even with the SMPL rig active."""
+    from motionclip_blender.operators.sampling import rig_for_action
+
+    motion = smooth_motion(seconds=2.0)
+    bvh.write_bvh(motion, tmp_path / "take.bvh")
+    bpy.ops.import_anim.bvh(filepath=str(tmp_path / "take.bvh"))
+    imported = bpy.context.view_layer.objects.active
+    take = imported.animation_data.action
+    rig = generate("a person walks", seconds=2.0)
+    assert bpy.context.view_layer.objects.active == rig
+    assert rig_for_action(take, rig) == imported
+    read = read_action(bpy.context, take).motion()
+    target = motion.on_floor().joints()
+    error = (read.joints() - read.joints()[:1, :1] - (target - target[:1, :1])).norm(dim=-1)
+    assert float(error.max()) < 0.02
+
+
+@pytest.mark.skipif(not actions.layered_actions(), reason="action slots came with Blender 4.4")
+def test_a_shared_action_is_read_through_the_rigs_own_slot(scene: Any) -> None:
+    empty = bpy.data.objects.new("Empty", None)
+    bpy.context.scene.collection.objects.link(empty)
+    for frame, x in ((1, 0.0), (60, 1.0)):
+        empty.location.x = x
+        empty.keyframe_insert("location", frame=frame)
+    shared = empty.animation_data.action  # its first slot is the empty's
+    bpy.ops.motionclip.add_rig()
+    rig = bpy.context.view_layer.objects.active
+    rig.animation_data_create()
+    rig.animation_data.action = shared
+    rig.animation_data.action_slot = shared.slots.new(id_type="OBJECT", name=rig.name)
+    shoulder = rig.pose.bones["left_shoulder"]
+    for frame, quaternion in ((1, (1, 0, 0, 0)), (30, (0.7071, 0.7071, 0, 0)), (60, (1, 0, 0, 0))):
+        shoulder.rotation_quaternion = quaternion
+        shoulder.keyframe_insert("rotation_quaternion", frame=frame)
+    samples = read_action(bpy.context, shared, rig).samples
+    index = samples.names.index("left_shoulder")
+    assert samples.rotation[29, index].tolist() == pytest.approx([0.7071, 0.7071, 0, 0], abs=1e-4)
+
+
+def test_nla_tweak_mode_is_refused_before_anything_is_written(scene: Any) -> None:
+    rig = generate("a person walks", seconds=2.0, placement="NLA")
+    animation = rig.animation_data
+    animation.nla_tracks.active = animation.nla_tracks[0]
+    animation.nla_tracks[0].strips[0].select = True
+    animation.use_tweak_mode = True
+    before, tracks = snapshot_actions(), len(animation.nla_tracks)
+    with pytest.raises(RuntimeError, match="tweak mode"):
+        generate("a person jumps", seconds=2.0)
+    assert snapshot_actions() == before and len(animation.nla_tracks) == tracks
+
+
+def test_a_failed_operator_leaves_no_new_rig(scene: Any, tmp_path: Path) -> None:
+    use_model(tmp_path / "missing.pt")
+    bpy.ops.motionclip.add_rig()
+    mine = bpy.context.view_layer.objects.active
+    mine.select_set(False)
+    bpy.context.view_layer.objects.active = None
+    objects = set(bpy.data.objects.keys())
+    with pytest.raises(RuntimeError, match=r"missing\.pt"):
+        bpy.ops.motionclip.generate(prompt="a person walks")
+    assert set(bpy.data.objects.keys()) == objects
+    assert len(bpy.data.armatures) == 1 and len(bpy.data.meshes) == 1
+    with pytest.raises(RuntimeError, match=r"missing\.pt"):  # a rig of the user's stays
+        bpy.context.view_layer.objects.active = mine
+        bpy.ops.motionclip.generate(prompt="a person walks")
+    assert set(bpy.data.objects.keys()) == objects
+
+
+def test_edit_of_an_action_over_8_seconds_edits_its_first_8(scene: Any) -> None:
+    from motionclip_blender.core.rig import motion_to_channels
+
+    bpy.ops.motionclip.add_rig()
+    rig = bpy.context.view_layer.objects.active
+    channels = motion_to_channels(smooth_motion(seconds=9.0), smpl_armature())
+    rig.animation_data_create()
+    rig.animation_data.action = actions.write_action(rig, smpl_armature(), channels, "long", 1)
+    before = set(bpy.data.actions.keys())
+    assert bpy.ops.motionclip.edit(from_text="walk", to_text="run", strength=1.0) == {"FINISHED"}
+    (new,) = set(bpy.data.actions.keys()) - before
+    start, end = bpy.data.actions[new].frame_range
+    assert end - start + 1 == 8 * 30
+
+
+def test_an_nla_result_under_an_active_action_says_it_is_hidden(
+    scene: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rig = generate("a person walks", seconds=2.0)
+    capfd.readouterr()
+    assert bpy.ops.motionclip.edit(from_text="walk", to_text="run", placement="NLA") == {"FINISHED"}
+    assert rig.animation_data.action.name == "a person walks"  # the user's, left as it is
+    assert "the active action 'a person walks' plays over it" in capfd.readouterr().out
+    rig.animation_data.action = None
+    bpy.ops.motionclip.blend(action_a="a person walks", action_b="a person walks walk to run")
+    assert "plays over it" not in capfd.readouterr().out
+
+
+def test_blend_names_keep_their_weight_as_a_percentage(scene: Any) -> None:
+    from motionclip_blender.operators.blend import blend_name
+
+    generate("a person walks", seconds=2.0)
+    generate("a person jumps", seconds=2.0)
+    for _ in range(2):
+        bpy.ops.motionclip.blend(action_a="a person walks", action_b="a person jumps", weight=0.5)
+    assert {
+        "a person walks x a person jumps 50%",
+        "a person walks x a person jumps 50%.001",
+    } <= set(bpy.data.actions.keys())
+    long = blend_name("w" * 80, "j" * 80, 0.25)
+    assert long == "w" * 23 + "… x " + "j" * 23 + "… 25%" and len(long.encode()) <= 60
+
+
+@pytest.mark.parametrize("text", ["ü" * 40, "人" * 30, "a" * 70])
+def test_action_names_fit_blenders_bytes(text: str) -> None:
+    from motionclip_blender.operators.common import MAX_NAME, action_name
+
+    name = action_name(text)
+    assert len(name.encode()) <= MAX_NAME and name.endswith("…") and text.startswith(name[:-1])
+
+
+def test_a_cancel_after_the_works_last_check_writes_nothing(scene: Any) -> None:
+    applied: list[str] = []
+
+    def cancelled_late(progress: jobs.Progress) -> str:
+        progress.update(0.9, "almost done")
+        progress.cancel_requested.set()  # the user presses Cancel after the last check
+        return "result"
+
+    job = jobs.Job("Late", cancelled_late, lambda value: f"{applied.append(value)}")
+    outcome = jobs.submit(job)
+    assert outcome == jobs.Outcome("WARNING", "Late: cancelled") and not applied
+
+
+def test_an_unexpected_error_when_applying_is_reported_and_discards(scene: Any) -> None:
+    discarded: list[bool] = []
+
+    def broken(value: int) -> str:
+        raise AttributeError("read-only")
+
+    job = jobs.Job("Broken", lambda progress: 1, broken, lambda: discarded.append(True))
+    outcome = jobs.submit(job)
+    assert outcome is not None and outcome.level == "ERROR" and "read-only" in outcome.message
+    assert discarded == [True]
+
+
+def test_disabling_the_add_on_stops_its_jobs(scene: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import addon_utils
+
+    monkeypatch.setattr(jobs, "synchronous", lambda: False)
+    release, applied = threading.Event(), []
+    job = jobs.Job("Slow", lambda progress: release.wait(10), lambda value: f"{applied.append(1)}")
+    assert jobs.submit(job) is None and bpy.app.timers.is_registered(jobs._drain)
+    addon_utils.disable("motionclip_blender", default_set=True)
+    try:
+        assert not bpy.app.timers.is_registered(jobs._drain) and not jobs.running()
+        assert job.progress.cancel_requested.is_set()
+        release.set()
+        time.sleep(0.2)
+        jobs._drain()  # as a timer registered again by a later job would
+        assert not applied
+    finally:
+        addon_utils.enable("motionclip_blender", default_set=True)

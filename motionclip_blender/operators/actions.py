@@ -41,18 +41,42 @@ def new_action(obj: bpy.types.Object, name: str) -> tuple[bpy.types.Action, Any]
     return action, strip.channelbag(slot, ensure=True)
 
 
-def action_slot(action: bpy.types.Action) -> bpy.types.ActionSlot | None:
-    """The slot holding the action's object animation (None before Blender 4.4)."""
+def uses_action(obj: bpy.types.Object, action: bpy.types.Action) -> bool:
+    """Whether `obj` plays `action`: as its active action or in one of its NLA strips."""
+    animation = obj.animation_data
+    if animation is None:
+        return False
+    strips = (strip for track in animation.nla_tracks for strip in track.strips)
+    return animation.action == action or any(strip.action == action for strip in strips)
+
+
+def action_slot(
+    action: bpy.types.Action, obj: bpy.types.Object | None = None
+) -> bpy.types.ActionSlot | None:
+    """The slot holding `obj`'s animation in the action: the one `obj` plays it through when it
+    does, else the first object slot (None before Blender 4.4). An action shared by several
+    objects keeps each one's F-curves in its own slot."""
     if not layered_actions():
         return None
+    animation = obj.animation_data if obj is not None else None
+    if animation is not None:
+        if animation.action == action and animation.action_slot is not None:
+            return animation.action_slot
+        for track in animation.nla_tracks:
+            for strip in track.strips:
+                if strip.action == action and strip.action_slot is not None:
+                    return strip.action_slot
     return next((slot for slot in action.slots if slot.target_id_type == "OBJECT"), None)
 
 
-def action_fcurves(action: bpy.types.Action) -> list[bpy.types.FCurve]:
-    """Every F-curve of the action, whichever way this Blender stores them."""
+def action_fcurves(
+    action: bpy.types.Action, obj: bpy.types.Object | None = None
+) -> list[bpy.types.FCurve]:
+    """Every F-curve of the action for `obj` (action_slot), whichever way this Blender stores
+    them."""
     if not layered_actions():
         return list(cast(Any, action).fcurves)
-    slot = action_slot(action)
+    slot = action_slot(action, obj)
     curves: list[bpy.types.FCurve] = []
     for layer in action.layers:
         for strip in layer.strips:

@@ -7,7 +7,15 @@ import bpy
 from ..core.errors import MotionClipError
 from . import jobs
 from .actions import write_action
-from .common import action_name, ensure_target_rig, find_action, read_action, run_job, target_rig
+from .common import (
+    MAX_NAME,
+    action_name,
+    ensure_target_rig,
+    find_action,
+    read_action,
+    run_job,
+    target_rig,
+)
 from .placement import place_in_sequence
 from .preferences import model_settings, refine_steps
 from .sampling import scene_fps
@@ -48,7 +56,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
         assert scene is not None
         try:
             sources = [read_action(context, find_action(name)) for name in self.names()]
-            rig_name = ensure_target_rig(context)
+            target = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -69,23 +77,31 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 
         def apply(channels: "list[PoseChannels]") -> str:
-            rig = target_rig(rig_name)
+            rig = target_rig(target.name)
             actions = [
                 write_action(
                     rig,
                     armature,
                     c,
-                    action_name(f"{sources[0].name} x {sources[1].name} {w:.2f}"),
+                    blend_name(sources[0].name, sources[1].name, w),
                     1,
                 )
                 for c, w in zip(channels, weights, strict=True)
             ]
-            place_in_sequence(rig, actions, frame)
-            return f"Blended into {len(actions)} action(s) on an NLA track of '{rig.name}'"
+            note = place_in_sequence(rig, actions, frame)
+            return f"Blended into {len(actions)} action(s) on an NLA track of '{rig.name}'{note}"
 
-        return run_job(self, jobs.Job("Blend", work, apply))
+        return run_job(self, jobs.Job("Blend", work, apply, target.discard))
 
     def names(self) -> list[str]:
         if not self.action_a or not self.action_b:
             raise MotionClipError("choose two actions to blend")
         return [self.action_a, self.action_b]
+
+
+def blend_name(a: str, b: str, weight: float) -> str:
+    """ "A x B 25%": each source's name cut to fit, so that the weight is always there, and the
+    weight as a percentage, since a name ending in ".25" would be read by Blender as a number
+    suffix (a second such blend would be named "A x B 0.001")."""
+    side = (MAX_NAME - len(" x  100%")) // 2
+    return f"{action_name(a, side)} x {action_name(b, side)} {weight * 100:.0f}%"

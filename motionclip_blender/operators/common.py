@@ -11,6 +11,7 @@ from ..core.errors import MotionClipError
 from . import jobs
 from .armature import build_armature
 from .body import add_body
+from .placement import check_not_tweaking
 from .preferences import smpl_model_folder
 from .sampling import is_smpl_rig, rig_for_action, sample_action, scene_fps
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from ..core.armature_pose import PoseSamples
     from ..core.motion import Motion
 
-MAX_NAME = 60  # Blender names hold 63 bytes
+ELLIPSIS = "…"
+MAX_NAME = 60  # bytes: Blender 4.5 names hold 63 bytes of UTF-8 (5.0 more)
 
 
 def run_job(operator: bpy.types.Operator, job: jobs.Job) -> set[OperatorReturnItems]:
@@ -85,23 +87,47 @@ def active_action(context: bpy.types.Context) -> tuple[bpy.types.Object, bpy.typ
     return obj, action
 
 
-def ensure_target_rig(context: bpy.types.Context) -> str:
-    """The name of the SMPL rig a result goes on: the active one, or one added now.
+@dataclass(frozen=True)
+class TargetRig:
+    """The SMPL rig an operator's result goes on, by name, and whether the operator added it."""
+
+    name: str
+    added: bool
+
+    def discard(self) -> None:
+        """Remove the rig if the operator added it: its job failed, so nothing it made stays."""
+        obj = bpy.data.objects.get(self.name) if self.added else None
+        if obj is None:
+            return
+        for part in [*obj.children, obj]:
+            data = part.data
+            bpy.data.objects.remove(part)
+            if isinstance(data, bpy.types.Mesh) and data.users == 0:
+                bpy.data.meshes.remove(data)
+            elif isinstance(data, bpy.types.Armature) and data.users == 0:
+                bpy.data.armatures.remove(data)
+
+
+def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
+    """The SMPL rig a result goes on: the active one, or one added now.
 
     Added here, in the operator's own context, not later when the result is applied from a timer,
-    where operators such as mode_set lack the context they need.
+    where operators such as mode_set lack the context they need; the job discards it if it fails.
     """
     obj = context.active_object
     if is_smpl_rig(obj):
-        return obj.name
-    return add_smpl_rig(context, smpl_model_folder(context)).name
+        check_not_tweaking(obj)
+        return TargetRig(obj.name, added=False)
+    return TargetRig(add_smpl_rig(context, smpl_model_folder(context)).name, added=True)
 
 
 def target_rig(name: str) -> bpy.types.Object:
-    """When applying a result: the SMPL rig of that name, unless the user removed it meanwhile."""
+    """When applying a result: the SMPL rig of that name, unless the user removed it meanwhile
+    or put it in NLA tweak mode, checked before anything is written."""
     obj = bpy.data.objects.get(name)
     if obj is None:
         raise MotionClipError(f"the armature '{name}' was removed while the model worked")
+    check_not_tweaking(obj)
     return obj
 
 
@@ -128,7 +154,11 @@ def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types
     return rig
 
 
-def action_name(text: str) -> str:
-    """A name for a new action from a prompt or description."""
+def action_name(text: str, limit: int = MAX_NAME) -> str:
+    """A name for a new action from a prompt or description, at most `limit` bytes of UTF-8,
+    cut with an ellipsis (Blender would cut it mid-character, or drop the ellipsis)."""
     text = " ".join(text.split())
-    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - len(ELLIPSIS.encode())].decode(errors="ignore") + ELLIPSIS

@@ -54,7 +54,7 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
                 raise MotionClipError("give both a 'from' and a 'to' text")
             obj, action = active_action(context)
             source = read_action(context, action, obj)
-            rig_name = ensure_target_rig(context)
+            target = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -73,10 +73,10 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
 
         def apply(result: "tuple[PoseChannels, str]") -> str:
             channels, report = result
-            rig = target_rig(rig_name)
+            rig = target_rig(target.name)
             name = action_name(f"{source.name} {from_text} to {to_text}")
             new = write_action(rig, armature, channels, name, frame)
             where = place_action(rig, new, placement)
             return f"Made '{new.name}' on '{rig.name}' {where}" + (f"; {report}" if report else "")
 
-        return run_job(self, jobs.Job("Edit", work, apply))
+        return run_job(self, jobs.Job("Edit", work, apply, target.discard))

@@ -176,7 +176,7 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
         kind, key, name = result.kind, result.key, result.name
         try:
             source = read_action(context, find_action(key)) if kind == "ACTION" else None
-            rig_name = ensure_target_rig(context)
+            target = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -190,8 +190,8 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
             return motion_to_channels(motion.resample(fps), armature)
 
         def apply(channels: "PoseChannels") -> str:
-            rig = target_rig(rig_name)
+            rig = target_rig(target.name)
             action = write_action(rig, armature, channels, action_name(name), frame)
             return f"Applied '{action.name}' on '{rig.name}' {place_action(rig, action, placement)}"
 
-        return run_job(self, jobs.Job("Apply Result", work, apply))
+        return run_job(self, jobs.Job("Apply Result", work, apply, target.discard))

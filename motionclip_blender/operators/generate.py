@@ -59,7 +59,7 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
         settings, fps, frame = model_settings(context), scene_fps(scene), scene.frame_current
         seconds, seed, in_place = self.seconds, self.seed, self.in_place
         try:
-            rig_name = ensure_target_rig(context)
+            target = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -77,11 +77,11 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
 
         def apply(result: "tuple[PoseChannels, str]") -> str:
             channels, report = result
-            rig = target_rig(rig_name)
+            rig = target_rig(target.name)
             action = write_action(rig, armature, channels, action_name(prompt), frame)
             where = place_action(rig, action, placement)
             return f"Generated '{action.name}' on '{rig.name}' {where}" + (
                 f"; {report}" if report else ""
             )
 
-        return run_job(self, jobs.Job("Generate", work, apply))
+        return run_job(self, jobs.Job("Generate", work, apply, target.discard))

@@ -67,12 +67,15 @@ class Outcome:
 class Job:
     """A named piece of work, and what to do on the main thread with its result.
 
-    work(progress) -> result runs without bpy; apply(result) -> message writes Blender data.
+    work(progress) -> result runs without bpy; apply(result) -> message writes Blender data;
+    discard(), when given, runs on the main thread instead when the result is not applied (an
+    error or a cancel), to remove what the operator made before the work (a new rig).
     """
 
     name: str
     work: Callable[[Progress], Any]
     apply: Callable[[Any], str]
+    discard: Callable[[], None] | None = None  # undoes what the operator made up front
     progress: Progress = field(default_factory=Progress)
 
 
@@ -108,6 +111,17 @@ def cancel_all() -> None:
         job.progress.cancel_requested.set()
 
 
+def shutdown() -> None:
+    """When the add-on is disabled: cancel every running job and forget it, so that nothing is
+    written into the file once the add-on is gone, and stop polling."""
+    cancel_all()
+    _running.clear()
+    while not _results.empty():
+        _results.get_nowait()
+    if bpy.app.timers.is_registered(_drain):
+        bpy.app.timers.unregister(_drain)
+
+
 def _run(job: Job) -> tuple[Any, BaseException | None]:
     try:
         return job.work(job.progress), None
@@ -116,11 +130,21 @@ def _run(job: Job) -> tuple[Any, BaseException | None]:
 
 
 def _finish(job: Job, result: Any, error: BaseException | None) -> Outcome:
-    """On the main thread: apply the result, or put the error in words."""
+    """On the main thread: apply the result, or put the error in words and discard."""
+    outcome = _applied(job, result, error)
+    if outcome.level != "INFO" and job.discard is not None:
+        job.discard()
+    return outcome
+
+
+def _applied(job: Job, result: Any, error: BaseException | None) -> Outcome:
+    """Apply the result unless the work failed or the user cancelled after its last check."""
+    if error is None and job.progress.cancel_requested.is_set():
+        error = Cancelled()
     if error is None:
         try:
             return Outcome("INFO", job.apply(result))
-        except MotionClipError as apply_error:
+        except Exception as apply_error:  # reported in words below, never out of a timer
             error = apply_error
     if isinstance(error, Cancelled):
         return Outcome("WARNING", f"{job.name}: cancelled")
@@ -137,6 +161,8 @@ def _drain() -> float | None:
             job, result, error = _results.get_nowait()
         except queue.Empty:
             break
+        if job not in _running:  # forgotten by shutdown
+            continue
         _running.remove(job)
         outcome = _finish(job, result, error)
         messages.append(outcome)

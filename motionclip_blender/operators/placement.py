@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..core.errors import MotionClipError
 from .actions import assign_action
 
 STASH_TRACK = "[Action Stash]"  # Blender's own name for where it keeps replaced actions
@@ -14,31 +15,34 @@ PLACEMENTS = [
 ]
 
 
-def place_action(obj: bpy.types.Object, action: bpy.types.Action, placement: str) -> str:
-    """Make `action` the active action or a new NLA strip starting at its first key.
+def check_not_tweaking(obj: bpy.types.Object) -> None:
+    """Refuse an armature in NLA tweak mode, where its active action cannot be changed."""
+    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
+        raise MotionClipError(
+            f"armature '{obj.name}' is in NLA tweak mode: leave it first (Tab in the NLA editor)"
+        )
 
-    A replaced active action is stashed on a muted NLA track, as Blender's Action Editor does,
-    so it keeps a user and is never lost on save. Returns a short description of where it went.
-    """
+
+def place_action(obj: bpy.types.Object, action: bpy.types.Action, placement: str) -> str:
+    """Make `action` the active action (a previous one stashed) or a new NLA strip starting at its
+    first key. Returns a short description of where it went."""
+    check_not_tweaking(obj)
     animation = obj.animation_data or obj.animation_data_create()
     assert animation is not None
     if placement == "NLA":
         track = animation.nla_tracks.new()
         track.name = TRACK_NAME
         strip = track.strips.new(action.name, int(action.frame_range[0]), action)
-        return f"on NLA track '{track.name}' at frame {strip.frame_start:g}"
-    previous = animation.action
-    if previous is not None:
-        stash = animation.nla_tracks.new()
-        stash.name = STASH_TRACK
-        stash.mute = True
-        stash.strips.new(previous.name, int(previous.frame_range[0]), previous)
+        return f"on NLA track '{track.name}' at frame {strip.frame_start:g}" + hidden_note(obj)
+    stashed = stash_active(animation)
     assign_action(obj, action)
-    return "as the active action" + (f" ('{previous.name}' stashed)" if previous else "")
+    return "as the active action" + (f" ('{stashed}' stashed)" if stashed else "")
 
 
-def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], start: int) -> None:
-    """Strips one after another on one new NLA track, the first at `start`."""
+def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], start: int) -> str:
+    """Strips one after another on one new NLA track, the first at `start`. Returns what the
+    user should know about them (hidden_note), or ''."""
+    check_not_tweaking(obj)
     animation = obj.animation_data or obj.animation_data_create()
     assert animation is not None
     track = animation.nla_tracks.new()
@@ -47,3 +51,30 @@ def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], st
     for action in actions:
         strip = track.strips.new(action.name, frame, action)
         frame = int(strip.frame_end) + 1
+    return hidden_note(obj)
+
+
+def hidden_note(obj: bpy.types.Object) -> str:
+    """Words for a user who will not see new NLA strips play: the object's active action, which
+    overrides every strip it keys; '' when it has none. It is the user's, so it is left as it is."""
+    animation = obj.animation_data
+    if animation is None or animation.action is None:
+        return ""
+    return (
+        f"; the active action '{animation.action.name}' plays over it: stash or unlink it in "
+        "the Action Editor to see the strip"
+    )
+
+
+def stash_active(animation: bpy.types.AnimData) -> str:
+    """Move the active action, if any, to a muted NLA track, as Blender's Action Editor does when
+    it replaces one, so that it keeps a user and is never lost on save. Returns its name, or ''
+    when there was none."""
+    previous = animation.action
+    if previous is None:
+        return ""
+    stash = animation.nla_tracks.new()
+    stash.name = STASH_TRACK
+    stash.mute = True
+    stash.strips.new(previous.name, int(previous.frame_range[0]), previous)
+    return previous.name

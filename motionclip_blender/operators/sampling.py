@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeGuard, cast
 
 import bpy
 
-from .actions import action_fcurves
+from .actions import action_fcurves, uses_action
 from .armature import RIG_TAG
 
 if TYPE_CHECKING:
@@ -35,10 +35,10 @@ def matrix_rows(matrix: object) -> list[list[float]]:
     return [[float(rows[row][column]) for column in range(4)] for row in range(4)]
 
 
-def animated_bones(action: bpy.types.Action) -> set[str]:
-    """Names of the bones the action has curves for."""
+def animated_bones(action: bpy.types.Action, obj: bpy.types.Object) -> set[str]:
+    """Names of the bones the action has curves for, in `obj`'s slot of it."""
     names = set()
-    for curve in action_fcurves(action):
+    for curve in action_fcurves(action, obj):
         match = BONE_PATH.match(curve.data_path)
         if match:
             names.add(bpy.utils.unescape_identifier(match.group(1)))
@@ -48,15 +48,19 @@ def animated_bones(action: bpy.types.Action) -> set[str]:
 def rig_for_action(
     action: bpy.types.Action, preferred: bpy.types.Object | None
 ) -> bpy.types.Object | None:
-    """An armature that can play `action`: the preferred one if its bones cover the action's,
-    else the first armature in the file that uses the action or whose bones cover it."""
-    bones = animated_bones(action)
-    if not bones:
-        return None
-    candidates = [preferred] if preferred is not None else []
-    candidates += [obj for obj in bpy.data.objects if obj.type == "ARMATURE" and obj != preferred]
-    for obj in candidates:
-        if obj.type == "ARMATURE" and bones <= bone_names(obj):
+    """An armature that can play `action`, whose bones cover the action's: first one that plays
+    it (the preferred one if it does), then the preferred one, then any other in the file.
+
+    An armature that plays the action comes first because another with the same bone names
+    (two rigs from one naming scheme) would read its channels against the wrong rest pose.
+    """
+    armatures = [obj for obj in bpy.data.objects if obj.type == "ARMATURE" and obj != preferred]
+    if preferred is not None and preferred.type == "ARMATURE":
+        armatures.insert(0, preferred)
+    players = [obj for obj in armatures if uses_action(obj, action)]
+    for obj in players + [obj for obj in armatures if obj not in players]:
+        bones = animated_bones(action, obj)
+        if bones and bones <= bone_names(obj):
             return obj
     return None
 
@@ -77,7 +81,7 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
     start, end = action.frame_range[0], action.frame_range[1]
     frames = [float(frame) for frame in range(round(start), round(end) + 1)]
     curves = {}
-    for curve in action_fcurves(action):
+    for curve in action_fcurves(action, obj):
         match = BONE_PATH.match(curve.data_path)
         if match:
             key = (bpy.utils.unescape_identifier(match.group(1)), match.group(2))
