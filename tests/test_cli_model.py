@@ -171,7 +171,18 @@ def write_nan_motion(path: Path) -> None:
         (["generate", "walk", "-o", "x.fbx"], "cannot write files of type '.fbx'"),
         (["generate", "walk", "-o", "x.npz", "--preview", "x.png"], "expected one of .gif"),
         (["generate", "walk", "-o", "absent/x.npz"], "does not exist"),
-        (["encode", "short.npz"], "too short: the model needs at least 1 s"),
+        (["encode", "a.npz", "short.npz"], "short.npz: a motion of 0.50 s is too short"),
+        (["classify", "short.npz", "--labels", "walk"], "short.npz: a motion of 0.50 s"),
+        (["generate", "walk", "-o", "folder.npz"], "folder.npz: is a folder"),
+        (["generate", "walk", "-o", "x.npz", "--preview", "folder.gif"], "folder.gif: is a folder"),
+        (["generate", "walk", "-o", "x.npz", "--seed", str(2**64)], "seed must be"),
+        (["edit", "a.npz", "--from", "a", "--to", "b", "-o", "a.npz"], "is also the input"),
+        (
+            ["edit", "a.npz", "--from", "a", "--to", "b", "--strength", "1e30", "-o", "x.npz"],
+            "strength must be",
+        ),
+        (["blend", "a.npz", "b.npz", "-o", "b.npz"], "b.npz: is also the input"),
+        (["search", "walk", "--library", "a.npz"], "library folder is a file, not a folder"),
         (["encode", "nan.npz"], "NaN"),
         (["encode", "notes.txt"], "unknown motion file type '.txt'"),
         (["classify", "a.npz", "--labels", "walk,,run"], "non-empty"),
@@ -183,7 +194,7 @@ def write_nan_motion(path: Path) -> None:
         ),
         (
             ["edit", "short.npz", "--from", "a", "--to", "b", "-o", "x.npz"],
-            "a motion of 0.50 s is too short",
+            "short.npz: a motion of 0.50 s is too short",
         ),
         (["search", "missing.npz", "--library", "library"], "missing.npz: no such file"),
         (["search", "walk", "--library", "nowhere"], "library folder does not exist"),
@@ -200,9 +211,41 @@ def test_bad_input_gives_a_message_and_status_2(
     write_npz(smooth_motion(9.0), workdir / "long.npz")
     write_nan_motion(workdir / "nan.npz")
     (workdir / "notes.txt").write_text("hello")
+    (workdir / "folder.npz").mkdir()
+    (workdir / "folder.gif").mkdir()
+    before = (workdir / "a.npz").read_bytes()
     code, _, err = run(capsys, tiny_checkpoint, *argv)
     assert code == 2 and err.startswith("motionclip: error: ") and message in err, err
-    assert not (workdir / "x.npz").exists()
+    assert not (workdir / "x.npz").exists() and (workdir / "a.npz").read_bytes() == before
+
+
+def test_a_bad_output_among_several_stops_before_any_is_written(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "mix_0.5.npz").mkdir()
+    argv = ["blend", "a.npz", "b.npz", "--weight", "0.25,0.5", "-o", "mix.npz"]
+    code, _, err = run(capsys, tiny_checkpoint, *argv)
+    assert code == 2 and "mix_0.5.npz: is a folder" in err
+    assert not (workdir / "mix_0.25.npz").exists()
+
+
+def test_an_empty_edit_text_fails_before_refining(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, tiny_checkpoint, "edit", "a.npz", "--from", " ", "--to", "run",
+                       "-o", "x.npz")  # fmt: skip
+    assert code == 2 and "empty prompt" in err and "refining" not in err
+
+
+def test_a_closed_pipe_ends_quietly(workdir: Path, tiny_checkpoint: Path) -> None:
+    """`motionclip encode ... | head -c 1`: the reader leaves; no traceback, SIGPIPE's status."""
+    command = [sys.executable, "-m", "motionclip_blender", "encode", "a.npz", "a.npz",
+               "--checkpoint", str(tiny_checkpoint)]  # fmt: skip
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()
+    error = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 141 and "Traceback" not in error, error
 
 
 def test_long_prompts_are_cut_with_a_warning(

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from motionclip_blender.cli import main
-from motionclip_blender.core import amass, files, skeleton
+from motionclip_blender.core import amass, atomic, bvh, files, skeleton
 from motionclip_blender.core import rotations as rot
+from motionclip_blender.core.errors import MotionFileError
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.retarget import TO_Z_UP
 
@@ -104,3 +105,30 @@ def test_user_map_from_json(tmp_path: Path) -> None:
     assert main(["import", str(renamed), "-o", str(out), "--map", str(joint_map)]) == 0
     back = files.read_motion(out)
     assert (back.joints() - motion.joints()).norm(dim=-1).max() < 1e-3
+
+
+@pytest.mark.parametrize("command", ["import", "export"])
+def test_writing_over_the_input_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    source = tmp_path / "take.bvh"
+    bvh.write_bvh(smooth_motion(seconds=1.0), source)
+    before = source.read_bytes()
+    assert main([command, str(source), "-o", str(tmp_path / "." / "take.bvh")]) == 2
+    assert "take.bvh: is also the input" in capsys.readouterr().err
+    assert source.read_bytes() == before
+
+
+def test_a_file_that_cannot_be_written_is_named_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic.os, "replace", refuse)
+    with pytest.raises(MotionFileError, match=r"out.npz: cannot write \(Permission denied\)"):
+        amass.write_npz(smooth_motion(seconds=1.0), tmp_path / "out.npz")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    with pytest.raises(MotionFileError, match=r"out.npz: cannot write here \(Permission denied\)"):
+        amass.write_npz(smooth_motion(seconds=1.0), tmp_path / "out.npz")

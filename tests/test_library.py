@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionclip_blender.core import inference
+from motionclip_blender.core import files, inference
 from motionclip_blender.core.amass import write_npz
 from motionclip_blender.core.errors import MotionFileError
 from motionclip_blender.core.inference import MotionClip
 from motionclip_blender.core.library import index_library
+from motionclip_blender.core.motion import Motion
 from tests.motions import smooth_motion
 from tests.tiny_models import save_tiny_checkpoint
 
@@ -96,3 +97,29 @@ def test_a_corrupt_cache_is_rebuilt_and_a_missing_folder_named(
     assert index_library(folder, session, cache).encoded == 3
     with pytest.raises(MotionFileError, match="library folder does not exist"):
         index_library(tmp_path / "absent", session, cache)
+
+
+def test_a_file_a_reader_breaks_on_is_skipped_not_fatal(
+    session: MotionClip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    a, b, c = make_library(folder)
+    read = files.read_motion
+
+    def fragile(path: str | os.PathLike[str]) -> Motion:
+        if Path(path) == b:
+            raise TypeError("a reader bug")
+        return read(path)
+
+    monkeypatch.setattr(files, "read_motion", fragile)
+    library = index_library(folder, session, cache)
+    assert library.names == [str(a), str(c)]
+    assert library.skipped == (f"{b}: cannot be read (TypeError: a reader bug)",)
+
+
+def test_a_file_given_as_the_library_folder_is_named_as_such(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    (path,) = make_library(tmp_path / "library")[:1]
+    with pytest.raises(MotionFileError, match="library folder is a file, not a folder"):
+        index_library(path, session, tmp_path / "cache")

@@ -8,6 +8,7 @@ print one clear line and exit with status 2; they never show a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -51,13 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            return int(handler(args))
+            code = int(handler(args))
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return code
         except MotionClipError as error:
             print(f"motionclip: error: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("motionclip: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader of stdout stopped (| head): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
 
 
 def _show_warning(

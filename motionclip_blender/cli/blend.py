@@ -13,6 +13,7 @@ from .common import (
     load_session,
     numbers,
     paths_per_value,
+    read_inputs,
     refine_progress,
     write_result,
 )
@@ -42,10 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    check_writable(args.output, files.WRITERS)
     paths = paths_per_value(args.output, args.weight, "--weight")
-    a, b = files.read_motion(args.a), files.read_motion(args.b)
-    blends = load_session(args).interpolate(a, b, args.weight, args.refine_steps, refine_progress())
+    for path in paths:
+        check_writable(path, files.WRITERS, inputs=(args.a, args.b))
+    session = load_session(args)
+    a, b = read_inputs((args.a, args.b), session)
+    blends = session.interpolate(a, b, args.weight, args.refine_steps, refine_progress())
     for motion, path in zip(blends, paths, strict=True):
         write_result(motion, path)
     return 0

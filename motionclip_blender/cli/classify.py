@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core import files
-from .common import add_checkpoint_argument, load_session, print_json
+from .common import add_checkpoint_argument, load_session, print_json, read_inputs
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,8 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     labels = args.labels.split(",")
-    motions = [files.read_motion(path) for path in args.inputs]
-    rankings = load_session(args).classify_many(motions, labels)
+    session = load_session(args)
+    rankings = session.classify_many(read_inputs(args.inputs, session), labels)
     results = [
         {"input": path, "labels": [{"label": s.label, "score": s.score} for s in ranking]}
         for path, ranking in zip(args.inputs, rankings, strict=True)

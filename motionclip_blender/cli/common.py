@@ -12,11 +12,12 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core import files, preview, skeleton
-from ..core.errors import MotionFileError, RequestError
+from ..core.errors import MotionDataError, MotionFileError, RequestError
 from ..core.inference import MotionClip, load
 from ..core.motion import Motion
 from ..core.reconstruction import REFINE_STEPS, StepProgress
@@ -73,8 +74,11 @@ def load_session(args: argparse.Namespace) -> MotionClip:
     )
 
 
-def check_writable(path: Path, suffixes: set[str] | dict[str, Any]) -> None:
-    """Fail before any model work when an output file could not be written."""
+def check_writable(
+    path: Path, suffixes: set[str] | dict[str, Any], inputs: Sequence[str | Path] = ()
+) -> None:
+    """Fail before any model work when an output file could not be written, or would replace
+    one of the command's input files (user data is never overwritten)."""
     if path.suffix.lower() not in suffixes:
         raise MotionFileError(
             f"{path}: cannot write files of type '{path.suffix}'; expected one of "
@@ -82,6 +86,24 @@ def check_writable(path: Path, suffixes: set[str] | dict[str, Any]) -> None:
         )
     if not path.parent.is_dir():
         raise MotionFileError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise MotionFileError(f"{path}: is a folder; give a file name")
+    if any(path.resolve() == Path(source).resolve() for source in inputs):
+        raise MotionFileError(f"{path}: is also the input; write to another file to keep it")
+
+
+def read_inputs(paths: Sequence[str | Path], session: MotionClip) -> list[Motion]:
+    """The motion files, each checked to be long enough for the model, so that an error names
+    the file it is about."""
+    motions = []
+    for path in paths:
+        motion = files.read_motion(path)
+        try:
+            session.check_duration(motion)
+        except MotionDataError as error:
+            raise MotionDataError(f"{path}: {error}") from None
+        motions.append(motion)
+    return motions
 
 
 def numbers(text: str) -> list[float]:

@@ -14,6 +14,7 @@ from .common import (
     load_session,
     numbers,
     paths_per_value,
+    read_inputs,
     refine_progress,
     write_result,
 )
@@ -49,10 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    check_writable(args.output, files.WRITERS)
     paths = paths_per_value(args.output, args.strength, "--strength")
-    motion = files.read_motion(args.input)
+    for path in paths:
+        check_writable(path, files.WRITERS, inputs=(args.input,))
     session = load_session(args)
+    (motion,) = read_inputs((args.input,), session)
     progress = refine_progress()
     edits = [  # the first refines the input's latent; the session keeps it for the others
         session.edit(motion, args.from_text, args.to_text, strength, args.refine_steps, progress)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core import files
-from .common import add_checkpoint_argument, load_session, print_json
+from .common import add_checkpoint_argument, load_session, print_json, read_inputs
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,8 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    motions = [files.read_motion(path) for path in args.inputs]
-    latents = load_session(args).encode_motion(motions).cpu().tolist()
+    session = load_session(args)
+    latents = session.encode_motion(read_inputs(args.inputs, session)).cpu().tolist()
     if args.json:
         print_json([{"input": p, "latent": z} for p, z in zip(args.inputs, latents, strict=True)])
     else:

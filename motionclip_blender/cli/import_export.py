@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..core import files, joint_maps, mocap
 from ..core.source_motion import UP_AXES
+from .common import check_writable
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,12 +40,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write an SMPL motion as BVH",
         description="Write an SMPL motion (.npz or .bvh) as a Y-up BVH on the SMPL skeleton.",
     )
-    exporter.add_argument("source", help="the SMPL motion to read (.npz)")
+    exporter.add_argument("source", help="the SMPL motion to read (.npz or .bvh)")
     exporter.add_argument("-o", "--output", required=True, help="the .bvh to write")
     exporter.set_defaults(run=run_export)
 
 
 def run_import(args: argparse.Namespace) -> int:
+    check_writable(Path(args.output), files.WRITERS, inputs=(args.source,))
     motion = mocap.import_motion(args.source, args.joint_map, args.fps, args.up)
     files.write_motion(motion, args.output)
     print(f"{args.output}: {motion.num_frames} frames at {motion.fps:g} fps")
@@ -51,6 +54,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    check_writable(Path(args.output), files.WRITERS, inputs=(args.source,))
     motion = files.read_motion(args.source)
     files.write_motion(motion, args.output)
     print(f"{args.output}: {motion.num_frames} frames at {motion.fps:g} fps")

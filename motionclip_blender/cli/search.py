@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from ..core import files
+from ..core.inference import MotionClip
 from ..core.library import index_library
 from ..core.motion import Motion
-from .common import add_checkpoint_argument, load_session, print_json
+from .common import add_checkpoint_argument, load_session, print_json, read_inputs
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,20 +30,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def read_query(query: str) -> str | Motion:
+def read_query(query: str, session: MotionClip) -> str | Motion:
     """A motion when QUERY names a file or has a motion file suffix, else the text itself."""
     path = Path(query)
     if path.suffix.lower() in files.READERS or path.is_file():
-        return files.read_motion(path)
+        return read_inputs((path,), session)[0]
     return query
 
 
 def run(args: argparse.Namespace) -> int:
-    query = read_query(args.query)
     session = load_session(args)
+    query = read_query(args.query, session)
     library = index_library(args.library, session)
     for problem in library.skipped:
         print(f"motionclip: skipped {problem}", file=sys.stderr)
+    if not library.names:
+        print(f"motionclip: no motion files to search in {library.folder}", file=sys.stderr)
     hits = session.search(query, library, args.k)
     if args.json:
         print_json([{"path": hit.name, "score": hit.score} for hit in hits])

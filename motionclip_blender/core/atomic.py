@@ -30,12 +30,22 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """
     if not path.parent.is_dir():
         raise MotionFileError(f"{path}: folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    if path.is_dir():
+        raise MotionFileError(f"{path}: is a folder; give a file name")
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".part", dir=path.parent
+        )
+    except OSError as error:
+        raise MotionFileError(f"{path}: cannot write here ({error.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
         os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise MotionFileError(f"{path}: cannot write ({error.strerror})") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

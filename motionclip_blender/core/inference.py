@@ -75,6 +75,8 @@ FAMILIAR_SIMILARITY = {"minilm": 0.5}
 # at 2 in 37, while the source's style was kept in 86, 76 and 54 % (MODEL_CARD.md, "Editing
 # strength")
 EDIT_STRENGTH = 1.5
+MAX_EDIT_STRENGTH = 100.0  # far past any useful edit; larger ones overflow the decoded rotations
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed takes
 
 
 # Twice a bound on the error of a cosine between unit vectors rounded to float16 and summed in
@@ -333,15 +335,20 @@ class MotionClip:
             for motion in motions
         ]
 
-    def _windows(self, motion: Motion) -> list[Motion]:
-        """The motion at the model's rate, as one window or several of max_frames covering it."""
+    def check_duration(self, motion: Motion) -> Motion:
+        """The motion at the model's rate; MotionDataError when it is too short to encode."""
         resampled = motion if motion.fps == self.fps else motion.resample(self.fps)
-        frames = resampled.num_frames
-        if frames < self.config.min_frames:
+        if resampled.num_frames < self.config.min_frames:
             raise MotionDataError(
                 f"a motion of {motion.duration:.2f} s is too short: the model needs at least "
                 f"{self.config.min_seconds:g} s"
             )
+        return resampled
+
+    def _windows(self, motion: Motion) -> list[Motion]:
+        """The motion at the model's rate, as one window or several of max_frames covering it."""
+        resampled = self.check_duration(motion)
+        frames = resampled.num_frames
         window = self.config.max_frames
         count = math.ceil(frames / window)
         if count == 1:
@@ -429,6 +436,10 @@ class MotionClip:
         its norm, giving a variant that the same seed always reproduces.
         """
         frames = self.frames_for(seconds)
+        if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+            raise RequestError(
+                f"seed must be a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}, got {seed}"
+            )
         latent = self.text_latents([prompt], scaling)
         if seed is not None:
             generator = torch.Generator().manual_seed(seed)
@@ -556,18 +567,26 @@ class MotionClip:
         first max_seconds, the part a latent decodes to (as interpolate does). One shorter than
         min_seconds raises MotionDataError.
         """
-        if not math.isfinite(strength):
-            raise RequestError(f"strength must be a finite number, got {strength}")
+        if not abs(strength) <= MAX_EDIT_STRENGTH:
+            raise RequestError(
+                f"strength must be a number from -{MAX_EDIT_STRENGTH:g} to "
+                f"{MAX_EDIT_STRENGTH:g}, got {strength}"
+            )
+        direction = self.edit_direction(from_text, to_text)  # bad texts fail before refining
         latent = self.faithful_latents([motion], refine_steps, progress)
-        edited = self.edited_latents(latent, from_text, to_text, strength)
+        edited = latent + strength * direction
         return self.decode(edited, frames=self._clamped_frames(motion.duration))[0]
 
     def edited_latents(
         self, latents: torch.Tensor, from_text: str, to_text: str, strength: float
     ) -> torch.Tensor:
         """(N, latent_dim) latents moved by strength * (latent(to) - latent(from)): edit's step."""
+        return latents + strength * self.edit_direction(from_text, to_text)
+
+    def edit_direction(self, from_text: str, to_text: str) -> torch.Tensor:
+        """(latent_dim,) latent(to) - latent(from), the direction edit moves a latent along."""
         text = self.text_latents([from_text, to_text])
-        return latents + strength * (text[1] - text[0])
+        return text[1] - text[0]
 
     def classify(self, motion: Motion, labels: Sequence[str]) -> list[LabelScore]:
         """Zero-shot recognition: labels ranked by the cosine of the motion's latent with theirs

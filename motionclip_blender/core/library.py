@@ -68,7 +68,8 @@ def index_library(
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
-        raise MotionFileError(f"{folder}: library folder does not exist")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise MotionFileError(f"{folder}: library folder {what}")
     cache_path = _cache_path(folder, session, Path(cache_folder or default_cache_folder()))
     cached = _read_cache(cache_path, session.checkpoint.identity)
     entries: dict[str, dict[str, Any]] = {}
@@ -114,6 +115,8 @@ def _encode(path: Path, session: MotionClip) -> dict[str, Any]:
         latent = session.encode_motion([files.read_motion(path)])[0].cpu()
     except MotionClipError as error:
         return {"latent": None, "problem": str(error).removeprefix(f"{path}: ")}
+    except Exception as error:  # one file a reader cannot cope with must not stop the rest
+        return {"latent": None, "problem": f"cannot be read ({type(error).__name__}: {error})"}
     return {"latent": latent, "problem": ""}
 
 
