@@ -132,3 +132,15 @@ def test_a_file_that_cannot_be_written_is_named_and_leaves_nothing(
     monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
     with pytest.raises(MotionFileError, match=r"out.npz: cannot write here \(Permission denied\)"):
         amass.write_npz(smooth_motion(seconds=1.0), tmp_path / "out.npz")
+
+
+@pytest.mark.parametrize("fps", ["0", "1e-9", "1e6", "nan", "fast"])
+def test_an_unusable_import_frame_rate_is_named_as_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fps: str
+) -> None:
+    source = tmp_path / "take.bvh"
+    bvh.write_bvh(smooth_motion(seconds=1.0), source)
+    with pytest.raises(SystemExit) as exit_:
+        main(["import", str(source), "-o", str(tmp_path / "out.npz"), "--fps", fps])
+    assert exit_.value.code == 2
+    assert "--fps: expected a frame rate from 1 to 1000" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..core import files, joint_maps, mocap
@@ -26,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"joint map: one of {', '.join(joint_maps.BUILT_IN)}, or a JSON file "
         '{"smpl joint": "source joint"}',
     )
-    importer.add_argument("--fps", type=float, help="resample to this frame rate")
+    importer.add_argument("--fps", type=frame_rate, help="resample to this frame rate, 1 to 1000")
     importer.add_argument(
         "--up",
         choices=tuple(UP_AXES),
@@ -43,6 +44,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     exporter.add_argument("source", help="the SMPL motion to read (.npz or .bvh)")
     exporter.add_argument("-o", "--output", required=True, help="the .bvh to write")
     exporter.set_defaults(run=run_export)
+
+
+def frame_rate(text: str) -> float:
+    """--fps: a number of frames a second from 1 to 1000 (resampling keeps the duration, so a
+    rate outside that gives a motion of one frame or millions)."""
+    try:
+        fps = float(text)
+    except ValueError:
+        fps = math.nan
+    if not 1.0 <= fps <= 1000.0:
+        raise argparse.ArgumentTypeError(f"expected a frame rate from 1 to 1000, got {text!r}")
+    return fps
 
 
 def run_import(args: argparse.Namespace) -> int:
