@@ -97,6 +97,16 @@ def good_arrays(frames: int = 4) -> dict[str, Any]:
         ({"poses": np.zeros((0, 72)), "trans": np.zeros((0, 3))}, "at least one frame"),
         ({"poses": np.full((4, 72), np.nan)}, "NaN or inf"),
         ({"trans": np.array([[0, 0, 0]] * 2 + [[0, math.inf, 0]] * 2)}, "first at frame 2"),
+        ({"poses": np.full((4, 72), "a")}, "'poses' holds text; expected numbers"),
+        ({"poses": np.zeros((4, 72), dtype=bool)}, "'poses' holds booleans"),
+        ({"poses": np.zeros((4, 72), dtype=complex)}, "'poses' holds complex numbers"),
+        ({"trans": np.full((4, 3), "0")}, "'trans' holds text"),
+        ({"mocap_framerate": np.array("30")}, "'mocap_framerate' holds text"),
+        (
+            {"poses": np.concatenate([np.zeros((2, 72)), np.full((2, 72), 1e30)])},
+            r"'poses' frame 2 holds 1e\+30; expected axis-angle values within 1000 radians",
+        ),
+        ({"trans": np.array([[0, 0, 0], [0, 0, 1e39]] * 2)}, r"'trans' frame 1 holds 1e\+39"),
     ],
 )
 def test_bad_files_name_the_file_and_the_problem(
@@ -108,6 +118,19 @@ def test_bad_files_name_the_file_and_the_problem(
     with pytest.raises(MotionFileError, match=message) as error:
         files.read_motion(path)
     assert str(path) in str(error.value)
+
+
+def test_angles_of_a_few_turns_still_load(tmp_path: Path) -> None:
+    arrays = {**good_arrays(), "poses": np.full((4, 72), 50.0)}  # eight turns: unusual, valid
+    np.savez(tmp_path / "turns.npz", **arrays)
+    assert files.read_motion(tmp_path / "turns.npz").num_frames == 4
+
+
+def test_a_single_npy_array_named_npz_is_a_clear_error(tmp_path: Path) -> None:
+    with open(tmp_path / "array.npz", "wb") as stream:
+        np.save(stream, np.zeros((4, 72)))
+    with pytest.raises(MotionFileError, match=r"array\.npz: not an npz archive but a single array"):
+        files.read_motion(tmp_path / "array.npz")
 
 
 def test_not_an_npz_and_missing_files(tmp_path: Path) -> None:

@@ -42,6 +42,11 @@ def test_crlf_and_tabs() -> None:
     assert source.fps == 30.0
 
 
+def test_any_whitespace_in_the_frame_time_key(tmp_path: Path) -> None:
+    path = write_text(tmp_path, fixture_text().replace("Frame Time:", "Frame\t Time:"))
+    assert bvh.read_bvh(path).fps == 25.0
+
+
 def write_text(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "bad.bvh"
     path.write_text(text)
@@ -73,6 +78,30 @@ def fixture_text() -> str:
             r"no frames",
         ),
         (lambda text: text.replace("MOTION", "MOTON"), r"no MOTION section"),
+        *[
+            (
+                lambda text, count=count: text.replace("CHANNELS 3", f"CHANNELS {count}"),
+                rf"line 9: expected the number of channels.*found '{found}'",
+            )
+            for count, found in (("nan", "nan"), ("inf", "inf"), ("3.9", "3.9"), ("-3", "-3"))
+        ],
+        (
+            lambda text: text.replace("OFFSET 0 10 0", "OFFSET 0 nan 0"),
+            r"line 8: expected an OFFSET number, found 'nan'",
+        ),
+        *[
+            (
+                lambda text, seconds=seconds: text.replace("0.04", seconds),
+                r"line 18: frame time must be between 0.0001 and 10 seconds",
+            )
+            for seconds in ("1e-320", "inf", "1e300", "nan", "0", "-0.04", "11")
+        ],
+        (lambda text: text.replace("0.04", "fast"), r"line 18: 'Frame Time:' needs a number"),
+        (lambda text: text.replace("Frames: 2", "Frames: two"), r"line 17: 'Frames:' needs a"),
+        (
+            lambda text: text.replace("Frames: 2\n", "Frames: 2\n\n").replace("0.04", "0"),
+            r"line 19: frame time must be",
+        ),
     ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]

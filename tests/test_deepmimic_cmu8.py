@@ -43,13 +43,30 @@ def test_deepmimic_rest_frame_and_knee_angle(tmp_path: Path) -> None:
     ("frames", "message"),
     [
         ([], "no frames"),
-        ([[0.1] * 43], "frame 0 has 43 values"),
+        ([[0.1] * 43], "frame 0 has length 43; a humanoid3d frame has 44 values"),
         ([[float("nan")] * 44], "frame 0 has NaN"),
+        ([rest_frame(), None], "frame 1 is not a list"),
+        ([rest_frame(), [[1]] * 44], r"frame 1 holds \[1\], not a number"),
+        ([[*rest_frame()[:5], "1", *rest_frame()[6:]]], r'frame 0 holds "1", not a number'),
+        ([[True, *rest_frame()[1:]]], "frame 0 holds true, not a number"),
+        ([rest_frame(), [1e-320, *rest_frame()[1:]], rest_frame()], "frame 1 lasts 1e-320 seconds"),
+        (
+            [[0.0, *rest_frame()[1:]]],
+            "frame 0 lasts 0.0 seconds; a frame's duration must be between",
+        ),
+        ([[1e300, *rest_frame()[1:]], rest_frame()], "frame 0 lasts 1e[+]300 seconds"),
     ],
 )
 def test_deepmimic_bad_input(tmp_path: Path, frames: list[list[float]], message: str) -> None:
-    with pytest.raises(MotionFileError, match=message):
-        deepmimic.read_deepmimic(deepmimic_file(tmp_path, frames))
+    path = deepmimic_file(tmp_path, frames)
+    with pytest.raises(MotionFileError, match=message) as caught:
+        mocap.read_source(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_deepmimic_last_frame_may_last_zero_seconds(tmp_path: Path) -> None:
+    source = mocap.read_source(deepmimic_file(tmp_path, [rest_frame(), [0.0, *rest_frame()[1:]]]))
+    assert source.fps == 30.0 and source.num_frames == 2
 
 
 def test_cmu8_layout_and_bad_input(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import torch
 
 from motionclip_blender.core import joint_maps, mocap, preview, skeleton
 from motionclip_blender.core import rotations as rot
+from motionclip_blender.core.errors import MotionFileError
 from motionclip_blender.core.motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
 from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
@@ -62,6 +63,13 @@ def as_source(motion: Motion, up: str, scale: float, seed: int = 0) -> SourceMot
 
 
 SOURCE_MAP = {name: f"src_{name}" for name in skeleton.JOINT_NAMES}
+
+
+def test_read_source_names_the_file_in_data_errors() -> None:
+    path = Path(__file__).parent / "fixtures" / "two_bones.bvh"
+    with pytest.raises(MotionFileError, match="up axis must be one of y, z") as caught:
+        mocap.read_source(path, up="x")
+    assert str(caught.value).startswith(f"{path}: ")
 
 
 @pytest.mark.parametrize(("up", "scale"), [("y", 100.0), ("z", 1.0)])

@@ -24,13 +24,24 @@ from .motion import Motion
 BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X
 POSE_WIDTHS = {72: "SMPL", 156: "SMPL-H", 165: "SMPL-X"}
 FRAMERATE_KEYS = ("mocap_framerate", "mocap_frame_rate")  # AMASS SMPL-H, AMASS SMPL-X
+# The largest axis-angle value read, in radians. A rotation needs at most pi; a few turns more
+# are harmless, but values far beyond lose all precision and, past float32's range, become NaN.
+MAX_ANGLE = 1e3
+MAX_FLOAT32 = float(np.finfo(np.float32).max)
+DTYPE_KINDS = {"b": "booleans", "c": "complex numbers", "S": "text", "U": "text"}
 
 
 def read_npz(path: str | os.PathLike[str]) -> Motion:
     """Read an AMASS-style npz into a Motion; errors name the file and what was expected."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise MotionFileError(
+                f"{path}: not an npz archive but a single array (a .npy file); expected an "
+                "archive of 'poses', 'trans' and 'mocap_framerate' arrays (numpy.savez)"
+            )
+        with data:
             arrays = {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise MotionFileError(f"{path}: no such file") from None
@@ -42,23 +53,25 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
             f"{path}: no 'poses' array (found: {', '.join(sorted(arrays)) or 'nothing'}); "
             "expected AMASS layout with 'poses' (frames, 72|156|165), 'trans' and 'mocap_framerate'"
         )
-    poses = arrays["poses"]
+    poses = _numbers(path, arrays, "poses")
     if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTHS:
         raise MotionFileError(
             f"{path}: 'poses' has shape {poses.shape}; expected (frames, 72) for SMPL, "
             "(frames, 156) for SMPL-H or (frames, 165) for SMPL-X"
         )
     frames = poses.shape[0]
-    trans = arrays.get("trans")
-    if trans is None:
+    if "trans" not in arrays:
         raise MotionFileError(f"{path}: no 'trans' array (root translation, (frames, 3) metres)")
+    trans = _numbers(path, arrays, "trans")
     if trans.shape != (frames, 3):
         raise MotionFileError(f"{path}: 'trans' has shape {trans.shape}; expected ({frames}, 3)")
+    _check_range(path, "poses", poses, MAX_ANGLE, f"axis-angle values within {MAX_ANGLE:g} radians")
+    _check_range(path, "trans", trans, MAX_FLOAT32, f"metres within {MAX_FLOAT32:.2g}")
     rate_key = next((key for key in FRAMERATE_KEYS if key in arrays), None)
     if rate_key is None:
         raise MotionFileError(f"{path}: no 'mocap_framerate' (frames per second)")
     try:
-        fps = float(arrays[rate_key])
+        fps = float(_numbers(path, arrays, rate_key))
     except (TypeError, ValueError):
         raise MotionFileError(f"{path}: '{rate_key}' is not a number") from None
 
@@ -73,6 +86,30 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
         return Motion(rotations, torch.as_tensor(trans, dtype=torch.float32), fps)
     except MotionDataError as error:
         raise MotionFileError(f"{path}: {error}") from None
+
+
+def _numbers(path: Path, arrays: dict[str, np.ndarray], key: str) -> np.ndarray:
+    """arrays[key], which must hold real numbers: integers or floats, not text, booleans or
+    complex numbers."""
+    values = arrays[key]
+    if values.dtype.kind not in "iuf":
+        kind = DTYPE_KINDS.get(values.dtype.kind, f"{values.dtype} values")
+        raise MotionFileError(f"{path}: '{key}' holds {kind}; expected numbers")
+    return values
+
+
+def _check_range(path: Path, key: str, values: np.ndarray, limit: float, expected: str) -> None:
+    """Raise, naming the key and the first bad frame, unless every value of the (frames, n)
+    array is finite and within -limit..limit."""
+    not_finite = ~np.isfinite(values)
+    if not_finite.any():
+        frame = int(not_finite.any(axis=1).nonzero()[0][0])
+        raise MotionFileError(f"{path}: '{key}' has NaN or inf values (first at frame {frame})")
+    too_large = np.abs(values) > limit
+    if too_large.any():
+        frame = int(too_large.any(axis=1).nonzero()[0][0])
+        value = values[frame][too_large[frame]][0]
+        raise MotionFileError(f"{path}: '{key}' frame {frame} holds {value:g}; expected {expected}")
 
 
 def write_npz(motion: Motion, path: str | os.PathLike[str]) -> None:

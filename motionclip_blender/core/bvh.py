@@ -12,6 +12,7 @@ joints named "<parent>_end"; CRLF line ends and tabs are fine. BVH is Y-up by co
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import torch
 
 from . import skeleton
 from .atomic import write_atomically
-from .errors import MotionFileError
+from .errors import MotionDataError, MotionFileError
 from .frame_rows import read_lines, to_array
 from .motion import Motion
 from .source_motion import SourceMotion, frame_rate
@@ -67,11 +68,22 @@ class _Tokens:
             self.fail(f"expected '{keyword}', found '{word}'")
 
     def number(self, what: str) -> float:
+        """The next word as a finite number."""
         word = self.next(what)
         try:
-            return float(word)
+            value = float(word)
         except ValueError:
             self.fail(f"expected {what}, found '{word}'")
+        if not math.isfinite(value):
+            self.fail(f"expected {what}, found '{word}'")
+        return value
+
+    def count(self, what: str) -> int:
+        """The next word as a whole number, 0 or more."""
+        value = self.number(what)
+        if not (value.is_integer() and value >= 0):
+            self.fail(f"expected {what} (a whole number, 0 or more), found '{value:g}'")
+        return int(value)
 
     def fail(self, message: str) -> NoReturn:
         raise MotionFileError(f"{self.path}, line {self.line}: {message}")
@@ -108,13 +120,13 @@ def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
             joint.offset = tuple(tokens.number("an OFFSET number") for _ in range(3))  # type: ignore[assignment]
         elif word == "CHANNELS":
             line = tokens.line
-            count = tokens.number("the number of channels")
-            for listed in range(int(count)):
+            count = tokens.count("the number of channels")
+            for listed in range(count):
                 channel = tokens.next("a channel name")
                 if channel.capitalize() not in CHANNEL_NAMES:
                     tokens.line = line
                     tokens.fail(
-                        f"CHANNELS of joint '{joint.name}' says {int(count)} channels but "
+                        f"CHANNELS of joint '{joint.name}' says {count} channels but "
                         f"lists {listed} before '{channel}'; channel names are "
                         f"{', '.join(CHANNEL_NAMES)}"
                     )
@@ -138,26 +150,35 @@ def _read_frames(
     path: Path, lines: list[str], motion_line: int, joints: list[_Joint]
 ) -> tuple[np.ndarray, float]:
     """The MOTION section: (frames, channels) values and the frame rate."""
-    header: dict[str, str] = {}
+    header: list[tuple[str, int]] = []  # the value after each key, and its 1-based line
     number = motion_line + 1
     for key in ("Frames:", "Frame Time:"):
         while number < len(lines) and not lines[number].strip():
             number += 1
-        if number >= len(lines) or not lines[number].strip().startswith(key):
+        # Any run of whitespace counts as one space, so "Frame\tTime:" is fine.
+        text = " ".join(lines[number].split()) if number < len(lines) else ""
+        if not text.startswith(key):
             raise MotionFileError(f"{path}, line {number + 1}: expected '{key} ...'")
-        header[key] = lines[number].strip()[len(key) :].strip()
+        header.append((text[len(key) :].strip(), number + 1))
         number += 1
+    (frames_text, frames_line), (time_text, time_line) = header
     try:
-        frames, frame_time = int(header["Frames:"]), float(header["Frame Time:"])
+        frames = int(frames_text)
     except ValueError:
         raise MotionFileError(
-            f"{path}, line {motion_line + 2}: 'Frames:' needs a whole number and 'Frame Time:' "
-            "a number of seconds"
+            f"{path}, line {frames_line}: 'Frames:' needs a whole number, found '{frames_text}'"
         ) from None
     if frames <= 0:
-        raise MotionFileError(f"{path}, line {motion_line + 2}: the file has no frames")
-    if not frame_time > 0:
-        raise MotionFileError(f"{path}, line {motion_line + 3}: Frame Time must be positive")
+        raise MotionFileError(f"{path}, line {frames_line}: the file has no frames")
+    try:
+        fps = frame_rate(float(time_text))
+    except ValueError:
+        raise MotionFileError(
+            f"{path}, line {time_line}: 'Frame Time:' needs a number of seconds, found "
+            f"'{time_text}'"
+        ) from None
+    except MotionDataError as error:
+        raise MotionFileError(f"{path}, line {time_line}: {error}") from None
 
     width = sum(len(joint.channels) for joint in joints)
     numbered = [(n, line.split()) for n, line in enumerate(lines[number:], number + 1)]
@@ -169,7 +190,7 @@ def _read_frames(
             f"{last}); the file is truncated or its header is wrong"
         )
     values = to_array(path, rows, width, "one per channel of the hierarchy")
-    return values, frame_rate(frame_time)
+    return values, fps
 
 
 def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float, up: str) -> SourceMotion:

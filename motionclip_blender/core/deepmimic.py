@@ -21,7 +21,13 @@ import torch
 from . import rotations as rot
 from .errors import MotionFileError
 from .frame_rows import read_lines
-from .source_motion import SourceMotion, frame_rate
+from .source_motion import (
+    FRAME_TIME_RANGE,
+    MAX_FRAME_TIME,
+    MIN_FRAME_TIME,
+    SourceMotion,
+    frame_rate,
+)
 
 # (name, parent, offset from the parent in metres, kind): kind is the number of values a frame
 # stores for the joint: 4 spherical, 1 revolute, 0 fixed or an added point.
@@ -70,25 +76,46 @@ def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
     if not frames:
         raise MotionFileError(f"{path}: 'Frames' is empty; the motion has no frames")
     for number, frame in enumerate(frames):
-        if not isinstance(frame, list) or len(frame) != FRAME_WIDTH:
-            size = len(frame) if isinstance(frame, list) else "not a list"
+        if not isinstance(frame, list):
             raise MotionFileError(
-                f"{path}: frame {number} has {size} values; a humanoid3d frame has {FRAME_WIDTH}"
+                f"{path}: frame {number} is not a list; a humanoid3d frame is a list of "
+                f"{FRAME_WIDTH} numbers"
+            )
+        if len(frame) != FRAME_WIDTH:
+            raise MotionFileError(
+                f"{path}: frame {number} has length {len(frame)}; a humanoid3d frame has "
+                f"{FRAME_WIDTH} values"
+            )
+        not_numbers = [value for value in frame if not _is_number(value)]
+        if not_numbers:
+            raise MotionFileError(
+                f"{path}: frame {number} holds {json.dumps(not_numbers[0])}, not a number; a "
+                f"humanoid3d frame holds {FRAME_WIDTH} numbers"
             )
     try:
         values = np.array(frames, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise MotionFileError(f"{path}: 'Frames' holds values that are not numbers") from None
+    except OverflowError:
+        raise MotionFileError(f"{path}: 'Frames' holds a number too large to read") from None
     bad = ~np.isfinite(values)
     if bad.any():
         raise MotionFileError(
             f"{path}: frame {int(bad.any(axis=1).nonzero()[0][0])} has NaN or infinite values"
         )
-    durations = values[:-1, 0] if len(values) > 1 else values[:, 0]
+    durations = values[:-1, 0] if len(values) > 1 else values[:, 0]  # the last one may be 0
+    too_short_or_long = ~((durations >= MIN_FRAME_TIME) & (durations <= MAX_FRAME_TIME))
+    if too_short_or_long.any():
+        number = int(too_short_or_long.nonzero()[0][0])
+        raise MotionFileError(
+            f"{path}: frame {number} lasts {float(durations[number])} seconds; a frame's duration "
+            f"must be {FRAME_TIME_RANGE}"
+        )
     duration = float(np.median(durations))
-    if not duration > 0:
-        raise MotionFileError(f"{path}: frame durations must be positive, got {duration}")
     return _source_motion(torch.from_numpy(values), frame_rate(duration))
+
+
+def _is_number(value: object) -> bool:
+    """Whether a parsed JSON value is a number (true and false are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _source_motion(values: torch.Tensor, fps: float) -> SourceMotion:

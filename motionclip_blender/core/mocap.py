@@ -15,9 +15,18 @@ from .source_motion import SourceMotion
 def read_source(path: str | os.PathLike[str], up: str = "y") -> SourceMotion:
     """Read a mocap file on its own skeleton: .bvh, or a .txt that is DeepMimic JSON or CMU8.
 
-    up: a BVH file's up axis, "y" or "z"; DeepMimic and CMU8 files are always Y-up.
+    up: a BVH file's up axis, "y" or "z"; DeepMimic and CMU8 files are always Y-up. Every error
+    names the file.
     """
     path = Path(path)
+    try:
+        return _read_source(path, up)
+    except MotionDataError as error:
+        raise MotionFileError(f"{path}: {error}") from None
+
+
+def _read_source(path: Path, up: str) -> SourceMotion:
+    """read_source, whose readers may raise MotionDataError without the file's name."""
     suffix = path.suffix.lower()
     if suffix == ".bvh":
         return bvh.read_bvh(path, up)

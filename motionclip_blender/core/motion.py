@@ -57,7 +57,7 @@ class Motion:
             bad = ~torch.isfinite(values)
             if bad.any():
                 frame = int(bad.reshape(values.shape[0], -1).any(dim=1).nonzero()[0])
-                raise MotionDataError(f"{name} contain NaN or inf values (first at frame {frame})")
+                raise MotionDataError(f"NaN or inf values in {name} (first at frame {frame})")
 
     @property
     def num_frames(self) -> int:

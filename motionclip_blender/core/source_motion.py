@@ -14,11 +14,27 @@ import torch
 from .errors import MotionDataError
 
 UP_AXES = {"y": 1, "z": 2}
+# Frame times a file may store, in seconds: 10000 down to 0.1 frames per second. Outside this a
+# frame time is a corrupt value, not a capture rate (1 / 1e-320 s overflows).
+MIN_FRAME_TIME = 1e-4
+MAX_FRAME_TIME = 10.0
+FRAME_TIME_RANGE = (
+    f"between {MIN_FRAME_TIME:g} and {MAX_FRAME_TIME:g} seconds "
+    f"({1 / MIN_FRAME_TIME:g} to {1 / MAX_FRAME_TIME:g} frames per second)"
+)
 
 
 def frame_rate(seconds_per_frame: float) -> float:
     """Frames per second from a stored frame time, snapped to a whole number when within 0.01
-    (files store 1/30 s as 0.0333333, which would otherwise give 30.00003 fps)."""
+    (files store 1/30 s as 0.0333333, which would otherwise give 30.00003 fps).
+
+    A frame time outside MIN_FRAME_TIME..MAX_FRAME_TIME (NaN too) raises MotionDataError; readers
+    add the file and line.
+    """
+    if not MIN_FRAME_TIME <= seconds_per_frame <= MAX_FRAME_TIME:
+        raise MotionDataError(
+            f"frame time must be {FRAME_TIME_RANGE}, got {float(seconds_per_frame)} seconds"
+        )
     fps = 1.0 / seconds_per_frame
     return float(round(fps)) if abs(fps - round(fps)) < 0.01 else fps
 
