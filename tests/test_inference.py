@@ -275,6 +275,9 @@ def test_interpolate_decodes_between_the_two_latents(session: MotionClip) -> Non
         torch.testing.assert_close(
             blends[1].rotation_matrices(), expected.rotation_matrices(), atol=1e-4, rtol=0
         )
+    long = smooth_motion(11.0)  # decoded as its first 8 s: a half-way blend with 4 s lasts 6 s
+    (half,) = session.interpolate(long, smooth_motion(4.0), [0.5], refine_steps=0)
+    assert half.num_frames == 120
     with pytest.raises(RequestError, match="weights"):
         session.interpolate(a, b, [1.5])
     with pytest.raises(RequestError, match="refine_steps"):

@@ -541,13 +541,16 @@ class MotionClip:
     ) -> list[Motion]:
         """Motions between a (weight 0) and b (weight 1), one per weight, by linear interpolation
         of their latents (faithful_latents, refined by `refine_steps`, reporting to `progress`);
-        each lasts the interpolated duration, clamped to the model's range."""
+        each lasts the interpolated duration of what the two latents decode to (a motion over
+        max_seconds counts as its first max_seconds)."""
         if not weights or not all(0.0 <= weight <= 1.0 for weight in weights):
             raise RequestError(f"weights must be one or more numbers in [0, 1], got {weights}")
         latents = self.faithful_latents([a, b], refine_steps, progress)
         blend = torch.tensor(weights, dtype=latents.dtype, device=self.device)[:, None]
         mixed = torch.lerp(latents[0:1], latents[1:2], blend)
-        durations = [(1 - w) * a.duration + w * b.duration for w in weights]
+        longest = self.config.max_seconds
+        a_seconds, b_seconds = min(a.duration, longest), min(b.duration, longest)
+        durations = [(1 - w) * a_seconds + w * b_seconds for w in weights]
         frames = [self._clamped_frames(seconds) for seconds in durations]
         return self.decode(mixed, frames=frames)
 
