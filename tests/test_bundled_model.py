@@ -108,3 +108,21 @@ def test_blending_refines_latents_so_an_input_comes_back_faithfully(
 
     # the encoder's latent alone comes back at about 63 mm a joint; refined, at under a third
     assert error(100) < 0.5 * error(0)
+
+
+def test_the_readmes_fine_tune_command_fits_the_bundled_model() -> None:
+    """The bundled model grew past small.toml's preset: the README's fine-tune line sets the
+    three sizes that let --init take it, and training accepts them."""
+    from training.config import load_config
+    from training.train import check_initial_checkpoint
+
+    overrides = [
+        "model.feedforward=1024",
+        "model.decoder_feedforward=896",
+        "model.decoder_memory=4",
+    ]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert " ".join(f"--set {item}" for item in overrides) in readme
+    config = load_config(ROOT / "training" / "configs" / "small.toml", overrides)
+    bundled = load_checkpoint(bundled_checkpoint_path())
+    check_initial_checkpoint(config, bundled, bundled.config.latent_dim)

@@ -23,7 +23,7 @@ class MotionClipPreferences(bpy.types.AddonPreferences):
     )
     allow_download: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="Allow Downloading CLIP Weights",
-        description="Download CLIP ViT-B/32 (about 350 MB) when a CLIP-space checkpoint needs it "
+        description="Download CLIP ViT-B/32 (about 338 MB) when a CLIP-space checkpoint needs it "
         "and no file is set; only while Blender's online access is allowed",
         default=False,
     )
