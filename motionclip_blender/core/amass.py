@@ -20,6 +20,7 @@ from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
 from .motion import Motion
+from .source_motion import MAX_FRAME_TIME, MIN_FRAME_TIME
 
 BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X
 POSE_WIDTHS = {72: "SMPL", 156: "SMPL-H", 165: "SMPL-X"}
@@ -74,6 +75,11 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
         fps = float(_numbers(path, arrays, rate_key))
     except (TypeError, ValueError):
         raise MotionFileError(f"{path}: '{rate_key}' is not a number") from None
+    if not 1 / MAX_FRAME_TIME <= fps <= 1 / MIN_FRAME_TIME:
+        raise MotionFileError(
+            f"{path}: '{rate_key}' is {fps:g}; expected a frame rate from {1 / MAX_FRAME_TIME:g} "
+            f"to {1 / MIN_FRAME_TIME:g} frames per second"
+        )
 
     body = torch.as_tensor(poses[:, : BODY_JOINTS * 3], dtype=torch.float32)
     rotations = torch.zeros(frames, skeleton.NUM_JOINTS, 3)
