@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +18,17 @@ from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FeatureStatistics
 from motionclip_blender.core.reconstruction import decoded_latents
-from training.config import OptimConfig, load_config
+from training.config import ConfigError, OptimConfig, load_config
 from training.evaluate import encode_windows
-from training.train import Process, Trainer, main, parameter_groups, replayed_windows
+from training.train import (
+    Process,
+    Trainer,
+    TrainingStep,
+    main,
+    parameter_groups,
+    replayed_windows,
+    start_process,
+)
 
 from .tiny_models import TINY_CLIP_DIM, relative_change, tiny_config
 from .training_setup import amass_dataset, write_config
@@ -472,3 +481,104 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
     )
     torch.testing.assert_close(new.latents, fitted[[distinct.index(row) for row in medoids]])
     assert not torch.allclose(new.latents, old.latents)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optim.lr=0.0", "optim.lr must be a positive number"),
+        ("optim.lr=nan", "optim.lr must be a positive number"),
+        ("optim.weight_decay=-1.0", "optim.weight_decay must be 0 or more"),
+        ("optim.grad_clip=-1.0", "optim.grad_clip must be positive"),
+        ("optim.final_lr_fraction=2.0", "optim.final_lr_fraction must be in [0, 1]"),
+        ("optim.warmup_steps=-3", "optim.warmup_steps must be 0 or more"),
+        ("loss.temperature=0.0", "loss.temperature must be positive"),
+        ("train.device=tpu", "train.device must be auto, cpu, cuda or cuda:N"),
+        ("train.log_every=0", "train.log_every must be at least 1"),
+        ("train.checkpoint_every=0", "train.checkpoint_every must be at least 1"),
+        ("model.min_seconds=3.0", "model.min_seconds must be above 0 and at most model.max"),
+        ("data.validation_fraction=-0.5", "must be 0 or more, their sum under 1"),
+    ],
+)
+def test_settings_that_would_train_wrongly_are_refused_by_name(
+    tmp_path: Path, tiny_clip_path: Path, override: str, message: str
+) -> None:
+    path = write_config(tmp_path / "c.toml", tmp_path / "bvh", tiny_clip_path)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path, [override])
+
+
+def test_unreadable_configuration_files_are_named(tmp_path: Path) -> None:
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "flat.toml").write_text("train = 5\n")
+    for name in ("folder.toml", "binary.toml"):
+        with pytest.raises(ConfigError, match=f"{name}: cannot read it as a TOML text file"):
+            load_config(tmp_path / name)
+    with pytest.raises(ConfigError, match="'train' is not a table"):
+        load_config(tmp_path / "flat.toml", ["train.steps=3"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_for_cuda_without_it_is_an_error() -> None:
+    with pytest.raises(MotionClipError, match="torch sees no CUDA device"):
+        start_process("cuda")
+
+
+def test_a_training_run_stops_with_words_where_it_cannot_go_on(
+    tmp_path: Path,
+    tiny_clip_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    config = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"steps": 2})
+    (tmp_path / "afile").write_text("")
+    assert main(["--config", str(config), "--set", f'train.out="{tmp_path / "afile" / "x"}"']) == 2
+    assert f"train.out: {tmp_path / 'afile'} is a file, not a folder" in capsys.readouterr().err
+
+    assert main(["--config", str(config), "--set", "train.batch_size=100"]) == 2
+    assert "fewer than one batch of 100" in capsys.readouterr().err
+
+    assert main(["--config", str(config)]) == 0
+    assert main(["--config", str(config), "--resume", "--set", "model.width=32"]) == 2
+    assert "model.width 64 (now 32)" in capsys.readouterr().err
+
+    monkeypatch.setattr(TrainingStep, "optimise", lambda step, batch: {"loss": math.nan})
+    again = write_config(tmp_path / "d" / "c.toml", data, tiny_clip_path, train={"steps": 2})
+    assert main(["--config", str(again)]) == 2
+    assert "step 1: the training loss is nan" in capsys.readouterr().err
+
+
+def test_the_logged_learning_rate_is_the_one_each_step_trained_at(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    config = write_config(
+        tmp_path / "c.toml",
+        data,
+        tiny_clip_path,
+        optim={"lr": 4e-3, "warmup_steps": 4, "final_lr_fraction": 1.0},
+        train={"steps": 3, "log_every": 1},
+    )
+    assert main(["--config", str(config)]) == 0
+    with (tmp_path / "run" / "log.csv").open() as stream:
+        rates = [float(row["lr"]) for row in csv.DictReader(stream)]
+    assert rates == pytest.approx([1e-3, 2e-3, 3e-3])
+
+
+def test_evaluation_refuses_windows_unlike_the_checkpoints_and_an_out_that_is_a_file(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training import evaluate
+
+    _, model = trained_run(tmp_path, tiny_clip_path)
+    config = tmp_path / "a" / "c.toml"
+    (tmp_path / "afile").write_text("")
+    base = ["--config", str(config), "--checkpoint", str(model), "--split", "train"]
+    assert evaluate.main([*base, "--set", "model.fps=20.0"]) == 2
+    assert "model.fps 20 (the checkpoint's: 10)" in capsys.readouterr().err
+    assert evaluate.main([*base, "--out", str(tmp_path / "afile")]) == 2
+    assert "--out: " in capsys.readouterr().err

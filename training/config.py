@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from motionclip_blender.core.errors import MotionClipError
 TIME_WARP_SPEED = 1.25  # the default widest warp: speeds from 1 / 1.25 to 1.25 (time_warp.py)
 
 SHARED_SETS = ("bandai", "deepmimic", "cmu8")
+DEVICE = r"auto|cpu|cuda(:\d+)?"  # train.device: auto is cuda when there is one, else cpu
 
 
 class ConfigError(MotionClipError):
@@ -171,8 +174,42 @@ class TrainConfig:
             raise ConfigError(
                 "loss.image > 0 needs model.text_space = 'clip' (only CLIP has an image tower)"
             )
-        if not 0 <= self.data.validation_fraction + self.data.test_fraction < 1:
-            raise ConfigError("data.validation_fraction + data.test_fraction must be in [0, 1)")
+        data, optim, train = self.data, self.optim, self.train
+        fractions = (data.validation_fraction, data.test_fraction)
+        if not (min(fractions) >= 0 and sum(fractions) < 1):
+            raise ConfigError(
+                "data.validation_fraction and data.test_fraction must be 0 or more, their sum "
+                f"under 1; got {data.validation_fraction} and {data.test_fraction}"
+            )
+        if not 0 < self.model.min_seconds <= self.model.max_seconds:
+            raise ConfigError(
+                "model.min_seconds must be above 0 and at most model.max_seconds, got "
+                f"{self.model.min_seconds} and {self.model.max_seconds}"
+            )
+        if not (math.isfinite(optim.lr) and optim.lr > 0):
+            raise ConfigError(f"optim.lr must be a positive number, got {optim.lr}")
+        if not optim.weight_decay >= 0:
+            raise ConfigError(f"optim.weight_decay must be 0 or more, got {optim.weight_decay}")
+        if not optim.grad_clip > 0:
+            raise ConfigError(
+                f"optim.grad_clip must be positive (the largest gradient norm), got "
+                f"{optim.grad_clip}"
+            )
+        if not 0 <= optim.final_lr_fraction <= 1:
+            raise ConfigError(
+                f"optim.final_lr_fraction must be in [0, 1], got {optim.final_lr_fraction}"
+            )
+        if optim.warmup_steps < 0:
+            raise ConfigError(f"optim.warmup_steps must be 0 or more, got {optim.warmup_steps}")
+        if not self.loss.temperature > 0:
+            raise ConfigError(f"loss.temperature must be positive, got {self.loss.temperature}")
+        if not re.fullmatch(DEVICE, train.device):
+            raise ConfigError(
+                f"train.device must be auto, cpu, cuda or cuda:N, got {train.device!r}"
+            )
+        for name in ("log_every", "checkpoint_every", "length_group"):
+            if getattr(train, name) < 1:
+                raise ConfigError(f"train.{name} must be at least 1, got {getattr(train, name)}")
         if self.train.steps < 0 or self.train.batch_size < 1:
             raise ConfigError(
                 "train.steps must be at least 0 (0: only the end pass, with --init) and "
@@ -235,6 +272,15 @@ class TrainConfig:
             )
 
 
+def check_output_folder(path: str | Path, what: str) -> None:
+    """Fail before any work when an output folder, or a folder above it, is a file."""
+    for place in (Path(path), *Path(path).parents):
+        if place.exists():
+            if not place.is_dir():
+                raise ConfigError(f"{what}: {place} is a file, not a folder")
+            return
+
+
 def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:
     """The argument parser of a training command, with --config and --set."""
     parser = argparse.ArgumentParser(
@@ -260,6 +306,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read it as a TOML text file ({error})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     for override in overrides or []:
@@ -271,7 +319,10 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
             parsed = tomllib.loads(f"value = {value.strip()}")["value"]
         except tomllib.TOMLDecodeError:
             parsed = value.strip()  # a bare word is taken as a string
-        raw.setdefault(section, {})[name] = parsed
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: override {override!r}: '{section}' is not a table")
+        table[name] = parsed
     try:
         return _build(TrainConfig, raw, "")
     except ConfigError as error:

@@ -77,7 +77,7 @@ from motionclip_blender.core.reconstruction import (
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
-from .config import TrainConfig, command_parser, load_config
+from .config import TrainConfig, check_output_folder, command_parser, load_config
 from .prepare import prepare
 from .prepared import PreparedData
 
@@ -641,7 +641,19 @@ def evaluation_inputs(
     configuration, the checkpoint, the prepared data and the checkpoint's text space; seeds
     torch so that what it samples repeats."""
     config = load_config(args.config, args.set)
+    check_output_folder(report_folder(args.out, args.checkpoint), "--out")
     checkpoint = checkpoints.load_checkpoint(args.checkpoint)
+    timing = {name: getattr(config.model, name) for name in ("fps", "min_seconds", "max_seconds")}
+    differing = [
+        f"model.{name} {value:g} (the checkpoint's: {getattr(checkpoint.config, name):g})"
+        for name, value in timing.items()
+        if value != getattr(checkpoint.config, name)
+    ]
+    if differing:
+        raise MotionClipError(
+            "the configuration prepares windows unlike those the checkpoint works on: "
+            + ", ".join(differing)
+        )
     data = prepare(config)
     space = load_text_space(checkpoint.text_space, clip_weights=config.model.clip_weights or None)
     torch.manual_seed(0)

@@ -30,7 +30,7 @@ from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.motion import Motion
 
 from . import sources
-from .config import TrainConfig, command_parser, load_config
+from .config import TrainConfig, check_output_folder, command_parser, load_config
 from .prepared import PreparedData, WindowLabels
 from .splits import assign_splits
 
@@ -126,6 +126,7 @@ def cut_windows(motion: Motion, min_frames: int, max_frames: int) -> list[Motion
 
 def prepare(config: TrainConfig, force: bool = False) -> PreparedData:
     """The prepared data of a configuration, from its cache file or made (and cached) now."""
+    check_output_folder(config.data.cache, "data.cache")
     clips = collect_clips(config)
     path = cache_path(config, clips)
     if path.is_file() and not force:

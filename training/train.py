@@ -51,7 +51,7 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 from . import losses
 from .action_classifier import cached_classifier
 from .batches import Batch, BatchMaker
-from .config import OptimConfig, TrainConfig, command_parser, load_config
+from .config import OptimConfig, TrainConfig, check_output_folder, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
 from .evaluate import (
@@ -100,13 +100,13 @@ def start_process(device: str) -> Process:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        raise MotionClipError(f"train.device is {device!r}, but torch sees no CUDA device")
     if cuda:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        chosen = (
-            torch.device("cuda", local)
-            if world > 1
-            else torch.device(device if device != "auto" else "cuda")
-        )
+        named = torch.device("cuda" if device == "auto" else device)
+        index = int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else named.index
+        # set_device needs an index: the current device's (0 unless set) for a bare "cuda"
+        chosen = torch.device("cuda", torch.cuda.current_device() if index is None else index)
         torch.cuda.set_device(chosen)
     else:
         chosen = torch.device("cpu")
@@ -338,6 +338,12 @@ class Trainer(TrainingStep):
 
     def batch_maker(self, replayed: frozenset[int]) -> BatchMaker:
         """This process' training batches, with `replayed` windows up to train.replay_floor."""
+        try:
+            return self._batch_maker(replayed)
+        except ValueError as error:  # the split is too small for the batch size
+            raise MotionClipError(f"{error} (train.batch_size)") from None
+
+    def _batch_maker(self, replayed: frozenset[int]) -> BatchMaker:
         train = self.config.train
         return BatchMaker(
             self.data,
@@ -423,7 +429,17 @@ class Trainer(TrainingStep):
                     "resume with the same setting, or start a new run (another train.out) with "
                     "--init"
                 )
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError:
+            saved, now = state["config"].get("model", {}), dataclasses.asdict(self.config.model)
+            changed = [f"model.{key} {saved[key]!r} (now {now[key]!r})" for key in now
+                       if key in saved and saved[key] != now[key]]  # fmt: skip
+            raise MotionClipError(
+                f"--resume: {path} holds a model of another size than the configuration's: "
+                f"{', '.join(changed) or 'its weights do not fit'}; resume with its settings, "
+                "or start a new run (another train.out) with --init"
+            ) from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
@@ -491,7 +507,13 @@ class Trainer(TrainingStep):
         )
         started, done_since = time.perf_counter(), self.step
         while self.step < train.steps:
+            lr = float(self.schedule.get_last_lr()[0])  # the rate this step trains at
             values = self.train_step()
+            if not math.isfinite(values["loss"]):
+                raise MotionClipError(
+                    f"step {self.step}: the training loss is {values['loss']}; lower optim.lr or "
+                    "check the loss weights (the last saved state is from before this step)"
+                )
             progress.update(1)
             rate = (
                 (self.step - done_since)
@@ -507,7 +529,7 @@ class Trainer(TrainingStep):
                     {
                         "step": self.step,
                         "epoch": (self.step - 1) // self.batches.batches_per_epoch,
-                        "lr": float(self.schedule.get_last_lr()[0]),
+                        "lr": lr,
                         **values,
                         "validation_loss": validation,
                         "samples_per_s": rate,
@@ -775,6 +797,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"train.freeze_{part} needs --init CHECKPOINT (or --resume): a frozen random "
                     f"{part} leaves the other half nothing worth learning"
                 )
+        check_output_folder(config.train.out, "train.out")
         process = start_process(config.train.device)
         trainer = Trainer(config, process, init=init)
         if config.train.steps == 0 and not trainer.data.indices("validation"):
@@ -787,6 +810,13 @@ def main(argv: list[str] | None = None) -> int:
             final = trainer.out / "model.pt"
             checkpoints.save_checkpoint(final_checkpoint(trainer), final)
             print(f"wrote {final} with its validation metrics")
+        elif process.main:
+            print(
+                f"training.train: warning: no validation split (data.validation_fraction), so "
+                f"{trainer.out / 'model.pt'} has no validation metrics and no fitted "
+                "text-to-latent maps",
+                file=sys.stderr,
+            )
     except MotionClipError as error:
         print(f"training.train: error: {error}", file=sys.stderr)
         return 2
