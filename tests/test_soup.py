@@ -58,9 +58,14 @@ def test_members_of_another_architecture_or_text_space_are_refused(tmp_path: Pat
     first, second = (load_checkpoint(path) for path in tiny_members(tmp_path))
     wider = dataclasses.replace(second, config=dataclasses.replace(second.config, feedforward=128))
     with pytest.raises(
-        MotionClipError, match="member 2 differs from member 1 in its model configuration"
+        MotionClipError,
+        match=r"member 2 differs from member 1 in its model configuration "
+        r"\(feedforward 128 vs 64\)",
     ):
         soup([first, wider])
+    narrower = dataclasses.replace(wider, config=dataclasses.replace(wider.config, width=16))
+    with pytest.raises(MotionClipError, match=r"\(width 16 vs 32, feedforward 128 vs 64\)"):
+        soup([first, narrower])
     with pytest.raises(MotionClipError, match="text space"):
         soup([first, dataclasses.replace(second, text_space="minilm")])
     with pytest.raises(MotionClipError, match="two or more"):
@@ -87,3 +92,18 @@ def test_the_command_refuses_a_member_as_output_a_missing_member_and_an_unwritab
     blocked.write_text("not a folder")
     assert main(["--out", str(blocked / "soup.pt"), *map(str, paths)]) == 2
     assert "a file" in capsys.readouterr().err
+
+
+def test_the_command_refuses_a_member_given_twice_under_any_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = tiny_members(tmp_path)
+    link = tmp_path / "link.pt"
+    link.symlink_to(paths[1])
+    out = tmp_path / "out.pt"
+    for again in (str(paths[0]), str(tmp_path / "." / paths[0].name), str(link)):
+        assert main(["--out", str(out), *map(str, paths), again]) == 2
+        assert "each checkpoint may be given once" in capsys.readouterr().err
+        assert not out.exists()
+    assert main(["--out", str(out), str(paths[1]), str(link)]) == 2
+    assert f"member 2 ({link}) is member 1 again" in capsys.readouterr().err

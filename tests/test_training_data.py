@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
+import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -188,3 +191,85 @@ def test_shared_sets_are_labelled() -> None:
     groups = {c.group for c in deepmimic if "long_walk1" in c.path.stem}
     assert len(groups) == 1  # a clip and its mirror stay together
     assert any(c.licence.startswith("CC BY-NC") for c in deepmimic)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"feat_p": 5}, r"sequence 0: 'feat_p' must be a file path, got 5"),
+        ({"seq_ann": "walk"}, r"sequence 0: 'seq_ann' must be an object or null"),
+        ({"seq_ann": {"labels": "walk"}}, r"sequence 0: 'seq_ann\.labels' must be a list"),
+        ({"seq_ann": {"labels": ["walk"]}}, r"sequence 0, seq_ann label 1: expected an object"),
+        ({"frame_ann": []}, r"sequence 0: 'frame_ann' must be an object or null"),
+        ({"act_cat": "walk"}, r"seq_ann label 1: 'act_cat' must be a list of strings, got 'walk'"),
+        ({"act_cat": [3]}, r"seq_ann label 1: 'act_cat' must be a list of strings, got \[3\]"),
+        ({"start_t": "abc"}, r"label 1: 'start_t' must be a number of seconds, got 'abc'"),
+        ({"end_t": True}, r"label 1: 'end_t' must be a number of seconds, got True"),
+        ({"proc_label": "", "raw_label": None}, r"seq_ann label 1: no proc_label or raw_label"),
+    ],
+)
+def test_babel_entries_of_another_layout_are_errors_naming_the_file_and_entry(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    babel = amass_dataset(tmp_path, sequences_per_label=1)
+    document = json.loads(babel.read_text())
+    sequence = document["0"]
+    label = sequence["seq_ann"]["labels"][0]
+    for key, value in change.items():
+        (sequence if key in sequence else label)[key] = value
+    babel.write_text(json.dumps(document))
+    with pytest.raises(sources.DataSourceError, match=f"^{re.escape(str(babel))}, .*{message}"):
+        sources.amass_clips(sources.AmassFolder(str(tmp_path), [str(babel)]))
+    (tmp_path / "ACCAD").rename(tmp_path / "elsewhere")  # checked even when the file is absent
+    with pytest.raises(sources.DataSourceError, match=message):
+        sources.amass_clips(sources.AmassFolder(str(tmp_path), [str(babel)]))
+
+
+def write_shared_archive(archives: Path, name: str, members: dict[str, str]) -> Path:
+    """archives/NAME.tar.xz holding the given text files (relative path -> text)."""
+    files = archives / "files"
+    for relative, text in members.items():
+        (files / relative).parent.mkdir(parents=True, exist_ok=True)
+        (files / relative).write_text(text)
+    archive = archives / f"{name}.tar.xz"
+    with tarfile.open(archive, "w:xz") as tar:
+        for top in sorted({Path(relative).parts[0] for relative in members}):
+            tar.add(files / top, arcname=top)
+    return archive
+
+
+def test_shared_sets_are_unpacked_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, archives = tmp_path / "data" / "root", tmp_path / "archives"
+    archives.mkdir()
+    (archives / "cmu8.tar.xz").write_bytes(b"junk\n")
+    with pytest.raises(
+        sources.DataSourceError, match=f"^{re.escape(str(archives))}/cmu8.tar.xz: cannot unpack"
+    ):
+        sources.unpack_shared_set("cmu8", root, archives)
+    assert not root.exists()
+    write_shared_archive(archives, "cmu8", {"other/a.txt": "1"})
+    with pytest.raises(sources.DataSourceError, match="expected a top-level folder 'cmu8'"):
+        sources.unpack_shared_set("cmu8", root, archives)
+    assert not root.exists()
+    write_shared_archive(archives, "cmu8", {"cmu8/train/walking/walking_1.txt": "1 2 3\n"})
+
+    def interrupted(self: tarfile.TarFile, path: Path, **options: object) -> None:
+        (Path(path) / "cmu8").mkdir()
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tarfile.TarFile, "extractall", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            sources.unpack_shared_set("cmu8", root, archives)
+    assert not root.exists()  # nothing that would count as unpacked afterwards
+    target = sources.unpack_shared_set("cmu8", root, archives)
+    assert target == root / "cmu8" and sorted(root.iterdir()) == [target]
+    assert [clip.content for clip in sources.cmu8_clips(target)] == ["walk"]
+    shutil.rmtree(target)
+    target.mkdir()
+    with pytest.raises(
+        sources.DataSourceError, match=f"{re.escape(str(target))} is empty; remove it"
+    ):
+        sources.unpack_shared_set("cmu8", root, archives)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pathlib import Path
 import torch
 
 from motionclip_blender.core import joint_maps, mocap, skeleton
-from motionclip_blender.core.errors import MotionClipError
+from motionclip_blender.core.errors import MotionClipError, RequestError
 from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
     SHARED_BONE_KINDS,
@@ -201,19 +202,41 @@ def markdown(summaries: dict[str, dict[str, object]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.retarget_report", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--data", type=Path, required=True, help="folder with bandai/ etc.")
     parser.add_argument("--out", type=Path, required=True, help="folder for the report")
     parser.add_argument("--limit", type=int, help="at most this many clips per dataset")
     args = parser.parse_args(argv)
+    try:
+        files = report_files(args.data, args.out, args.limit)
+    except MotionClipError as error:
+        print(f"training.retarget_report: error: {error}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
-    files = {name: paths[: args.limit] for name, paths in dataset_files(args.data).items()}
     summaries = {name: stats.summary() for name, stats in measure(files).items()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "retarget_report.json").write_text(json.dumps(summaries, indent=1) + "\n")
     (args.out / "retarget_report.md").write_text(markdown(summaries))
     print(markdown(summaries))
     return 0
+
+
+def report_files(data: Path, out: Path, limit: int | None) -> dict[str, list[Path]]:
+    """The clips to measure, at most `limit` per dataset, after checking the arguments: --data a
+    folder with clips, --out a folder or a path that can become one, --limit 1 or more."""
+    if limit is not None and limit < 1:
+        raise RequestError(f"--limit must be 1 or more, got {limit}")
+    if not data.is_dir():
+        raise RequestError(f"--data {data}: no such folder")
+    existing = next(path for path in (out, *out.parents) if path.exists())
+    if not existing.is_dir():
+        raise RequestError(f"--out {out}: {existing} is a file, not a folder")
+    files = dataset_files(data)
+    if not any(files.values()):
+        raise RequestError(f"--data {data}: no clips under bandai/, deepmimic/motions/ or cmu8/")
+    return {name: paths[:limit] for name, paths in files.items()}
 
 
 if __name__ == "__main__":

@@ -59,7 +59,6 @@ def soup(members: Sequence[checkpoints.Checkpoint]) -> checkpoints.Checkpoint:
         differences = [
             what
             for what, same in (
-                ("model configuration", member.config == first.config),
                 ("text space", member.text_space == first.text_space),
                 ("licence", member.licence == first.licence),
                 (
@@ -70,12 +69,24 @@ def soup(members: Sequence[checkpoints.Checkpoint]) -> checkpoints.Checkpoint:
             )
             if not same
         ]
+        if member.config != first.config:
+            differences.insert(0, f"model configuration ({_config_differences(member, first)})")
         if differences:
             raise MotionClipError(
                 f"member {index} differs from member 1 in its {', '.join(differences)}"
             )
     state = souped_state([member.state_dict for member in members])
     return dataclasses.replace(first, state_dict=state, metrics={}, identity="")
+
+
+def _config_differences(member: checkpoints.Checkpoint, first: checkpoints.Checkpoint) -> str:
+    """The model configuration fields in which a member differs from the first: "width 64 vs
+    32"."""
+    return ", ".join(
+        f"{field.name} {getattr(member.config, field.name)} vs {getattr(first.config, field.name)}"
+        for field in dataclasses.fields(member.config)
+        if getattr(member.config, field.name) != getattr(first.config, field.name)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,8 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = Path(args.out)
-        if any(out.resolve() == Path(member).resolve() for member in args.members):
+        resolved = [Path(member).resolve() for member in args.members]
+        if out.resolve() in resolved:
             raise MotionClipError(f"--out {out} is one of the members; it would be overwritten")
+        for index, path in enumerate(resolved):
+            if path in resolved[:index]:
+                raise MotionClipError(
+                    f"member {index + 1} ({args.members[index]}) is member "
+                    f"{resolved.index(path) + 1} again; each checkpoint may be given once"
+                )
         souped = soup([checkpoints.load_checkpoint(member) for member in args.members])
         out.parent.mkdir(parents=True, exist_ok=True)
         checkpoints.save_checkpoint(souped, out)

@@ -12,11 +12,15 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import lzma
 import math
 import re
+import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from motionclip_blender.core.errors import MotionClipError
 
@@ -125,19 +129,38 @@ def content_phrase(label: str) -> str:
 
 
 def unpack_shared_set(name: str, root: Path, archives: Path) -> Path:
-    """root/NAME, unpacked from archives/NAME.tar.xz first when it is not there yet."""
+    """root/NAME, unpacked from archives/NAME.tar.xz first when it is not there yet.
+
+    The archive is unpacked into a hidden folder beside root/NAME and renamed into place, so an
+    unpack that fails or is interrupted leaves no folder that looks complete."""
     target = root / name
-    if target.is_dir():
-        return target
     archive = archives / f"{name}.tar.xz"
+    if target.is_dir():
+        if not any(target.iterdir()):
+            raise DataSourceError(
+                f"shared set '{name}': {target} is empty; remove it to unpack {archive} again"
+            )
+        return target
     if not archive.is_file():
         raise DataSourceError(
             f"shared set '{name}': neither {target} nor the archive {archive} exists"
         )
+    created_root = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-unpacking-", dir=root))
     logger.warning("unpacking %s into %s", archive, root)
-    with tarfile.open(archive) as tar:
-        tar.extractall(root, filter="data")
+    try:
+        with tarfile.open(archive, "r:xz") as tar:
+            tar.extractall(staging, filter="data")
+        if not (staging / name).is_dir():
+            raise DataSourceError(f"{archive}: expected a top-level folder '{name}' in the archive")
+        (staging / name).rename(target)
+    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as error:
+        raise DataSourceError(f"{archive}: cannot unpack it into {root} ({error})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created_root and not target.is_dir():
+            shutil.rmtree(root, ignore_errors=True)
     return target
 
 
@@ -240,7 +263,8 @@ def amass_clips(source: AmassFolder) -> list[Clip]:
     "frame_ann": {"labels": [{"proc_label", "act_cat", "start_t", "end_t"}, ...]} or null}. Frame
     labels give segments; sequences without them get their sequence label. The content is the
     first action category (BABEL's classes) and the text the processed label. Sequences whose
-    file is absent are counted and reported in one warning.
+    file is absent are counted and reported in one warning. Every entry is checked, present or
+    not: one of another layout is an error naming the BABEL file and the entry's id.
     """
     folder = Path(source.folder)
     if not folder.is_dir():
@@ -248,47 +272,83 @@ def amass_clips(source: AmassFolder) -> list[Clip]:
     clips: list[Clip] = []
     absent = 0
     for babel_path in map(Path, source.babel):
-        for sequence in _babel_sequences(babel_path):
-            relative = Path(sequence["feat_p"])
+        for key, sequence in _babel_sequences(babel_path).items():
+            where = f"{babel_path}, sequence {key}"
+            feat_p = sequence["feat_p"]
+            if not isinstance(feat_p, str) or not feat_p.strip():
+                raise DataSourceError(f"{where}: 'feat_p' must be a file path, got {feat_p!r}")
+            relative = Path(feat_p)
             # feat_p starts with the archive's folder ("CMU/CMU/..."); users unpack either level.
             candidates = [folder / relative, folder / Path(*relative.parts[1:])]
             path = next((c for c in candidates if c.is_file()), None)
+            sequence_clips = [  # checked whether its file is present or not
+                _babel_clip(
+                    path or relative, str(relative), label, f"{where}, {what} label {number}"
+                )
+                for what, number, label in _babel_labels(sequence, where)
+            ]
             if path is None:
                 absent += 1
-                continue
-            frame_labels = (sequence.get("frame_ann") or {}).get("labels") or []
-            labels = frame_labels or (sequence.get("seq_ann") or {}).get("labels") or []
-            for label in labels:
-                clips.append(_babel_clip(path, str(relative), label, babel_path))
+            else:
+                clips += sequence_clips
     if absent:
         logger.warning("%d BABEL sequence(s) skipped: their .npz is not under %s", absent, folder)
     return clips
 
 
-def _babel_sequences(path: Path) -> list[dict]:
+def _babel_sequences(path: Path) -> dict[str, dict[str, Any]]:
+    """The sequences of a BABEL file by id, each an object with 'feat_p'."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataSourceError(f"{path}: no such BABEL file") from None
     except (OSError, ValueError) as error:
         raise DataSourceError(f"{path}: not a readable BABEL JSON file ({error})") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(entry, dict) and "feat_p" in entry for entry in data.values()
-    ):
+    if not isinstance(data, dict):
         raise DataSourceError(
             f"{path}: expected BABEL's layout, an object of sequences each with 'feat_p'"
         )
-    return list(data.values())
+    for key, entry in data.items():
+        if not isinstance(entry, dict) or "feat_p" not in entry:
+            raise DataSourceError(
+                f"{path}, sequence {key}: expected an object with 'feat_p', got {entry!r:.80}"
+            )
+    return data
 
 
-def _babel_clip(path: Path, group: str, label: dict, babel_path: Path) -> Clip:
+def _babel_labels(sequence: dict[str, Any], where: str) -> list[tuple[str, int, Any]]:
+    """The labels to use of a sequence, as (annotation, number, label): its frame labels, or
+    its sequence labels when it has none."""
+    chosen: list[tuple[str, int, Any]] = []
+    for annotation in ("frame_ann", "seq_ann"):
+        value = sequence.get(annotation)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise DataSourceError(f"{where}: '{annotation}' must be an object or null")
+        labels = value.get("labels")
+        if labels is None:
+            continue
+        if not isinstance(labels, list):
+            raise DataSourceError(f"{where}: '{annotation}.labels' must be a list or null")
+        if not chosen:
+            chosen = [(annotation, number, label) for number, label in enumerate(labels, 1)]
+    return chosen
+
+
+def _babel_clip(path: Path, group: str, label: Any, where: str) -> Clip:
+    """The clip of one BABEL label; `where` names the file, sequence and label for errors."""
+    if not isinstance(label, dict):
+        raise DataSourceError(f"{where}: expected an object, got {label!r:.80}")
     text = str(label.get("proc_label") or label.get("raw_label") or "").strip()
-    categories = label.get("act_cat") or []
     if not text:
-        raise DataSourceError(f"{babel_path}: a label of {group} has no proc_label or raw_label")
-    raw = str(categories[0]) if categories else text
-    start = float(label.get("start_t", 0.0))
-    stop = float(label.get("end_t", math.inf))
+        raise DataSourceError(f"{where}: no proc_label or raw_label")
+    categories = label.get("act_cat") or []
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise DataSourceError(f"{where}: 'act_cat' must be a list of strings, got {categories!r}")
+    raw = categories[0] if categories else text
+    start = _babel_time(label, "start_t", 0.0, where)
+    stop = _babel_time(label, "end_t", math.inf, where)
     return Clip(
         path,
         "amass",
@@ -301,3 +361,13 @@ def _babel_clip(path: Path, group: str, label: dict, babel_path: Path) -> Clip:
         start=start,
         stop=stop,
     )
+
+
+def _babel_time(label: dict[str, Any], key: str, default: float, where: str) -> float:
+    """A label's time in seconds: a finite number, or `default` when absent or null."""
+    value = label.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DataSourceError(f"{where}: '{key}' must be a number of seconds, got {value!r}")
+    return float(value)
