@@ -385,8 +385,12 @@ def test_edit_evaluation_judges_every_pair_present_at_every_strength(
     argv += ["--strengths", "0", "1.5", "--refine-steps", "2", "--out", str(tmp_path / "edits")]
     assert evaluate_edits.main(argv) == 0
     metrics = json.loads((tmp_path / "edits" / "edits-train.json").read_text())
-    pairs = [p for p in evaluate_edits.EDIT_PAIRS if p.source in labels]
-    assert len(pairs) == 4
+    # walk -> walk backwards and wave right -> left are left out too: the judge, trained on
+    # this data, cannot name their targets, so they could only ever count as misses
+    pairs = [
+        p for p in evaluate_edits.EDIT_PAIRS if p.source in labels and set(p.accepted) & set(labels)
+    ]
+    assert [(p.source, p.target) for p in pairs] == [("walk", "run"), ("run", "walk")]
     per_pair = {f"edit_reached[{p.source} -> {p.target}]@{s}" for p in pairs for s in ("0", "1.5")}
     blends = {f"blend_reached[walk ~ run]@{w:g}" for w in evaluate_edits.BLEND_WEIGHTS}
     blends.add("blend_speed_monotone[walk ~ run]")

@@ -30,6 +30,7 @@ blend pair).
 from __future__ import annotations
 
 import itertools
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ from motionclip_blender.core.reconstruction import REFINE_STEPS
 from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
 from .evaluate import evaluation_inputs, evaluation_parser, recognition, write_report
 from .prepared import PreparedData
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,14 @@ def edit_metrics(
     for pair in EDIT_PAIRS:
         rows = [i for i in data.indices(split) if data.labels[i].content == pair.source][windows]
         if not rows:
+            continue
+        if not set(pair.accepted) & set(classifier.classes):
+            logger.warning(
+                "edit pair %s -> %s skipped: the judge knows none of %s (not in this data)",
+                pair.source,
+                pair.target,
+                ", ".join(pair.accepted),
+            )
             continue
         motions = [pose_features.features_to_motion(data.window(i), data.fps) for i in rows]
         latents = session.faithful_latents(motions, refine_steps)
