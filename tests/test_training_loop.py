@@ -582,3 +582,14 @@ def test_evaluation_refuses_windows_unlike_the_checkpoints_and_an_out_that_is_a_
     assert "model.fps 20 (the checkpoint's: 10)" in capsys.readouterr().err
     assert evaluate.main([*base, "--out", str(tmp_path / "afile")]) == 2
     assert "--out: " in capsys.readouterr().err
+
+
+def test_init_from_another_text_space_is_named_before_that_space_is_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from motionclip_blender.core.checkpoint import bundled_checkpoint_path
+
+    missing = tmp_path / "no-clip-weights.pt"  # the configured space could not even be loaded
+    config = write_config(tmp_path / "c.toml", tmp_path / "bvh", missing)
+    assert main(["--config", str(config), "--init", str(bundled_checkpoint_path())]) == 2
+    assert "checkpoint is in the 'minilm' text space" in capsys.readouterr().err

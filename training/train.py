@@ -288,6 +288,8 @@ class Trainer(TrainingStep):
         """init: a checkpoint whose weights and normalisation the model starts from."""
         self.process = process
         positions = loss_positions(config, process.device)  # first: a bad path fails early
+        if init is not None:
+            check_text_space(config, init)
         self.space = space or load_text_space(
             config.model.text_space, clip_weights=config.model.clip_weights or None
         )
@@ -543,6 +545,16 @@ class Trainer(TrainingStep):
         self.process.barrier()
 
 
+def check_text_space(config: TrainConfig, init: checkpoints.Checkpoint) -> None:
+    """An error when the checkpoint is of another text space than the configuration's: checked
+    before that space is loaded, whose weights (CLIP's) may be missing."""
+    if init.text_space != config.model.text_space:
+        raise MotionClipError(
+            f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
+            f"in {config.model.text_space!r} (model.text_space)"
+        )
+
+
 def check_initial_checkpoint(
     config: TrainConfig, init: checkpoints.Checkpoint, space_dim: int
 ) -> None:
@@ -550,11 +562,7 @@ def check_initial_checkpoint(
     its dimension (space_dim: CLIP files differ) and model size (dropout may differ, the
     encoder's and decoder's feed-forward and the decoder's memory tokens may grow, and the
     encoder's root velocity input and a corrector may be added: training.widen)."""
-    if init.text_space != config.model.text_space:
-        raise MotionClipError(
-            f"--init: the checkpoint is in the {init.text_space!r} text space, the configuration "
-            f"in {config.model.text_space!r} (model.text_space)"
-        )
+    check_text_space(config, init)
     configured = model_config(config, space_dim)
     expected = dataclasses.asdict(configured)
     given = dataclasses.asdict(init.config)
