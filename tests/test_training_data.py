@@ -121,7 +121,7 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "labels.csv").write_text("file,text\n")
-    with pytest.raises(sources.DataSourceError, match="no labelled clips"):
+    with pytest.raises(sources.DataSourceError, match=r"labels.csv: no `file,text` rows"):
         prepare(bvh_config(config, empty, empty / "labels.csv"))
     bad = tmp_path / "bad.toml"
     bad.write_text("[train]\nstep = 3\nbatch_size = 2\n[modle]\n")

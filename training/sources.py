@@ -253,6 +253,8 @@ def bvh_folder_clips(source: BvhFolder) -> list[Clip]:
             + "; ".join(missing[:10])
             + (" ..." if len(missing) > 10 else "")
         )
+    if not clips:
+        raise DataSourceError(f"{labels}: no `file,text` rows; it labels no BVH file")
     return clips
 
 
