@@ -25,6 +25,7 @@ import tomllib
 from pathlib import Path
 
 from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.errors import MotionClipError
 
 ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "motionclip_blender"
@@ -145,6 +146,8 @@ def download_wheels(platform: str, work: Path, find_links: list[Path]) -> list[P
         pip("wheel", "--no-deps", "--wheel-dir", str(built), *source_only, what="pip wheel")
     (work / "requirements.in").write_text("\n".join(requirements) + "\n", encoding="utf-8")
     pins = resolve(platform, work / "requirements.in", links, work / "requirements.txt")
+    if platform == "linux-x64":
+        check_cpu_torch(pins)
     shipped = [pin for pin in pins if requirement_name(pin) not in LEFT_OUT]
     target = ["--no-deps", "--only-binary=:all:", "--python-version", PYTHON_VERSION]
     target += ["--implementation", "cp", "--abi", "cp" + PYTHON_VERSION.replace(".", "")]
@@ -152,14 +155,20 @@ def download_wheels(platform: str, work: Path, find_links: list[Path]) -> list[P
         target += ["--platform", tag]
     what = f"pip download for {platform} (needs access to PyPI)"
     pip("download", *target, *links, "-d", str(downloads), *shipped, *NO_DEPS, what=what)
-    wheels = sorted(downloads.glob("*.whl"))
-    torch = [wheel.name for wheel in wheels if wheel.name.startswith("torch-")]
-    if platform == "linux-x64" and not (torch and "+cpu" in torch[0]):
+    return sorted(downloads.glob("*.whl"))
+
+
+def check_cpu_torch(pins: list[str]) -> None:
+    """Refuse a Linux resolution that did not pick PyTorch's CPU build, before any download:
+    PyPI's Linux torch is the CUDA build, which pulls gigabytes of nvidia-* and triton wheels."""
+    torch = [pin for pin in pins if requirement_name(pin) == "torch"]
+    cuda = [pin for pin in pins if requirement_name(pin).startswith(("nvidia-", "triton", "cuda-"))]
+    if not torch or "+cpu" not in torch[0] or cuda:
+        found = ", ".join(torch + cuda[:3]) or "no torch"
         raise BuildError(
-            f"the Linux package needs PyTorch's CPU build, found {torch or 'no torch'}: download "
-            "it from https://download.pytorch.org/whl/cpu into a folder and pass --find-links DIR"
+            f"the Linux package needs PyTorch's CPU build, resolved {found}: download it from "
+            "https://download.pytorch.org/whl/cpu into a folder and pass --find-links DIR"
         )
-    return wheels
 
 
 def write_manifest(stage: Path, platform: str, wheels: list[Path]) -> None:
@@ -228,12 +237,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        check_arguments(args.output, args.find_links)
         package = build(args.platform, not args.no_wheels, args.output, args.find_links)
-    except (BuildError, OSError) as error:  # OSError: an output folder that cannot be written
+    except (BuildError, MotionClipError, OSError) as error:  # OSError: an unwritable output
         print(f"build.py: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the temporary folder is gone and no .zip was written
+        print("build.py: interrupted", file=sys.stderr)
+        return 130
     print(f"wrote {package}")
     return 0
+
+
+def check_arguments(output: Path, find_links: list[Path]) -> None:
+    """Before minutes of resolving and downloading: an --output that cannot be a folder, and a
+    --find-links that is no folder, are errors."""
+    for place in (output, *output.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise BuildError(f"--output: {place} is a file, not a folder")
+            break
+    for folder in find_links:
+        if not folder.is_dir():
+            raise BuildError(f"--find-links: {folder} is not a folder of wheels")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import build
 import motionclip_blender
 
@@ -71,3 +73,30 @@ def test_no_network_fails_with_a_message_and_no_zip(tmp_path: Path) -> None:
     assert result.stderr.startswith("build.py: error: pip")
     assert "Traceback" not in result.stderr
     assert not output.exists()
+
+
+def test_a_linux_resolution_without_the_cpu_torch_is_refused_before_downloading() -> None:
+    with pytest.raises(build.BuildError, match=r"resolved torch==2.13.0, nvidia-cublas==13.1"):
+        build.check_cpu_torch(["roma==1.5.7", "torch==2.13.0", "nvidia-cublas==13.1"])
+    with pytest.raises(build.BuildError, match=r"\+cpu, triton==3\.5"):
+        build.check_cpu_torch(["torch==2.13.0+cpu", "triton==3.5"])
+    build.check_cpu_torch(["roma==1.5.7", "torch==2.13.0+cpu"])
+
+
+def test_unusable_output_and_find_links_are_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    for arguments, message in [
+        (["--output", str(tmp_path / "afile" / "out")], "--output: "),
+        (["--find-links", str(tmp_path / "absent")], "is not a folder of wheels"),
+    ]:
+        result = run_build("--platform", "linux-x64", "--no-wheels", *arguments)
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_zip_that_cannot_be_put_in_place_is_one_line(tmp_path: Path) -> None:
+    name = f"motionclip_blender-{motionclip_blender.__version__}-linux_x64.zip"
+    (tmp_path / name).mkdir()  # where the package would go
+    result = run_build("--platform", "linux-x64", "--no-wheels", "--output", str(tmp_path))
+    assert result.returncode == 1 and "is a folder; give a file name" in result.stderr
+    assert "Traceback" not in result.stderr
