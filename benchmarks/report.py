@@ -183,8 +183,9 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
 
 def target_lines(results: dict[str, Any]) -> list[str]:
     """Every target with met or missed, by how much, and which part dominates a miss. Timed
-    targets are judged on wall-clock time and, since a busy machine inflates it, on CPU time
-    too; what dominates is judged on CPU time, the steadier of the two."""
+    targets are judged on wall-clock time, the time a user waits; their CPU time, summed over the
+    torch threads, is shown beside it, and what dominates is judged on it, the steadier of the
+    two on a busy machine."""
     load, four = results["load"], results["prompt_to_keys"]["4s"]
     search = results["encode_and_search"]["search_top5_100000"]
     query = results["encode_and_search"]["encode_4s_action"]["cpu_p50_ms"]
@@ -231,15 +232,14 @@ def target_lines(results: dict[str, Any]) -> list[str]:
             largest(load["stages_mb"], "MB"),
         ),
     ]
+    threads = results["machine"]["torch_threads"]
     lines = ["## Targets (bundled model, 2-core CPU)", ""]
     for name, value, cpu, key, part in checks:
-        outcomes = [verdict(value, TARGETS[key])]
-        text = f"- {name}: {value:.4g}, {outcomes[0]}"
-        if cpu is not None:
-            outcomes.append(verdict(cpu, TARGETS[key]))
-            text += f"; CPU time {cpu:.4g}, {outcomes[1]}"
-        missed = not all(outcome.startswith("met") for outcome in outcomes)
-        lines.append(text + (f"; {part}" if missed else ""))
+        outcome = verdict(value, TARGETS[key])
+        text = f"- {name}: {value:.4g}, {outcome}"
+        if cpu is not None:  # summed over the threads, so not judged against a wall-clock target
+            text += f" (CPU time {cpu:.4g}, over {threads} torch threads)"
+        lines.append(text + ("" if outcome.startswith("met") else f"; {part}"))
     metrics = results["quality"]["metrics"]
     for name, (comparison, bound) in QUALITY_TARGETS.items():
         if name in metrics:

@@ -24,6 +24,7 @@ import torch
 
 from motionclip_blender.core import inference
 from motionclip_blender.core.checkpoint import resolve_checkpoint_path
+from motionclip_blender.core.errors import MotionClipError
 
 from . import inference_speed
 from .quality import checkpoint_quality
@@ -53,17 +54,49 @@ def machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--checkpoint", help="checkpoint (default: the bundled model)")
-    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each inference step")
-    parser.add_argument("--train-steps", type=int, default=5, help="timed steps of each model size")
     parser.add_argument(
-        "--cold-runs", type=int, default=5, help="fresh processes for the cold load"
+        "--repeats", type=positive, default=30, help="timed runs of each inference step"
+    )
+    parser.add_argument(
+        "--train-steps", type=positive, default=5, help="timed steps of each model size"
+    )
+    parser.add_argument(
+        "--cold-runs", type=positive, default=5, help="fresh processes for the cold load"
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
-    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="motionclip-bench-"))
+    try:
+        for place in (args.out, *args.out.parents):
+            if place.exists() and not place.is_dir():
+                raise MotionClipError(f"--out: {place} is a file, not a folder")
+        with tempfile.TemporaryDirectory(prefix="motionclip-bench-") as blender_user:
+            os.environ.setdefault("BLENDER_USER_RESOURCES", blender_user)
+            results = run_all(args, argv)
+    except MotionClipError as error:
+        print(f"benchmarks.run: error: {error}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "RESULTS.md").write_text(markdown(results))
+    print((args.out / "RESULTS.md").read_text())
+    return 0
 
+
+def positive(text: str) -> int:
+    """A whole number of 1 or more, for the counts of runs and steps."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
+def run_all(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
+    """Every benchmark's results, with the machine, the command and the time they took."""
     started = time.perf_counter()
     checkpoint = resolve_checkpoint_path(args.checkpoint)
     session = inference.load(checkpoint)
@@ -89,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "quality": checkpoint_quality(session.checkpoint),
     }
     results["duration_s"] = round(time.perf_counter() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "RESULTS.md").write_text(markdown(results))
-    print((args.out / "RESULTS.md").read_text())
-    return 0
+    return results
 
 
 if __name__ == "__main__":

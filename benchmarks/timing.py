@@ -12,8 +12,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 
 def timed(work: Callable[[], object]) -> tuple[float, float]:
-    """Milliseconds of one run of `work`: wall clock, and this process' CPU time. On a busy
-    machine the CPU time stays near what an idle one would take (with one thread)."""
+    """Milliseconds of one run of `work`: wall clock, and this process' CPU time summed over its
+    threads (with one thread, a busy machine leaves it near what an idle one would take)."""
     wall, cpu = time.perf_counter(), time.process_time()
     work()
     return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000

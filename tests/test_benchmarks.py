@@ -185,8 +185,11 @@ def test_report_says_by_how_much_a_target_is_missed_and_what_dominates() -> None
     assert verdict(0.8, 0.85, ">=") == "missed by 0.05 (target >= 0.85, 0.94x)"
     text = markdown(fake_results({"split": "test", "metrics": {}, "missing": "none stored"}))
     assert "first text encoding (s): 2.8, missed by 0.8 (target <= 2, 1.40x)" in text
-    assert "; CPU time 0.5, met (target <= 2); text_encoder dominates (0.3 CPU s of 0.5)" in text
-    assert "4 s, p50 (ms): 200, missed by 50 (target <= 150, 1.33x); CPU time 0.5, met" in text
+    cold = "(CPU time 0.5, over 2 torch threads); text_encoder dominates (0.3 CPU s of 0.5)"
+    assert cold in text
+    assert "4 s, p50 (ms): 200, missed by 50 (target <= 150, 1.33x) (CPU time 0.5, over" in text
+    # CPU time, summed over threads, is shown and not judged: a met wall time is not a miss
+    assert "p50 (ms): 1, met (target <= 300) (CPU time 0.5, over 2 torch threads)\n" in text
     assert "key_write dominates (100 CPU ms of 102)" in text
     assert "Memory added by the loaded model, peak (MB): 700, missed by 100" in text
     assert "torch_import dominates (500 MB" in text
@@ -239,3 +242,28 @@ def test_the_benchmark_command_writes_both_files(
     assert results["quality"]["metrics"] == {}
     report = (out / "RESULTS.md").read_text()
     assert "## Training throughput (cpu" in report and "## Targets" in report
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--repeats", "0"], "expected a whole number of 1 or more, got '0'"),
+        (["--cold-runs", "-1"], "expected a whole number of 1 or more, got '-1'"),
+    ],
+)
+def test_counts_under_one_are_refused_at_once(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run.main(arguments)
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_checkpoint_or_an_out_under_a_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("")
+    assert run.main(["--out", str(tmp_path / "afile" / "x")]) == 2
+    assert "--out: " in capsys.readouterr().err
+    assert run.main(["--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 2
+    assert "none.pt" in capsys.readouterr().err and not (tmp_path / "results.json").exists()
