@@ -14,9 +14,14 @@ OUT ?= out
 
 # The main job: a motion from a prompt with the bundled model, offline, as a BVH file and a GIF
 # preview in $(OUT)/ (make run PROMPT="a person jogs" for another prompt).
+# PROMPT and OUT reach the command through the environment exactly as typed: quotes, $ and
+# backticks in them are read neither by make nor by the shell.
+export MOTIONCLIP_RUN_PROMPT := $(value PROMPT)
+export MOTIONCLIP_RUN_OUT := $(value OUT)
 run: $(VENV)/.installed
-	mkdir -p "$(OUT)"
-	$(VENV)/bin/motionclip generate "$(PROMPT)" --seconds 4 -o $(OUT)/motion.bvh --preview $(OUT)/motion.gif
+	mkdir -p "$$MOTIONCLIP_RUN_OUT"
+	$(VENV)/bin/motionclip generate "$$MOTIONCLIP_RUN_PROMPT" --seconds 4 \
+		-o "$$MOTIONCLIP_RUN_OUT/motion.bvh" --preview "$$MOTIONCLIP_RUN_OUT/motion.gif"
 
 test: $(VENV)/.installed $(VENV45)/.installed
 	$(VENV)/bin/ruff check .

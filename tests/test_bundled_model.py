@@ -48,9 +48,10 @@ def test_make_run_writes_a_motion_and_a_preview_offline(tmp_path: Path) -> None:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     environment = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    out = tmp_path / "out"  # absent, as `out/` is in a fresh clone
+    out = tmp_path / "out folder"  # absent, as `out/` is in a fresh clone; a space in it
+    prompt = 'a person "waves" with the $right hand `here` \\'  # passed on as typed
     subprocess.run(
-        ["make", "--no-print-directory", "run", f"OUT={out}"],
+        ["make", "--no-print-directory", "run", f"OUT={out}", f"PROMPT={prompt}"],
         cwd=ROOT,
         env=environment,
         check=True,
