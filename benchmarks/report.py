@@ -158,7 +158,8 @@ def training_lines(training: dict[str, Any]) -> list[str]:
     return [
         *lines,
         "",
-        f"Interleaved in one process ({steps} measured steps each, after one unmeasured): "
+        f"Interleaved in one process ({steps} measured step{'s' * (steps != 1)} each, after one "
+        "unmeasured): "
         f"windows/s ratio {ratio.removeprefix('ratio_').replace('_', ' ')} = {training[ratio]}. "
         "Floor: the step's FLOPs (forward and backward, as torch counts them) over the measured "
         "matmul rate at the model's width.",
