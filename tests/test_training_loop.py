@@ -593,3 +593,16 @@ def test_init_from_another_text_space_is_named_before_that_space_is_loaded(
     config = write_config(tmp_path / "c.toml", tmp_path / "bvh", missing)
     assert main(["--config", str(config), "--init", str(bundled_checkpoint_path())]) == 2
     assert "checkpoint is in the 'minilm' text space" in capsys.readouterr().err
+
+
+def test_one_process_on_a_gpu_sets_an_indexed_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.cuda.set_device refuses a bare torch.device("cuda"); a one-GPU run must give it the
+    current device's index (checked here without a GPU, with torch.cuda's answers stood in)."""
+    chosen: list[torch.device] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    for device in ("auto", "cuda", "cuda:1"):
+        assert start_process(device).device == chosen[-1]
+    assert chosen == [torch.device("cuda", 0), torch.device("cuda", 0), torch.device("cuda", 1)]
