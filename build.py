@@ -24,7 +24,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.atomic import check_output_folder, write_atomically
 from motionclip_blender.core.errors import MotionClipError
 
 ROOT = Path(__file__).resolve().parent
@@ -252,11 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 def check_arguments(output: Path, find_links: list[Path]) -> None:
     """Before minutes of resolving and downloading: an --output that cannot be a folder, and a
     --find-links that is no folder, are errors."""
-    for place in (output, *output.parents):
-        if place.exists():
-            if not place.is_dir():
-                raise BuildError(f"--output: {place} is a file, not a folder")
-            break
+    check_output_folder(output, "--output")
     for folder in find_links:
         if not folder.is_dir():
             raise BuildError(f"--find-links: {folder} is not a folder of wheels")

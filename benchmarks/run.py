@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from motionclip_blender.core import inference
+from motionclip_blender.core.atomic import check_output_folder
 from motionclip_blender.core.checkpoint import resolve_checkpoint_path
 from motionclip_blender.core.errors import MotionClipError
 
@@ -72,9 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
     try:
-        for place in (args.out, *args.out.parents):
-            if place.exists() and not place.is_dir():
-                raise MotionClipError(f"--out: {place} is a file, not a folder")
+        check_output_folder(args.out, "--out")
         with tempfile.TemporaryDirectory(prefix="motionclip-bench-") as blender_user:
             os.environ.setdefault("BLENDER_USER_RESOURCES", blender_user)
             results = run_all(args, argv)

@@ -272,15 +272,6 @@ class TrainConfig:
             )
 
 
-def check_output_folder(path: str | Path, what: str) -> None:
-    """Fail before any work when an output folder, or a folder above it, is a file."""
-    for place in (Path(path), *Path(path).parents):
-        if place.exists():
-            if not place.is_dir():
-                raise ConfigError(f"{what}: {place} is a file, not a folder")
-            return
-
-
 def command_parser(program: str, description: str | None) -> argparse.ArgumentParser:
     """The argument parser of a training command, with --config and --set."""
     parser = argparse.ArgumentParser(

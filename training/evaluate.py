@@ -60,7 +60,7 @@ import torch.nn.functional as F
 from motionclip_blender.core import captions, skeleton
 from motionclip_blender.core import checkpoint as checkpoints
 from motionclip_blender.core import rotations as rot
-from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.atomic import check_output_folder, write_atomically
 from motionclip_blender.core.checkpoint import TEXT_LATENT_SCALINGS, TextLatentScaling
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
@@ -77,7 +77,7 @@ from motionclip_blender.core.reconstruction import (
 from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 
 from .action_classifier import ClassifierEnsemble, cached_classifier, joint_tracks
-from .config import TrainConfig, check_output_folder, command_parser, load_config
+from .config import TrainConfig, command_parser, load_config
 from .prepare import prepare
 from .prepared import PreparedData
 

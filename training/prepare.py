@@ -26,11 +26,12 @@ import torch
 
 import motionclip_blender
 from motionclip_blender.core import amass, captions, mocap, pose_features
+from motionclip_blender.core.atomic import check_output_folder
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.motion import Motion
 
 from . import sources
-from .config import TrainConfig, check_output_folder, command_parser, load_config
+from .config import TrainConfig, command_parser, load_config
 from .prepared import PreparedData, WindowLabels
 from .splits import assign_splits
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 
 from motionclip_blender.core import joint_maps, mocap, skeleton
+from motionclip_blender.core.atomic import check_output_folder
 from motionclip_blender.core.errors import MotionClipError, RequestError
 from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
@@ -230,9 +231,7 @@ def report_files(data: Path, out: Path, limit: int | None) -> dict[str, list[Pat
         raise RequestError(f"--limit must be 1 or more, got {limit}")
     if not data.is_dir():
         raise RequestError(f"--data {data}: no such folder")
-    existing = next(path for path in (out, *out.parents) if path.exists())
-    if not existing.is_dir():
-        raise RequestError(f"--out {out}: {existing} is a file, not a folder")
+    check_output_folder(out, "--out")
     files = dataset_files(data)
     if not any(files.values()):
         raise RequestError(f"--data {data}: no clips under bandai/, deepmimic/motions/ or cmu8/")

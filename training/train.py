@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from motionclip_blender.core import checkpoint as checkpoints
-from motionclip_blender.core.atomic import write_atomically
+from motionclip_blender.core.atomic import check_output_folder, write_atomically
 from motionclip_blender.core.errors import MotionClipError
 from motionclip_blender.core.inference import MotionClip
 from motionclip_blender.core.kinematics import forward_kinematics
@@ -51,7 +51,7 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 from . import losses
 from .action_classifier import cached_classifier
 from .batches import Batch, BatchMaker
-from .config import OptimConfig, TrainConfig, check_output_folder, command_parser, load_config
+from .config import OptimConfig, TrainConfig, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
 from .evaluate import (

@@ -49,3 +49,13 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def check_output_folder(path: str | os.PathLike[str], what: str) -> None:
+    """Fail before any work when an output folder, or a folder above it, is a file (`what`
+    names the option or setting that gave the path)."""
+    for place in (Path(path), *Path(path).parents):
+        if place.exists():
+            if not place.is_dir():
+                raise MotionFileError(f"{what}: {place} is a file, not a folder")
+            return
