@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -81,3 +82,15 @@ def test_cmu8_layout_and_bad_input(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(MotionFileError, match="no frames"):
         mocap.read_source(path)
+
+
+def test_cmu8_drops_the_rest_pose_line_the_preprocessing_writes_first(tmp_path: Path) -> None:
+    rest = np.zeros(cmu8.FRAME_WIDTH)
+    rest[[3 + column for column in cmu8.REST_LINE]] = list(cmu8.REST_LINE.values())
+    captured = np.full(cmu8.FRAME_WIDTH, 0.1)
+    path = tmp_path / "walking_1.txt"
+    for lines, kept in (([rest, captured, captured], 2), ([captured, rest, captured], 3)):
+        path.write_text("".join(",".join(f"{v:.8f}" for v in line) + "\n" for line in lines))
+        assert cmu8.read_cmu8(path).num_frames == kept  # only a first rest line goes
+    path.write_text(",".join(f"{v:.8f}" for v in rest) + "\n")
+    assert cmu8.read_cmu8(path).num_frames == 1  # a file of the rest line alone keeps it

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import rotations as rot
@@ -74,6 +75,11 @@ JOINTS: tuple[tuple[str, int, tuple[float, float, float]], ...] = (
     ("rthumb_end", 36, (-41.8502, 0.0, 41.8502)),
 )
 FRAME_WIDTH = 3 + 3 * len(JOINTS)  # 117
+# The preprocessing writes the skeleton's rest pose as every file's first line (the same in all
+# 96 of the set's files: these exponential-map values, every other one 0), before the first
+# captured frame. Read as a frame it is a one-frame T-pose that a model learns to draw: dropped.
+REST_LINE = {8: 0.36651914, 26: -0.36651914, 48: 0.27925268, 51: -0.36651914, 54: -0.19198622,
+             65: 0.13962634, 92: -0.13962634}  # fmt: skip
 
 
 def read_cmu8(path: str | os.PathLike[str]) -> SourceMotion:
@@ -84,7 +90,16 @@ def read_cmu8(path: str | os.PathLike[str]) -> SourceMotion:
     if not rows:
         raise MotionFileError(f"{path}: no frames; expected lines of {FRAME_WIDTH} numbers")
     values = to_array(path, rows, FRAME_WIDTH, "root position, then 38 exponential maps")
+    if len(values) > 1 and is_rest_line(values[0]):
+        values = values[1:]
     return _source_motion(torch.from_numpy(values))
+
+
+def is_rest_line(line: np.ndarray) -> bool:
+    """Whether a line's rotations (all but the root position) are the rest pose, REST_LINE."""
+    rest = np.zeros(FRAME_WIDTH - 3)
+    rest[list(REST_LINE)] = list(REST_LINE.values())
+    return bool(np.allclose(line[3:], rest, atol=1e-6))
 
 
 def _source_motion(values: torch.Tensor) -> SourceMotion:
