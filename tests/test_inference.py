@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,7 @@ def test_a_prompt_is_told_its_closest_training_captions(
     assert described.prompt_report("a dog barks").startswith(
         f"the prompt is unlike every training caption; the closest is '{closest.text}'"
     )
-    with pytest.raises(RequestError, match="k must be at least 1"):
+    with pytest.raises(RequestError, match="k must be a whole number of 1 or more"):
         described.closest_captions("someone waves", k=0)
     assert described.edit_report("someone waves", "a dog barks") == (
         "from: closest training caption: 'someone waves' (cosine 1.00); "
@@ -371,3 +372,40 @@ def test_bad_motions_are_refused(session: MotionClip) -> None:
     rotations[3, 4, 0] = float("nan")
     with pytest.raises(MotionDataError, match="NaN"):
         Motion(rotations, torch.zeros(30, 3), 30.0)
+
+
+def test_numpy_numbers_and_float64_motions_work_and_wrong_kinds_are_named(
+    session: MotionClip,
+) -> None:
+    import numpy as np
+
+    motion = smooth_motion(2.0)
+    wide = Motion(motion.rotations.double(), motion.translation.double(), motion.fps)
+    assert wide.rotations.dtype == torch.float32  # kept in the dtype the model works in
+    torch.testing.assert_close(session.encode_motion([wide]), session.encode_motion([motion]))
+    with pytest.raises(MotionDataError, match="tensor of floating-point numbers"):
+        Motion(motion.rotations.long(), motion.translation, motion.fps)
+
+    plain = session.generate("walk", seconds=2, seed=5)
+    numpy = session.generate("walk", seconds=np.float32(2.0), seed=np.int64(5))
+    torch.testing.assert_close(plain.rotations, numpy.rotations)
+    latent = session.text_latents(["walk"])
+    assert session.decode(latent, frames=np.int64(30))[0].num_frames == 30
+    assert session.decode(latent[:0], seconds=2.0) == []
+    (blend,) = session.interpolate(motion, motion, np.array([0.5]), refine_steps=0)
+    assert blend.num_frames == 40
+    for call, message in [
+        (lambda: session.generate("walk", seed=1.5), "seed must be a whole number from 0"),
+        (lambda: session.generate("walk", seed=True), "seed must be a whole number"),
+        (lambda: session.generate("walk", seed=2**32), "to 4294967295"),
+        (lambda: session.generate("walk", seed=1, variation=math.nan), "variation must be"),
+        (lambda: session.decode(latent, frames=40.5), "frames must be between"),
+        (lambda: session.decode(latent), "either seconds or frames"),
+        (lambda: session.decode(latent[0], seconds=2.0), "latents must have shape"),
+        (lambda: session.decode(latent, seconds=[1.0, 2.0]), "2 lengths given for 1"),
+        (lambda: session.closest_captions("walk", k=2.5), "k must be a whole number"),
+    ]:
+        with pytest.raises(RequestError, match=message):
+            call()
+    with pytest.raises(PromptError, match="labels must be a list of texts"):
+        session.classify(motion, "walk")  # type: ignore[arg-type]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeGuard, cast
 
 import torch
 import torch.nn.functional as F
@@ -76,7 +78,7 @@ FAMILIAR_SIMILARITY = {"minilm": 0.5}
 # strength")
 EDIT_STRENGTH = 1.5
 MAX_EDIT_STRENGTH = 100.0  # far past any useful edit; larger ones overflow the decoded rotations
-SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed takes
+SEED_RANGE = (0, 2**32 - 1)  # torch's CPU generator keeps 32 bits of a seed: 2**32 variants
 
 
 # Twice a bound on the error of a cosine between unit vectors rounded to float16 and summed in
@@ -361,7 +363,7 @@ class MotionClip:
     def frames_for(self, seconds: float) -> int:
         """Frames at the model's rate for a duration; seconds outside the model's range raise."""
         low, high = self.config.min_seconds, self.config.max_seconds
-        if not (isinstance(seconds, int | float) and low <= seconds <= high):
+        if not (is_number(seconds) and low <= seconds <= high):
             raise RequestError(f"seconds must be between {low:g} and {high:g}, got {seconds}")
         return self._clamped_frames(seconds)
 
@@ -380,10 +382,12 @@ class MotionClip:
         latent; lengths outside the model's range (min_seconds..max_seconds) raise.
         """
         if latents.ndim != 2 or latents.shape[1] != self.config.latent_dim:
-            raise ValueError(
+            raise RequestError(
                 f"latents must have shape (N, {self.config.latent_dim}), got {tuple(latents.shape)}"
             )
         count = latents.shape[0]
+        if count == 0:
+            return []
         lengths = self._lengths(count, seconds, frames)
         mask = frame_mask(torch.tensor(lengths, device=self.device), max(lengths))
         with torch.inference_mode():
@@ -401,11 +405,13 @@ class MotionClip:
         frames: int | Sequence[int] | None,
     ) -> list[int]:
         if (seconds is None) == (frames is None):
-            raise ValueError("give the length as either seconds or frames")
+            raise RequestError("give the length as either seconds or frames")
         if frames is not None:
-            values = [frames] * count if isinstance(frames, int) else list(frames)
+            values = [frames] * count if is_number(frames) else list(cast(Sequence[int], frames))
             for value in values:
-                if not self.config.min_frames <= value <= self.config.max_frames:
+                if not (
+                    is_whole(value) and self.config.min_frames <= value <= self.config.max_frames
+                ):
                     raise RequestError(
                         f"frames must be between {self.config.min_frames} and "
                         f"{self.config.max_frames} at {self.fps:g} fps, got {value}"
@@ -413,10 +419,12 @@ class MotionClip:
             lengths = [int(value) for value in values]
         else:
             assert seconds is not None
-            durations = [seconds] * count if isinstance(seconds, int | float) else list(seconds)
+            durations = (
+                [seconds] * count if is_number(seconds) else list(cast(Sequence[float], seconds))
+            )
             lengths = [self.frames_for(value) for value in durations]
         if len(lengths) != count:
-            raise ValueError(f"{len(lengths)} lengths given for {count} latents")
+            raise RequestError(f"{len(lengths)} lengths given for {count} latents")
         return lengths
 
     # --- what users do -------------------------------------------------------------------------
@@ -436,13 +444,15 @@ class MotionClip:
         its norm, giving a variant that the same seed always reproduces.
         """
         frames = self.frames_for(seconds)
-        if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        if seed is not None and not (is_whole(seed) and SEED_RANGE[0] <= seed <= SEED_RANGE[1]):
             raise RequestError(
-                f"seed must be a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}, got {seed}"
+                f"seed must be a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}, got {seed!r}"
             )
+        if not (is_number(variation) and 0 <= variation < math.inf):
+            raise RequestError(f"variation must be a number of 0 or more, got {variation!r}")
         latent = self.text_latents([prompt], scaling)
         if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
+            generator = torch.Generator().manual_seed(int(seed))
             noise = torch.randn(latent.shape, generator=generator).to(latent)
             latent = latent + variation * latent.norm() * noise / math.sqrt(latent.shape[1])
         return self.decode(latent, frames=frames)[0]
@@ -451,8 +461,8 @@ class MotionClip:
         """The k training captions nearest the prompt in the text space, best first: the
         motions "nearest_captions" generation replays, so a user can see what a prompt was
         understood as. Empty when the checkpoint stores no caption texts."""
-        if k < 1:
-            raise RequestError(f"k must be at least 1, got {k}")
+        if not (is_whole(k) and k >= 1):
+            raise RequestError(f"k must be a whole number of 1 or more, got {k!r}")
         captions = self.checkpoint.caption_latents
         if captions is None or not captions.texts:
             return []
@@ -506,7 +516,7 @@ class MotionClip:
         length); progress(done, total) is called after each of their steps; what it raises
         stops them.
         """
-        if not isinstance(refine_steps, int) or isinstance(refine_steps, bool) or refine_steps < 0:
+        if not (is_whole(refine_steps) and refine_steps >= 0):
             raise RequestError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
         if refine_steps == 0 or not motions:
             return self.corrected_latents(motions)
@@ -543,7 +553,7 @@ class MotionClip:
         of their latents (faithful_latents, refined by `refine_steps`, reporting to `progress`);
         each lasts the interpolated duration of what the two latents decode to (a motion over
         max_seconds counts as its first max_seconds)."""
-        if not weights or not all(0.0 <= weight <= 1.0 for weight in weights):
+        if len(weights) == 0 or not all(0.0 <= weight <= 1.0 for weight in weights):
             raise RequestError(f"weights must be one or more numbers in [0, 1], got {weights}")
         latents = self.faithful_latents([a, b], refine_steps, progress)
         blend = torch.tensor(weights, dtype=latents.dtype, device=self.device)[:, None]
@@ -601,6 +611,8 @@ class MotionClip:
         self, motions: Sequence[Motion], labels: Sequence[str]
     ) -> list[list[LabelScore]]:
         """classify for several motions, encoding the labels once."""
+        if isinstance(labels, str):
+            raise PromptError(f"labels must be a list of texts, got the text {labels!r}")
         names = [label.strip() for label in labels]
         if not names or not all(names):
             raise PromptError(f"labels must be one or more non-empty texts, got {list(labels)}")
@@ -614,8 +626,8 @@ class MotionClip:
 
     def search(self, query: str | Motion, library: EncodedMotions, k: int = 5) -> list[SearchHit]:
         """The k library motions nearest to a text or motion query by cosine, best first."""
-        if k < 1:
-            raise RequestError(f"k must be at least 1, got {k}")
+        if not (is_whole(k) and k >= 1):
+            raise RequestError(f"k must be a whole number of 1 or more, got {k!r}")
         if isinstance(query, str):
             latent = self.encode_text([query])
         else:
@@ -627,3 +639,13 @@ class MotionClip:
             SearchHit(library.names[row], score)
             for score, row in zip(scores.tolist(), rows.tolist(), strict=True)
         ]
+
+
+def is_number(value: object) -> TypeGuard[float]:
+    """A real number (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_whole(value: object) -> TypeGuard[int]:
+    """A whole number (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -32,6 +32,8 @@ class Motion:
     rotations: (T, 24, 3) local joint rotations as axis-angle, joint 0 the global orientation.
     translation: (T, 3) root translation in metres, Z-up world.
     fps: frames per second, > 0.
+    Both tensors are kept in float32 (given in float64, from numpy say, they are converted), the
+    dtype the model and every conversion here work in.
     """
 
     rotations: torch.Tensor
@@ -39,6 +41,11 @@ class Motion:
     fps: float
 
     def __post_init__(self) -> None:
+        for name in ("rotations", "translation"):
+            values = getattr(self, name)
+            if not (isinstance(values, torch.Tensor) and values.dtype.is_floating_point):
+                raise MotionDataError(f"{name} must be a tensor of floating-point numbers")
+            object.__setattr__(self, name, values.float())
         rotations, translation = self.rotations, self.translation
         if rotations.ndim != 3 or rotations.shape[1:] != (skeleton.NUM_JOINTS, 3):
             raise MotionDataError(
