@@ -26,7 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--seconds", type=float, default=4.0, help="duration, 1 to 8 (default 4)")
     add_output_argument(parser)
     parser.add_argument(
-        "--seed", type=int, help="make a seeded variant (the same seed gives the same motion)"
+        "--seed",
+        type=int,
+        help="make a seeded variant, 0 to 4294967295 (the same seed gives the same motion)",
     )
     parser.add_argument("--preview", type=Path, metavar="OUT.gif", help="also write a GIF preview")
     add_checkpoint_argument(parser)
