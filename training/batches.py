@@ -153,9 +153,9 @@ class BatchMaker:
         by_label = repeated_up_to_label_floor(data, by_source, label_floor)
         self.windows = repeated_up_to_replay_floor(by_label, replayed, replay_floor)
         if len(self.windows) < batch_size * world:
-            raise ValueError(
+            raise ConfigError(
                 f"the {split} split has {len(self.windows)} windows, fewer than one batch of "
-                f"{batch_size} for each of {world} process(es)"
+                f"{batch_size} for each of {world} process(es) (train.batch_size)"
             )
         if length_group < 1:
             raise ValueError(f"length_group must be at least 1, got {length_group}")

@@ -340,12 +340,6 @@ class Trainer(TrainingStep):
 
     def batch_maker(self, replayed: frozenset[int]) -> BatchMaker:
         """This process' training batches, with `replayed` windows up to train.replay_floor."""
-        try:
-            return self._batch_maker(replayed)
-        except ValueError as error:  # the split is too small for the batch size
-            raise MotionClipError(f"{error} (train.batch_size)") from None
-
-    def _batch_maker(self, replayed: frozenset[int]) -> BatchMaker:
         train = self.config.train
         return BatchMaker(
             self.data,

@@ -80,6 +80,8 @@ FRAME_WIDTH = 3 + 3 * len(JOINTS)  # 117
 # captured frame. Read as a frame it is a one-frame T-pose that a model learns to draw: dropped.
 REST_LINE = {8: 0.36651914, 26: -0.36651914, 48: 0.27925268, 51: -0.36651914, 54: -0.19198622,
              65: 0.13962634, 92: -0.13962634}  # fmt: skip
+REST_ROTATIONS = np.zeros(FRAME_WIDTH - 3)
+REST_ROTATIONS[list(REST_LINE)] = list(REST_LINE.values())
 
 
 def read_cmu8(path: str | os.PathLike[str]) -> SourceMotion:
@@ -97,9 +99,7 @@ def read_cmu8(path: str | os.PathLike[str]) -> SourceMotion:
 
 def is_rest_line(line: np.ndarray) -> bool:
     """Whether a line's rotations (all but the root position) are the rest pose, REST_LINE."""
-    rest = np.zeros(FRAME_WIDTH - 3)
-    rest[list(REST_LINE)] = list(REST_LINE.values())
-    return bool(np.allclose(line[3:], rest, atol=1e-6))
+    return bool(np.allclose(line[3:], REST_ROTATIONS, atol=1e-6))
 
 
 def _source_motion(values: torch.Tensor) -> SourceMotion:

@@ -337,19 +337,18 @@ class MotionClip:
             for motion in motions
         ]
 
-    def check_duration(self, motion: Motion) -> Motion:
-        """The motion at the model's rate; MotionDataError when it is too short to encode."""
-        resampled = motion if motion.fps == self.fps else motion.resample(self.fps)
-        if resampled.num_frames < self.config.min_frames:
+    def check_duration(self, motion: Motion) -> None:
+        """MotionDataError when the motion, at the model's rate, is too short to encode."""
+        if motion.frames_at(self.fps) < self.config.min_frames:
             raise MotionDataError(
                 f"a motion of {motion.duration:.2f} s is too short: the model needs at least "
                 f"{self.config.min_seconds:g} s"
             )
-        return resampled
 
     def _windows(self, motion: Motion) -> list[Motion]:
         """The motion at the model's rate, as one window or several of max_frames covering it."""
-        resampled = self.check_duration(motion)
+        self.check_duration(motion)
+        resampled = motion if motion.fps == self.fps else motion.resample(self.fps)
         frames = resampled.num_frames
         window = self.config.max_frames
         count = math.ceil(frames / window)

@@ -87,6 +87,12 @@ class Motion:
         """Frames [start, stop), Python slice rules; raises if the result would be empty."""
         return Motion(self.rotations[start:stop], self.translation[start:stop], self.fps)
 
+    def frames_at(self, fps: float) -> int:
+        """How many frames resample(fps) gives, without resampling."""
+        if fps == self.fps or self.num_frames == 1:
+            return self.num_frames
+        return max(1, round(self.num_frames * fps / self.fps))
+
     def resample(self, fps: float) -> Motion:
         """The same motion at another frame rate: slerp for rotations, linear for translation.
 
@@ -98,7 +104,7 @@ class Motion:
             raise MotionDataError(f"target frame rate must be a positive number, got {fps}")
         if fps == self.fps or self.num_frames == 1:
             return Motion(self.rotations, self.translation, float(fps))
-        count = max(1, round(self.num_frames * fps / self.fps))
+        count = self.frames_at(fps)
         position = torch.arange(count, dtype=torch.float64) * (self.fps / fps)
         lower = position.floor().long().clamp(max=self.num_frames - 2)
         weight = (position - lower).to(self.rotations.dtype)
