@@ -68,6 +68,10 @@ def fixture_text() -> str:
         ),
         (lambda text: text.replace("1 2 3 90 0 0", "1 2 3 90 0"), r"line 20: 8 values; expected 9"),
         (lambda text: text.replace("1 2 3 90", "1 2 nan 90"), r"line 20: NaN or infinite"),
+        (
+            lambda text: text.replace("1 2 3 90", "1 2 -4e38 90"),
+            r"line 20: the value -4e[+]38 is past float32's range",
+        ),
         (lambda text: text.replace("1 2 3 90", "1 2 x 90"), r"line 20: a value is not a number"),
         (
             lambda text: (

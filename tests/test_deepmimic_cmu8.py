@@ -45,7 +45,12 @@ def test_deepmimic_rest_frame_and_knee_angle(tmp_path: Path) -> None:
     [
         ([], "no frames"),
         ([[0.1] * 43], "frame 0 has length 43; a humanoid3d frame has 44 values"),
-        ([[float("nan")] * 44], "frame 0 has NaN"),
+        ([[float("nan")] * 44], "frame 0: NaN or infinite value"),
+        # Past float32's range: motions are computed in float32, where it would be infinite.
+        (
+            [rest_frame(), [*rest_frame()[:2], 1e39, *rest_frame()[3:]]],
+            "frame 1: the value 1e[+]39 is past float32's range",
+        ),
         ([rest_frame(), None], "frame 1 is not a list"),
         ([rest_frame(), [[1]] * 44], r"frame 1 holds \[1\], not a number"),
         ([[*rest_frame()[:5], "1", *rest_frame()[6:]]], r'frame 0 holds "1", not a number'),

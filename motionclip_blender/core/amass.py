@@ -19,6 +19,7 @@ import torch
 from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
+from .frame_rows import MAX_FLOAT32
 from .motion import Motion
 from .source_motion import MAX_FRAME_TIME, MIN_FRAME_TIME
 
@@ -28,7 +29,6 @@ FRAMERATE_KEYS = ("mocap_framerate", "mocap_frame_rate")  # AMASS SMPL-H, AMASS 
 # The largest axis-angle value read, in radians. A rotation needs at most pi; a few turns more
 # are harmless, but values far beyond lose all precision and, past float32's range, become NaN.
 MAX_ANGLE = 1e3
-MAX_FLOAT32 = float(np.finfo(np.float32).max)
 DTYPE_KINDS = {"b": "booleans", "c": "complex numbers", "S": "text", "U": "text"}
 
 

@@ -20,7 +20,7 @@ import torch
 
 from . import rotations as rot
 from .errors import MotionFileError
-from .frame_rows import read_lines
+from .frame_rows import first_unusable, read_lines
 from .source_motion import (
     FRAME_TIME_RANGE,
     MAX_FRAME_TIME,
@@ -96,11 +96,10 @@ def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
         values = np.array(frames, dtype=np.float64)
     except OverflowError:
         raise MotionFileError(f"{path}: 'Frames' holds a number too large to read") from None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise MotionFileError(
-            f"{path}: frame {int(bad.any(axis=1).nonzero()[0][0])} has NaN or infinite values"
-        )
+    unusable = first_unusable(values[:, 1:])  # the durations in column 0 are checked below
+    if unusable is not None:
+        number, what = unusable
+        raise MotionFileError(f"{path}: frame {number}: {what}")
     durations = values[:-1, 0] if len(values) > 1 else values[:, 0]  # the last one may be 0
     too_short_or_long = ~((durations >= MIN_FRAME_TIME) & (durations <= MAX_FRAME_TIME))
     if too_short_or_long.any():
