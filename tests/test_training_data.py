@@ -83,6 +83,19 @@ def test_prepared_data_is_cached_and_keyed_by_inputs(tmp_path: Path, tiny_clip_p
     assert again.content_key() != prepared.content_key()
 
 
+def test_the_cache_key_does_not_depend_on_how_the_root_is_written(
+    tmp_path: Path, tiny_clip_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    amass_dataset(tmp_path / "amass", sequences_per_label=1)
+    absolute = load_config(write_config(tmp_path / "c.toml", tmp_path / "amass", tiny_clip_path))
+    monkeypatch.chdir(tmp_path)
+    relative = load_config(write_config(tmp_path / "r.toml", Path("amass"), tiny_clip_path))
+    assert collect_clips(relative)[0].path.parts[0] == "amass"
+    assert cache_path(relative, collect_clips(relative)) == cache_path(
+        absolute, collect_clips(absolute)
+    )
+
+
 def test_bvh_folder_with_a_corrupt_file_warns_with_the_count(
     tmp_path: Path, tiny_clip_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

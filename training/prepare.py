@@ -13,6 +13,7 @@ it writes): a change to retargeting prepares again, and stale data is never used
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -97,7 +98,9 @@ def cache_path(config: TrainConfig, clips: list[sources.Clip]) -> Path:
         digest.update(source.read_bytes())
     for clip in clips:
         stat = clip.path.stat()
-        digest.update(f"{clip}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        # The absolute path: a root written relative or absolute finds the same cache.
+        absolute = dataclasses.replace(clip, path=clip.path.resolve())
+        digest.update(f"{absolute}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return Path(config.data.cache) / f"prepared-{digest.hexdigest()[:20]}.pt"
 
 
