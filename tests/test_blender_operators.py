@@ -590,7 +590,11 @@ def test_an_unexpected_error_when_applying_is_reported_and_discards(scene: Any) 
     def broken(value: int) -> str:
         raise AttributeError("read-only")
 
-    job = jobs.Job("Broken", lambda progress: 1, broken, lambda: discarded.append(True))
+    def discard() -> bool:
+        discarded.append(True)
+        return True
+
+    job = jobs.Job("Broken", lambda progress: 1, broken, discard)
     outcome = jobs.submit(job)
     assert outcome is not None and outcome.level == "ERROR" and "read-only" in outcome.message
     assert discarded == [True]
@@ -615,3 +619,80 @@ def test_disabling_the_add_on_stops_its_jobs(scene: Any, monkeypatch: pytest.Mon
         assert not applied
     finally:
         addon_utils.enable("motionclip_blender", default_set=True)
+
+
+def run_in_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs in worker threads, drained by the test where the UI's timer would drain them."""
+    monkeypatch.setattr(jobs, "synchronous", lambda: False)
+
+
+def drain() -> None:
+    deadline = time.monotonic() + 30
+    while jobs.running() and time.monotonic() < deadline:
+        jobs._drain()
+        time.sleep(0.01)
+    assert not jobs.running()
+
+
+def test_opening_a_file_forgets_running_jobs(
+    scene: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+
+    bpy.ops.motionclip.add_rig()
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "other.blend"))
+    run_in_background(monkeypatch)
+    release, applied = threading.Event(), []
+    job = jobs.Job("Slow", lambda progress: release.wait(10), lambda value: f"{applied.append(1)}")
+    assert jobs.submit(job) is None
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "other.blend"))
+    assert not jobs.running() and job.progress.cancel_requested.is_set()
+    release.set()
+    time.sleep(0.2)
+    jobs._drain()  # as the timer a later job registers again would
+    assert not applied
+
+
+def test_undo_while_the_model_works_cancels_it(scene: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    bpy.ops.motionclip.add_rig()
+    bpy.ops.ed.undo_push(message="rig added")
+    before = snapshot_actions()
+    run_in_background(monkeypatch)
+    bpy.ops.motionclip.generate("EXEC_DEFAULT", True, prompt="a person jumps", seconds=2)
+    bpy.ops.ed.undo()  # the user undoes the Generate while it works
+    drain()
+    assert snapshot_actions() == before
+    assert jobs.messages[-1] == jobs.Outcome("WARNING", "Generate: cancelled")
+
+
+def test_undo_does_not_bring_back_a_rig_a_failed_job_removed(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cube = bpy.data.objects.new("Cube", None)
+    bpy.context.scene.collection.objects.link(cube)
+    bpy.ops.ed.undo_push(message="start")
+    run_in_background(monkeypatch)
+    bpy.ops.motionclip.generate("EXEC_DEFAULT", True, prompt="a person walks", seconds=2)
+    jobs.cancel_all()
+    drain()  # the cancelled job removes the rig its operator added
+    assert sorted(bpy.data.objects.keys()) == ["Cube"]
+    bpy.data.objects["Cube"].location.x = 5.0
+    bpy.ops.ed.undo_push(message="move")
+    bpy.ops.ed.undo()  # undoes the move only
+    assert sorted(bpy.data.objects.keys()) == ["Cube"]
+
+
+def test_a_rig_linked_from_a_library_is_refused(scene: Any, tmp_path: Path) -> None:
+    generate("a person walks", seconds=2.0)
+    library = tmp_path / "library.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(library))
+    fresh_scene()
+    with bpy.data.libraries.load(str(library), link=True) as (_source, linked):
+        linked.objects = ["SMPL"]
+    rig = linked.objects[0]
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    before = snapshot_actions()
+    with pytest.raises(RuntimeError, match=r"armature 'SMPL' is linked from .*library\.blend"):
+        generate("a person jumps", seconds=2.0)
+    assert snapshot_actions() == before and rig.animation_data.action.name == "a person walks"

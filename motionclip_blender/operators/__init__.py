@@ -43,9 +43,11 @@ def register() -> None:
         bpy.utils.register_class(cls)
     bpy.types.Scene.motionclip = bpy.props.PointerProperty(type=MotionClipSettings)  # type: ignore[attr-defined,func-returns-value]
     bpy.types.WindowManager.motionclip = bpy.props.PointerProperty(type=MotionClipFindings)  # type: ignore[attr-defined,func-returns-value]
+    jobs.add_handlers()
 
 
 def unregister() -> None:
+    jobs.remove_handlers()
     jobs.shutdown()
     del bpy.types.WindowManager.motionclip  # type: ignore[attr-defined]
     del bpy.types.Scene.motionclip  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from ..core.errors import MotionClipError
 from . import jobs
 from .armature import build_armature
 from .body import add_body
-from .placement import check_not_tweaking
+from .placement import check_can_animate
 from .preferences import smpl_model_folder
 from .sampling import is_smpl_rig, rig_for_action, sample_action, scene_fps
 
@@ -94,11 +94,12 @@ class TargetRig:
     name: str
     added: bool
 
-    def discard(self) -> None:
-        """Remove the rig if the operator added it: its job failed, so nothing it made stays."""
+    def discard(self) -> bool:
+        """Remove the rig if the operator added it: its job failed, so nothing it made stays.
+        Whether anything was removed (an undo may have removed the rig already)."""
         obj = bpy.data.objects.get(self.name) if self.added else None
         if obj is None:
-            return
+            return False
         for part in [*obj.children, obj]:
             data = part.data
             bpy.data.objects.remove(part)
@@ -106,6 +107,7 @@ class TargetRig:
                 bpy.data.meshes.remove(data)
             elif isinstance(data, bpy.types.Armature) and data.users == 0:
                 bpy.data.armatures.remove(data)
+        return True
 
 
 def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
@@ -116,18 +118,19 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     """
     obj = context.active_object
     if is_smpl_rig(obj):
-        check_not_tweaking(obj)
+        check_can_animate(obj)
         return TargetRig(obj.name, added=False)
     return TargetRig(add_smpl_rig(context, smpl_model_folder(context)).name, added=True)
 
 
 def target_rig(name: str) -> bpy.types.Object:
     """When applying a result: the SMPL rig of that name, unless the user removed it meanwhile
-    or put it in NLA tweak mode, checked before anything is written."""
+    or made it one that cannot be animated (check_can_animate), checked before anything is
+    written."""
     obj = bpy.data.objects.get(name)
     if obj is None:
         raise MotionClipError(f"the armature '{name}' was removed while the model worked")
-    check_not_tweaking(obj)
+    check_can_animate(obj)
     return obj
 
 

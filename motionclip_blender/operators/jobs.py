@@ -7,6 +7,9 @@ undo step is pushed after it so the user can undo what it added. In background m
 Blender, scripts, tests) there is no event loop to drain the queue: jobs run to completion inside
 `submit`, so scripts can use the result at once.
 
+Jobs belong to the file and the state they started in: loading a file forgets them, and an undo
+or redo while they work cancels them (see `HANDLERS`).
+
 Outcomes are words, never tracebacks: a MotionClipError's message, "cancelled", or the message
 `apply` returns. With the UI they are kept for the panel (and errors pop up); in background mode
 `submit` returns the outcome to the operator, which reports it.
@@ -69,13 +72,14 @@ class Job:
 
     work(progress) -> result runs without bpy; apply(result) -> message writes Blender data;
     discard(), when given, runs on the main thread instead when the result is not applied (an
-    error or a cancel), to remove what the operator made before the work (a new rig).
+    error or a cancel), to remove what the operator made before the work (a new rig), and says
+    whether it removed anything.
     """
 
     name: str
     work: Callable[[Progress], Any]
     apply: Callable[[Any], str]
-    discard: Callable[[], None] | None = None  # undoes what the operator made up front
+    discard: Callable[[], bool] | None = None  # undoes what the operator made up front
     progress: Progress = field(default_factory=Progress)
 
 
@@ -97,7 +101,7 @@ def synchronous() -> bool:
 def submit(job: Job) -> Outcome | None:
     """Run `job`. Background mode: at once, returning its outcome. UI: in a worker thread."""
     if synchronous():
-        return _finish(job, *_run(job))
+        return _finish(job, *_run(job))[0]
     _running.append(job)
     threading.Thread(target=lambda: _results.put((job, *_run(job))), daemon=True).start()
     if not bpy.app.timers.is_registered(_drain):
@@ -122,6 +126,41 @@ def shutdown() -> None:
         bpy.app.timers.unregister(_drain)
 
 
+@bpy.app.handlers.persistent
+def _forget_on_load(*_args: object) -> None:
+    """Before another file loads (Open, Revert, New): the jobs' rigs are the closing file's, so
+    nothing they make may land in the next one, on a rig that happens to have the same name."""
+    shutdown()
+
+
+@bpy.app.handlers.persistent
+def _cancel_on_undo(*_args: object) -> None:
+    """Undo or redo while jobs work (Ctrl-Z, or a value changed in Adjust Last Operation, which
+    undoes the operator and runs it again): the state their results were meant for is gone."""
+    cancel_all()
+
+
+HANDLERS = (
+    (bpy.app.handlers.load_pre, _forget_on_load),
+    (bpy.app.handlers.undo_pre, _cancel_on_undo),
+    (bpy.app.handlers.redo_pre, _cancel_on_undo),
+)
+
+
+def add_handlers() -> None:
+    """Watch for file loads, undo and redo, as the add-on is enabled."""
+    for handlers, handler in HANDLERS:
+        if handler not in handlers:
+            handlers.append(handler)
+
+
+def remove_handlers() -> None:
+    """Stop watching, as the add-on is disabled."""
+    for handlers, handler in HANDLERS:
+        if handler in handlers:
+            handlers.remove(handler)
+
+
 def _run(job: Job) -> tuple[Any, BaseException | None]:
     try:
         return job.work(job.progress), None
@@ -129,12 +168,13 @@ def _run(job: Job) -> tuple[Any, BaseException | None]:
         return None, error
 
 
-def _finish(job: Job, result: Any, error: BaseException | None) -> Outcome:
-    """On the main thread: apply the result, or put the error in words and discard."""
+def _finish(job: Job, result: Any, error: BaseException | None) -> tuple[Outcome, bool]:
+    """On the main thread: apply the result, or put the error in words and discard. Also whether
+    Blender data changed (a result applied, or something discarded)."""
     outcome = _applied(job, result, error)
-    if outcome.level != "INFO" and job.discard is not None:
-        job.discard()
-    return outcome
+    if outcome.level == "INFO":
+        return outcome, True
+    return outcome, job.discard is not None and job.discard()
 
 
 def _applied(job: Job, result: Any, error: BaseException | None) -> Outcome:
@@ -164,11 +204,11 @@ def _drain() -> float | None:
         if job not in _running:  # forgotten by shutdown
             continue
         _running.remove(job)
-        outcome = _finish(job, result, error)
+        outcome, changed = _finish(job, result, error)
         messages.append(outcome)
-        if outcome.level == "INFO":
+        if changed:  # a discard too: else an undo would bring back the rig it removed
             bpy.ops.ed.undo_push(message=f"MotionCLIP: {job.name}")
-        elif outcome.level == "ERROR":
+        if outcome.level == "ERROR":
             _popup(outcome.message)
     _redraw_sidebars()
     return POLL_SECONDS if _running else None

@@ -15,8 +15,16 @@ PLACEMENTS = [
 ]
 
 
-def check_not_tweaking(obj: bpy.types.Object) -> None:
-    """Refuse an armature in NLA tweak mode, where its active action cannot be changed."""
+def check_can_animate(obj: bpy.types.Object) -> None:
+    """Refuse an armature whose animation a result cannot be put on: one linked from a library,
+    where changes are not saved with the file, or one in NLA tweak mode, where the active action
+    cannot be changed."""
+    if not obj.is_editable:
+        source = f"linked from {obj.library.filepath}" if obj.library else "not editable"
+        raise MotionClipError(
+            f"armature '{obj.name}' is {source}, so new animation on it would not be saved: make "
+            "it a library override first (Object > Library Override > Make)"
+        )
     if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
         raise MotionClipError(
             f"armature '{obj.name}' is in NLA tweak mode: leave it first (Tab in the NLA editor)"
@@ -26,7 +34,7 @@ def check_not_tweaking(obj: bpy.types.Object) -> None:
 def place_action(obj: bpy.types.Object, action: bpy.types.Action, placement: str) -> str:
     """Make `action` the active action (a previous one stashed) or a new NLA strip starting at its
     first key. Returns a short description of where it went."""
-    check_not_tweaking(obj)
+    check_can_animate(obj)
     animation = obj.animation_data or obj.animation_data_create()
     assert animation is not None
     if placement == "NLA":
@@ -42,7 +50,7 @@ def place_action(obj: bpy.types.Object, action: bpy.types.Action, placement: str
 def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], start: int) -> str:
     """Strips one after another on one new NLA track, the first at `start`. Returns what the
     user should know about them (hidden_note), or ''."""
-    check_not_tweaking(obj)
+    check_can_animate(obj)
     animation = obj.animation_data or obj.animation_data_create()
     assert animation is not None
     track = animation.nla_tracks.new()
