@@ -20,7 +20,7 @@ from motionclip_blender.core.errors import (
 from motionclip_blender.core.inference import EncodedMotions, MotionClip
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.reconstruction import decoded_latents
-from motionclip_blender.core.text_spaces import ClipSpace
+from motionclip_blender.core.text_spaces import ClipSpace, PromptTruncatedWarning
 from tests.motions import smooth_motion
 from tests.tiny_models import TINY_CLIP_DIM, tiny_clip
 
@@ -156,6 +156,11 @@ def test_a_prompt_is_told_its_closest_training_captions(
     assert matches[0].similarity >= matches[1].similarity >= matches[2].similarity
     assert described.prompt_report("someone waves") == (
         "closest training caption: 'someone waves' (cosine 1.00)"
+    )
+    with pytest.warns(PromptTruncatedWarning):
+        long = described.prompt_report("someone waves and then " * 10)
+    assert long.endswith(
+        f"(only the prompt's first {session.text_space.context_length} tokens were read)"
     )
     monkeypatch.setitem(inference.FAMILIAR_SIMILARITY, "clip", 0.999)
     closest = described.closest_captions("a dog barks", k=1)[0]

@@ -83,6 +83,8 @@ def test_long_prompts_are_cut_with_a_warning(clip_space: ClipSpace) -> None:
     with pytest.warns(PromptTruncatedWarning, match="24 tokens"):
         embedding = clip_space.encode_text([long])
     assert embedding.shape == (1, TINY_CLIP_DIM)
+    # 22 words of one token each, with the start and end tokens, fill the 24 exactly.
+    assert clip_space.fits("walk " * 22) and not clip_space.fits("walk " * 23)
     tokens = clip_space.tokenize(["walk"])
     assert (
         tokens.shape == (1, 24)
@@ -155,6 +157,7 @@ def test_minilm_has_no_image_tower_and_cuts_long_prompts(minilm: text_spaces.Tex
         minilm.encode_image([Image.new("RGB", (8, 8))])
     with pytest.warns(PromptTruncatedWarning, match="256 tokens"):
         assert minilm.encode_text(["walk " * 400]).shape == (1, 384)
+    assert minilm.fits("walk " * 254) and not minilm.fits("walk " * 255)  # with [CLS], [SEP]
 
 
 def test_minilm_matches_transformers_bert_with_mean_pooling(minilm: text_spaces.TextSpace) -> None:

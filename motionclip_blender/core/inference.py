@@ -475,8 +475,8 @@ class MotionClip:
 
     def prompt_report(self, prompt: str) -> str:
         """One sentence for the user on what the prompt was understood as: its closest training
-        caption, and whether the prompt is unlike everything learnt (FAMILIAR_SIMILARITY); empty
-        when the checkpoint stores no caption texts."""
+        caption, whether the prompt is unlike everything learnt (FAMILIAR_SIMILARITY), and whether
+        it was too long to read whole; empty when the checkpoint stores no caption texts."""
         matches = self.closest_captions(prompt, k=1)
         if not matches:
             return ""
@@ -484,11 +484,16 @@ class MotionClip:
         quoted = f"'{closest.text}' (cosine {closest.similarity:.2f})"
         familiar = FAMILIAR_SIMILARITY.get(self.checkpoint.text_space)
         if familiar is not None and closest.similarity < familiar:
-            return (
+            report = (
                 f"the prompt is unlike every training caption; the closest is {quoted}, so "
                 f"expect the nearest action the model knows, not the one asked for"
             )
-        return f"closest training caption: {quoted}"
+        else:
+            report = f"closest training caption: {quoted}"
+        space = self.text_space
+        if not space.fits(prompt):
+            report += f" (only the prompt's first {space.context_length} tokens were read)"
+        return report
 
     def edit_report(self, from_text: str, to_text: str) -> str:
         """prompt_report of edit's two texts, as "from: ...; to: ...", so that a user sees what

@@ -84,6 +84,11 @@ class TextSpace(ABC):
     def _encode_text(self, texts: list[str]) -> torch.Tensor:
         """Non-empty, stripped texts -> (N, dim)."""
 
+    @abstractmethod
+    def fits(self, text: str) -> bool:
+        """Whether the encoder reads all of `text`: a longer one is cut to its first
+        context_length tokens."""
+
     def _warn_truncated(self, text: str) -> None:
         warnings.warn(
             f"prompt longer than the {self.name} text encoder's {self.context_length} tokens; "
@@ -263,6 +268,9 @@ class ClipSpace(TextSpace):
     def _encode_text(self, texts: list[str]) -> torch.Tensor:
         return self.model.encode_text(self.tokenize(texts).to(self.device))
 
+    def fits(self, text: str) -> bool:
+        return len(self.tokenizer.encode(text.strip())) + 2 <= self.context_length  # start, end
+
     def encode_image(self, images: Sequence[Image.Image]) -> torch.Tensor:
         if not images:
             raise TextSpaceError("no images given")
@@ -316,3 +324,6 @@ class MiniLmSpace(TextSpace):
         weights = mask[..., None].to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)
+
+    def fits(self, text: str) -> bool:
+        return not self.tokenizer.encode(text.strip()).overflowing
