@@ -42,6 +42,26 @@ def test_crlf_and_tabs() -> None:
     assert source.fps == 30.0
 
 
+def test_end_site_in_any_case_and_joint_names_with_spaces_as_blender_reads_them(
+    tmp_path: Path,
+) -> None:
+    text = (
+        fixture_text()
+        .replace("ROOT Hips", "ROOT Bip01 Pelvis {")
+        .replace("\n{\n\tOFFSET 5", "\n\tOFFSET 5")
+        .replace("JOINT Spine", "JOINT Bip01 L Thigh")
+        .replace("End Site", "end site Bip01 L Toe")
+    )
+    source = bvh.read_bvh(write_text(tmp_path, text))
+    assert source.names == ("Bip01_Pelvis", "Bip01_L_Thigh", "Bip01_L_Thigh_end")
+    torch.testing.assert_close(
+        source.joint_positions(), bvh.read_bvh(FIXTURES / "two_bones.bvh").joint_positions()
+    )
+    for end_site in ("End site", "end Site"):
+        path = write_text(tmp_path, fixture_text().replace("End Site", end_site))
+        assert bvh.read_bvh(path).names == ("Hips", "Spine", "Spine_end")
+
+
 def test_any_whitespace_in_the_frame_time_key(tmp_path: Path) -> None:
     path = write_text(tmp_path, fixture_text().replace("Frame Time:", "Frame\t Time:"))
     assert bvh.read_bvh(path).fps == 25.0
@@ -82,6 +102,11 @@ def fixture_text() -> str:
             r"no frames",
         ),
         (lambda text: text.replace("MOTION", "MOTON"), r"no MOTION section"),
+        (
+            lambda text: text.replace("JOINT Spine", "JOINT\nSpine"),
+            r"line 6: expected a joint name after ROOT or JOINT, on the same line",
+        ),
+        (lambda text: text.replace("End Site", "End Sight"), r"line 10: expected 'Site' after"),
         *[
             (
                 lambda text, count=count: text.replace("CHANNELS 3", f"CHANNELS {count}"),

@@ -43,6 +43,18 @@ def test_user_json_map(tmp_path: Path) -> None:
     assert label == str(path) and joint_map["pelvis"] == names[joint_maps.REQUIRED.index("pelvis")]
 
 
+def test_user_json_map_entry_naming_no_source_joint_is_refused(tmp_path: Path) -> None:
+    names = [f"b{i}" for i in range(len(joint_maps.REQUIRED))]
+    entries = dict(zip(joint_maps.REQUIRED, names, strict=True)) | {"spine3": "Spine_2_TYPO"}
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(entries))
+    with pytest.raises(MotionDataError) as caught:
+        joint_maps.resolve(str(path), names)
+    message = str(caught.value)
+    assert f"joint map '{path}'" in message and '"spine3": "Spine_2_TYPO"' in message
+    assert f"Source joints seen: {', '.join(names)}" in message
+
+
 def test_bad_json_maps(tmp_path: Path) -> None:
     path = tmp_path / "map.json"
     path.write_text('{"hips": "Hips"}')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 
 from motionclip_blender.core import joint_maps, mocap, preview, skeleton
 from motionclip_blender.core import rotations as rot
-from motionclip_blender.core.errors import MotionFileError
+from motionclip_blender.core.errors import MotionDataError, MotionFileError
 from motionclip_blender.core.motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
 from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
@@ -126,12 +127,18 @@ def test_upright_head_keeps_smpl_rest_neck_and_a_nod_carries_over(tmp_path: Path
 
 def test_bandai_rest_pose_and_walk_keep_the_head_upright() -> None:
     """Bandai's rest pose has every bone along one axis; at rest SMPL's neck and head keep their
-    rest pose, and over a walk the neck bends little (aiming its bone bent it back 41 degrees)."""
+    rest pose, and over a walk the neck bends little (aiming its bone bent it back 41 degrees).
+    The rest pose is the walk's first frame: alone it lies down, which retargeting refuses."""
     source = mocap.read_source(shared_dataset("bandai") / CLIPS["bandai"])
-    joint_map = joint_maps.BUILT_IN["bandai"]
-    at_rest = retarget(source.rest_pose(), joint_map).motion.rotations
+    rest = source.rest_pose()
+    source = replace(
+        source,
+        rotations=torch.cat([rest.rotations, source.rotations]),
+        translations=torch.cat([rest.translations, source.translations]),
+    )
+    rotations = retarget(source, joint_maps.BUILT_IN["bandai"]).motion.rotations
+    at_rest, walk = rotations[:1], rotations[1:]
     assert at_rest[0, [NECK, HEAD]].norm(dim=-1).max() < 1e-4
-    walk = retarget(source, joint_map).motion.rotations
     assert torch.rad2deg(walk[:, NECK].norm(dim=-1)).mean() < 10.0
     assert torch.rad2deg(walk[:, HEAD].norm(dim=-1)).mean() < 10.0
 
@@ -149,6 +156,66 @@ def test_knee_bend_sets_the_hip_twist() -> None:
     # Within 0.08 rad: SMPL's thigh and shin are not quite collinear at rest, so the bend plane
     # is a little off its knee axis. Without the bend plane the knee would absorb the 0.6 twist.
     torch.testing.assert_close(knee, torch.tensor([1.2, 0.0, 0.0]), atol=0.08, rtol=0)
+
+
+def standing_source(up: str, frames: int = 3) -> SourceMotion:
+    """SMPL's rest skeleton standing still in a file whose up axis is `up`, named as SOURCE_MAP."""
+    to_file = TO_Z_UP[up].T @ TO_Z_UP["y"]  # SMPL's Y-up rest frame, through our Z-up world
+    rest = skeleton.rest_joints() @ to_file.T
+    parents = torch.tensor(skeleton.PARENTS).clamp_min(0)
+    offsets = rest - rest[parents]
+    offsets[0] = rest[0]
+    return SourceMotion(
+        names=tuple(SOURCE_MAP.values()),
+        parents=skeleton.PARENTS,
+        offsets=offsets,
+        rotations=torch.eye(3).expand(frames, skeleton.NUM_JOINTS, 3, 3).clone(),
+        translations=offsets.expand(frames, -1, -1).clone(),
+        fps=30.0,
+        up=up,
+    )
+
+
+@pytest.mark.parametrize(("file_up", "read_up"), [("z", "y"), ("y", "z")])
+def test_a_file_read_with_the_wrong_up_axis_is_refused_with_the_right_one(
+    file_up: str, read_up: str
+) -> None:
+    source = standing_source(file_up)
+    head = retarget(source, SOURCE_MAP).motion.joints()[0, HEAD]
+    assert head[2] > 1.4  # stands with its own up axis
+    message = (
+        rf"with up='{read_up}' the body would lie down: its trunk, from 'src_pelvis' to "
+        rf"'src_head', is \d+ degrees .* pass up='{file_up}' \(on the command line, import --up "
+        rf"{file_up}\)"
+    )
+    with pytest.raises(MotionDataError, match=message):
+        retarget(replace(source, up=read_up), SOURCE_MAP)
+
+
+def test_a_rest_pose_or_a_motion_that_lies_down_alone_passes_the_up_axis_check() -> None:
+    """Bandai's rest pose lies along +X but its motion stands; a clip of getting up lies down in
+    most frames but its rest pose stands; zero OFFSETs (positions in the channels) say nothing."""
+    standing, lying = standing_source("y"), standing_source("z")
+    assert retarget(replace(standing, offsets=lying.offsets), SOURCE_MAP).motion.num_frames == 3
+    assert retarget(replace(lying, offsets=standing.offsets, up="y"), SOURCE_MAP)
+    zero = torch.zeros_like(lying.offsets)
+    assert retarget(replace(lying, offsets=zero, up="y"), SOURCE_MAP)
+
+
+@pytest.mark.parametrize("degenerate", ["one joint", "zero-length bones"])
+def test_legs_of_no_length_name_the_leg_joints(degenerate: str) -> None:
+    source, joint_map = standing_source("y"), dict(SOURCE_MAP)
+    legs = [f"{side}_{joint}" for side in ("left", "right") for joint in ("hip", "knee", "ankle")]
+    if degenerate == "one joint":
+        joint_map |= {name: "src_pelvis" for name in legs}
+    else:
+        translations = source.translations.clone()
+        translations[:, [skeleton.JOINT_INDEX[name] for name in legs if "hip" not in name]] = 0.0
+        source = replace(source, translations=translations)
+    expected = "'src_pelvis'" if degenerate == "one joint" else "'src_left_knee'"
+    message = rf"legs have no length \(left_hip -> '\w+', left_knee -> {expected}"
+    with pytest.raises(MotionDataError, match=message):
+        retarget(source, joint_map)
 
 
 def import_clip(path: Path) -> tuple[SourceMotion, object]:

@@ -7,14 +7,15 @@ objects over two extra dependencies (pyglm, spatial-transform) and is slower.
 Reading rules: any channel order; rotation channels compose in the order listed (intrinsic, so
 "Zrotation Xrotation Yrotation" is Rz @ Rx @ Ry); position channels, on any joint, replace that
 joint's OFFSET (so a root OFFSET is ignored when the root has position channels); End Sites become
-joints named "<parent>_end"; CRLF line ends and tabs are fine. BVH is Y-up by convention.
+joints named "<parent>_end" ("End Site" in any case, a name after it ignored); a joint's name is
+the rest of its ROOT/JOINT line, words joined with "_" as Blender does; CRLF line ends and tabs
+are fine. BVH is Y-up by convention.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NoReturn
@@ -48,19 +49,31 @@ class _Tokens:
 
     def __init__(self, path: Path, lines: list[str]) -> None:
         self.path = path
-        self.words: Iterator[tuple[str, int]] = (
+        self.words = [
             (word, number) for number, line in enumerate(lines, 1) for word in line.split()
-        )
+        ]
+        self.position = 0  # index of the next word
         self.line = 0
 
     def next(self, expected: str) -> str:
-        found = next(self.words, None)
-        if found is None:
+        if self.position == len(self.words):
             raise MotionFileError(
                 f"{self.path}: the hierarchy ends early (line {self.line}); expected {expected}"
             )
-        word, self.line = found
+        word, self.line = self.words[self.position]
+        self.position += 1
         return word
+
+    def rest_of_line(self) -> list[str]:
+        """The words left on the current line, up to a '{' (which stays for the next read)."""
+        words = []
+        while self.position < len(self.words):
+            word, number = self.words[self.position]
+            if number != self.line or word == "{":
+                break
+            words.append(word)
+            self.position += 1
+        return words
 
     def expect(self, keyword: str) -> None:
         word = self.next(f"'{keyword}'")
@@ -109,8 +122,15 @@ def read_bvh(path: str | os.PathLike[str], up: str = "y") -> SourceMotion:
 
 
 def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
-    """Read one joint block (after ROOT/JOINT) and, recursively, its children."""
-    joint = _Joint(tokens.next("a joint name"), parent, (0.0, 0.0, 0.0))
+    """Read one joint block (after ROOT/JOINT) and, recursively, its children.
+
+    The name is the rest of the ROOT/JOINT line, its words joined with "_" as Blender does
+    ("Bip01 L Thigh" -> "Bip01_L_Thigh").
+    """
+    name = "_".join(tokens.rest_of_line())
+    if not name:
+        tokens.fail("expected a joint name after ROOT or JOINT, on the same line")
+    joint = _Joint(name, parent, (0.0, 0.0, 0.0))
     index = len(joints)
     joints.append(joint)
     tokens.expect("{")
@@ -133,8 +153,11 @@ def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
                 joint.channels.append(channel.capitalize())
         elif word == "JOINT":
             _read_joint(tokens, joints, index)
-        elif word == "End":
-            tokens.expect("Site")
+        elif word.lower() == "end":
+            site = tokens.next("'Site'")
+            if site.lower() != "site":
+                tokens.fail(f"expected 'Site' after '{word}', found '{site}'")
+            tokens.rest_of_line()  # a name after End Site, which Blender ignores too
             tokens.expect("{")
             tokens.expect("OFFSET")
             offset = tuple(tokens.number("an OFFSET number") for _ in range(3))

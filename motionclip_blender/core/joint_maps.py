@@ -153,6 +153,7 @@ def resolve(spec: str | None, names: Sequence[str]) -> tuple[str, JointMap]:
         joint_map = BUILT_IN[spec]
     elif spec.lower().endswith(".json"):
         joint_map = read_map(spec)
+        _check_sources(spec, joint_map, names)
     else:
         raise MotionDataError(
             f"unknown joint map '{spec}': use one of {', '.join(BUILT_IN)} or a .json file"
@@ -183,6 +184,23 @@ def read_map(path: str | os.PathLike[str]) -> JointMap:
             f"{', '.join(skeleton.JOINT_NAMES)}"
         )
     return data
+
+
+def _check_sources(spec: str, joint_map: JointMap, names: Sequence[str]) -> None:
+    """Every entry of a user's map names a source joint: one that does not (a typo, another
+    skeleton's map) would otherwise leave its SMPL joint silently following its parent."""
+    seen = {normalize(name) for name in names}
+    unknown = [
+        f'"{smpl}": "{source}"'
+        for smpl, source in joint_map.items()
+        if normalize(source) not in seen
+    ]
+    if unknown:
+        raise MotionDataError(
+            f"cannot map this skeleton onto SMPL: the joint map '{spec}' names source joints "
+            f"that are not in this skeleton: {', '.join(unknown)} (names match without case or "
+            f"namespace prefix). Source joints seen: {', '.join(names)}"
+        )
 
 
 def _check_covers(label: str, joint_map: JointMap, names: Sequence[str]) -> None:

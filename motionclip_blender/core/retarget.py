@@ -21,6 +21,9 @@ mocap formats define with the head upright on the chest: the source's rest pose 
 frame, and a REST_RELATIVE joint's world rotation is the source joint's world rotation since rest
 times that rest solution (where the joint keeps SMPL's rest pose relative to its parent). This
 also carries the head's own turn, which no bone direction shows.
+
+Before solving, a source whose body would lie down with its up axis (a Z-up file read as Y-up)
+or whose legs have no length (nothing to scale by) is refused with a MotionDataError.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import torch
 
 from . import preview, skeleton
 from . import rotations as rot
+from .errors import MotionDataError
 from .joint_maps import JointMap, indices
 from .motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
 from .source_motion import UP_AXES, SourceMotion
@@ -62,6 +66,12 @@ PAIR_MIDPOINT_WEIGHT = 0.1  # where a left/right pair's midpoint lies: only brea
 # standing frames within 3 cm: 86.7% with the very lowest frame, 97% with this).
 FLOOR_QUANTILE = 0.02
 SHORTEST_SEGMENT = 0.01  # segments under this fraction of the leg length have no direction
+LEG_JOINTS = ("hip", "knee", "ankle")  # the chain whose length scales the source to SMPL
+# The trunk's end for the up-axis check (_check_upright): the highest of these the map drives.
+TRUNK_TOPS = tuple(
+    skeleton.JOINT_INDEX[name] for name in ("head", "neck", "spine3", "spine2", "spine1")
+)
+MAX_TRUNK_TILT = 60.0  # degrees between the trunk and up beyond which the body lies down
 
 
 SegmentKind = Literal["bone", "offset", "span", "rest_relative"]
@@ -117,11 +127,13 @@ def retarget(source: SourceMotion, joint_map: JointMap) -> Retargeted:
     }
     to_z_up = TO_Z_UP[source.up]
     turns, positions = source.forward_kinematics()
+    rest_positions = source.rest_pose().joint_positions()
+    _check_upright(source, found, rest_positions, positions)
     positions = positions.float() @ to_z_up.T
     smpl_legs = _leg_length(skeleton.rest_joints()[None], {joint: joint for joint in found})
-    positions = positions * (smpl_legs / _leg_length(positions, found))
+    positions = positions * (smpl_legs / _source_leg_length(source, found, positions))
     segments = _segments(found, positions)
-    rest_positions = source.rest_pose().joint_positions().float() @ to_z_up.T
+    rest_positions = rest_positions.float() @ to_z_up.T
     at_rest = _solve_rotations(found, rest_positions, segments, {})[0]
     followed = {
         joint: to_z_up @ turns[:, found[joint]].float() @ to_z_up.T @ at_rest[joint]
@@ -186,10 +198,73 @@ def _leg_length(positions: torch.Tensor, found: dict[int, int]) -> torch.Tensor:
     """
     lengths = []
     for side in ("left", "right"):
-        chain = [skeleton.JOINT_INDEX[f"{side}_{joint}"] for joint in ("hip", "knee", "ankle")]
+        chain = [skeleton.JOINT_INDEX[f"{side}_{joint}"] for joint in LEG_JOINTS]
         points = [positions[:, found[joint]] for joint in chain]
         lengths.append((points[1] - points[0]).norm(dim=-1) + (points[2] - points[1]).norm(dim=-1))
     return torch.stack(lengths).mean(dim=0).median()
+
+
+def _source_leg_length(
+    source: SourceMotion, found: dict[int, int], positions: torch.Tensor
+) -> float:
+    """The source's leg length (_leg_length), which the motion is scaled by; MotionDataError when
+    it is zero (a map putting hip, knee and ankle on one joint, or legs of zero-length bones)."""
+    length = _leg_length(positions, found)
+    if length > 0:
+        return float(length)
+    legs = ", ".join(
+        f"{name} -> '{source.names[found[skeleton.JOINT_INDEX[name]]]}'"
+        for name in (f"{side}_{joint}" for side in ("left", "right") for joint in LEG_JOINTS)
+    )
+    raise MotionDataError(
+        f"cannot scale the source to SMPL's size: its legs have no length ({legs}). Map SMPL's "
+        "hips, knees and ankles to three different source joints down each leg, with bones of "
+        "non-zero length between them"
+    )
+
+
+def _check_upright(
+    source: SourceMotion, found: dict[int, int], rest: torch.Tensor, positions: torch.Tensor
+) -> None:
+    """MotionDataError when the body would lie down with the source's up axis: its trunk (pelvis
+    to head, or the highest trunk joint mapped) is more than MAX_TRUNK_TILT degrees off up both in
+    the rest pose and in the median frame, as when a Z-up file is read as Y-up.
+
+    rest: (1, J, 3) and positions: (T, J, 3), in the file's axes. Either pose alone may lie down:
+    Bandai's rest pose lies along +X (its joints' rotations stand it up), and a clip of getting up
+    lies down in most frames. A rest trunk of zero length (zero OFFSETs) skips the check.
+    """
+    top = next((joint for joint in TRUNK_TOPS if joint in found), None)
+    if 0 not in found or top is None:
+        return
+    start, end = found[0], found[top]
+    rest_trunk, trunk = rest[:, end] - rest[:, start], positions[:, end] - positions[:, start]
+    if rest_trunk.norm() == 0 or _upright(rest_trunk, trunk, source.up):
+        return
+    hint = " ".join(
+        f"The file looks {axis.upper()}-up: pass up='{axis}' (on the command line, import --up "
+        f"{axis})."
+        for axis in UP_AXES
+        if axis != source.up and _upright(rest_trunk, trunk, axis)
+    )
+    raise MotionDataError(
+        f"with up='{source.up}' the body would lie down: its trunk, from '{source.names[start]}' "
+        f"to '{source.names[end]}', is {_tilt(rest_trunk, source.up):.0f} degrees from the up "
+        f"axis in the rest pose (OFFSETs) and a median {_tilt(trunk, source.up):.0f} over the "
+        f"frames (at most {MAX_TRUNK_TILT:g} stands). {hint or 'Check the joint map.'}"
+    )
+
+
+def _upright(rest_trunk: torch.Tensor, trunk: torch.Tensor, up: str) -> bool:
+    """Whether the trunk stands within MAX_TRUNK_TILT of the up axis `up`, at rest or mostly."""
+    return bool(min(_tilt(rest_trunk, up), _tilt(trunk, up)) <= MAX_TRUNK_TILT)
+
+
+def _tilt(vectors: torch.Tensor, up: str) -> float:
+    """Median over frames of the angle in degrees between (T, 3) vectors in the file's axes and
+    the up axis `up` (zero-length vectors count as 90 degrees)."""
+    cosine = vectors[:, UP_AXES[up]] / vectors.norm(dim=-1).clamp_min(1e-12)
+    return float(torch.rad2deg(torch.acos(cosine.clamp(-1.0, 1.0))).median())
 
 
 def _segments(found: dict[int, int], positions: torch.Tensor) -> list[Segment]:
