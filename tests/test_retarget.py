@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionclip_blender.core import joint_maps, mocap, preview, skeleton
+from motionclip_blender.core import bvh, joint_maps, mocap, preview, skeleton
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.errors import MotionDataError, MotionFileError
 from motionclip_blender.core.motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
@@ -18,6 +18,7 @@ from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
     FLOOR_QUANTILE,
     TO_Z_UP,
+    check_upright,
     comparison_figures,
     direction_errors,
     retarget,
@@ -189,17 +190,28 @@ def test_a_file_read_with_the_wrong_up_axis_is_refused_with_the_right_one(
         rf"{file_up}\)"
     )
     with pytest.raises(MotionDataError, match=message):
-        retarget(replace(source, up=read_up), SOURCE_MAP)
+        check_upright(replace(source, up=read_up), SOURCE_MAP)
+    # A Blender rig is read in its Z-up world, where one that lies down lies in the scene.
+    assert retarget(replace(source, up=read_up), SOURCE_MAP).motion.num_frames == 3
+
+
+def test_importing_a_file_with_the_wrong_up_axis_names_the_file_and_the_axis(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "walk.bvh"
+    bvh.write_bvh(smooth_motion(seconds=1.0), path)  # Y-up, as BVH is by convention
+    assert mocap.import_motion(path).num_frames == 30
+    with pytest.raises(MotionFileError, match=rf"{path}: with up='z' .* pass up='y'"):
+        mocap.import_motion(path, up="z")
 
 
 def test_a_rest_pose_or_a_motion_that_lies_down_alone_passes_the_up_axis_check() -> None:
     """Bandai's rest pose lies along +X but its motion stands; a clip of getting up lies down in
     most frames but its rest pose stands; zero OFFSETs (positions in the channels) say nothing."""
     standing, lying = standing_source("y"), standing_source("z")
-    assert retarget(replace(standing, offsets=lying.offsets), SOURCE_MAP).motion.num_frames == 3
-    assert retarget(replace(lying, offsets=standing.offsets, up="y"), SOURCE_MAP)
-    zero = torch.zeros_like(lying.offsets)
-    assert retarget(replace(lying, offsets=zero, up="y"), SOURCE_MAP)
+    check_upright(replace(standing, offsets=lying.offsets), SOURCE_MAP)
+    check_upright(replace(lying, offsets=standing.offsets, up="y"), SOURCE_MAP)
+    check_upright(replace(lying, offsets=torch.zeros_like(lying.offsets), up="y"), SOURCE_MAP)
 
 
 @pytest.mark.parametrize("degenerate", ["one joint", "zero-length bones"])

@@ -8,7 +8,7 @@ from pathlib import Path
 from . import bvh, cmu8, deepmimic, joint_maps
 from .errors import MotionDataError, MotionFileError
 from .motion import Motion
-from .retarget import retarget
+from .retarget import check_upright, retarget
 from .source_motion import SourceMotion
 
 
@@ -65,6 +65,7 @@ def import_motion(
     source = read_source(path, up)
     try:
         _, chosen = joint_maps.resolve(joint_map, source.names)
+        check_upright(source, chosen)
         motion = retarget(source, chosen).motion
         return motion if fps is None else motion.resample(fps)
     except MotionDataError as error:

@@ -22,8 +22,9 @@ frame, and a REST_RELATIVE joint's world rotation is the source joint's world ro
 times that rest solution (where the joint keeps SMPL's rest pose relative to its parent). This
 also carries the head's own turn, which no bone direction shows.
 
-Before solving, a source whose body would lie down with its up axis (a Z-up file read as Y-up)
-or whose legs have no length (nothing to scale by) is refused with a MotionDataError.
+A source whose legs have no length (nothing to scale by) is refused with a MotionDataError, and
+`check_upright` refuses a file whose body would lie down with the up axis it was read with (a
+Z-up file read as Y-up); Blender's rigs need no such check, their world being Z-up.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ PAIR_MIDPOINT_WEIGHT = 0.1  # where a left/right pair's midpoint lies: only brea
 FLOOR_QUANTILE = 0.02
 SHORTEST_SEGMENT = 0.01  # segments under this fraction of the leg length have no direction
 LEG_JOINTS = ("hip", "knee", "ankle")  # the chain whose length scales the source to SMPL
-# The trunk's end for the up-axis check (_check_upright): the highest of these the map drives.
+# The trunk's end for the up-axis check (check_upright): the highest of these the map drives.
 TRUNK_TOPS = tuple(
     skeleton.JOINT_INDEX[name] for name in ("head", "neck", "spine3", "spine2", "spine1")
 )
@@ -121,19 +122,14 @@ class Retargeted:
 
 def retarget(source: SourceMotion, joint_map: JointMap) -> Retargeted:
     """Retarget a source motion onto SMPL with a joint map {SMPL joint: source joint}."""
-    found = {
-        skeleton.JOINT_INDEX[name]: index
-        for name, index in indices(joint_map, source.names).items()
-    }
+    found = _found_joints(source, joint_map)
     to_z_up = TO_Z_UP[source.up]
     turns, positions = source.forward_kinematics()
-    rest_positions = source.rest_pose().joint_positions()
-    _check_upright(source, found, rest_positions, positions)
     positions = positions.float() @ to_z_up.T
     smpl_legs = _leg_length(skeleton.rest_joints()[None], {joint: joint for joint in found})
     positions = positions * (smpl_legs / _source_leg_length(source, found, positions))
     segments = _segments(found, positions)
-    rest_positions = rest_positions.float() @ to_z_up.T
+    rest_positions = source.rest_pose().joint_positions().float() @ to_z_up.T
     at_rest = _solve_rotations(found, rest_positions, segments, {})[0]
     followed = {
         joint: to_z_up @ turns[:, found[joint]].float() @ to_z_up.T @ at_rest[joint]
@@ -191,6 +187,14 @@ def comparison_figures(result: Retargeted) -> list[preview.Figure]:
     return [source, smpl]
 
 
+def _found_joints(source: SourceMotion, joint_map: JointMap) -> dict[int, int]:
+    """{SMPL joint index: source joint index} for the joints the map finds in the source."""
+    return {
+        skeleton.JOINT_INDEX[name]: index
+        for name, index in indices(joint_map, source.names).items()
+    }
+
+
 def _leg_length(positions: torch.Tensor, found: dict[int, int]) -> torch.Tensor:
     """Median over frames of hip-knee plus knee-ankle, averaged over both legs.
 
@@ -223,20 +227,20 @@ def _source_leg_length(
     )
 
 
-def _check_upright(
-    source: SourceMotion, found: dict[int, int], rest: torch.Tensor, positions: torch.Tensor
-) -> None:
-    """MotionDataError when the body would lie down with the source's up axis: its trunk (pelvis
-    to head, or the highest trunk joint mapped) is more than MAX_TRUNK_TILT degrees off up both in
-    the rest pose and in the median frame, as when a Z-up file is read as Y-up.
+def check_upright(source: SourceMotion, joint_map: JointMap) -> None:
+    """MotionDataError when a file's body would lie down with the up axis it was read with: its
+    trunk (pelvis to head, or the highest trunk joint mapped) is more than MAX_TRUNK_TILT degrees
+    off up both in the rest pose and in the median frame, as when a Z-up file is read as Y-up.
 
-    rest: (1, J, 3) and positions: (T, J, 3), in the file's axes. Either pose alone may lie down:
-    Bandai's rest pose lies along +X (its joints' rotations stand it up), and a clip of getting up
-    lies down in most frames. A rest trunk of zero length (zero OFFSETs) skips the check.
+    Either pose alone may lie down: Bandai's rest pose lies along +X (its joints' rotations stand
+    it up), and a clip of getting up lies down in most frames. A rest trunk of zero length (zero
+    OFFSETs) skips the check.
     """
+    found = _found_joints(source, joint_map)
     top = next((joint for joint in TRUNK_TOPS if joint in found), None)
     if 0 not in found or top is None:
         return
+    rest, positions = source.rest_pose().joint_positions(), source.forward_kinematics()[1]
     start, end = found[0], found[top]
     rest_trunk, trunk = rest[:, end] - rest[:, start], positions[:, end] - positions[:, start]
     if rest_trunk.norm() == 0 or _upright(rest_trunk, trunk, source.up):
