@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,52 @@ def test_a_file_given_as_the_library_folder_is_named_as_such(
     (path,) = make_library(tmp_path / "library")[:1]
     with pytest.raises(MotionFileError, match="library folder is a file, not a folder"):
         index_library(path, session, tmp_path / "cache")
+
+
+def test_a_file_rewritten_with_its_old_size_and_time_is_encoded_again(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    a, _, _ = make_library(folder)
+    index_library(folder, session, cache)
+    before = a.stat()
+    write_npz(smooth_motion(1.5, seed=7), a)  # same length, so the same size
+    os.utime(a, ns=(before.st_atime_ns, before.st_mtime_ns))  # as cp -p or rsync -t leave it
+    assert a.stat().st_size == before.st_size
+    again = index_library(folder, session, cache)
+    assert again.encoded == 1
+    torch.testing.assert_close(
+        again.latents[0], session.encode_motion([smooth_motion(1.5, seed=7)])[0]
+    )
+
+
+def test_an_interrupted_index_keeps_the_files_it_encoded(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    folder, cache = tmp_path / "library", tmp_path / "cache"
+    make_library(folder)
+
+    def cancel_at_the_third(done: int, total: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        index_library(folder, session, cache, progress=cancel_at_the_third)
+    again = index_library(folder, session, cache)
+    assert (again.encoded, again.reused) == (0, 3)
+
+
+def test_linked_folders_are_searched_once_and_long_names_cached(
+    session: MotionClip, tmp_path: Path
+) -> None:
+    folder, cache = tmp_path / ("動" * 70), tmp_path / "cache"  # 210 bytes of name
+    make_library(folder)
+    (tmp_path / "pack").mkdir()
+    write_npz(smooth_motion(2.0, seed=4), tmp_path / "pack" / "p.npz")
+    (folder / "linked").symlink_to(tmp_path / "pack", target_is_directory=True)
+    (folder / "loop").symlink_to(folder, target_is_directory=True)  # must not recurse forever
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "library cache not saved" would fail the test
+        library = index_library(folder, session, cache)
+    assert [Path(name).name for name in library.names] == ["a.npz", "b.npz", "p.npz", "c.npz"]
+    assert index_library(folder, session, cache).reused == 4

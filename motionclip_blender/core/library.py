@@ -2,10 +2,12 @@
 once and cached on disk, for the `search` command and Blender's "find similar".
 
 The cache is one file per folder and checkpoint (keyed by the checkpoint's identity, the SHA-256
-of its file). Each entry records a file's size and modification time; a refresh encodes only new or
-changed files, drops removed ones, and rewrites the cache only when something changed. Files that
-cannot be used (unreadable, too short) are remembered with the reason, so they are not re-read
-until they change, and reported in `Library.skipped`.
+of its file). Each entry records a file's size and its modification and change times (the change
+time moves with a new mode too, and cannot be set back as the modification time can); a refresh
+encodes only new or changed files, drops removed ones, and rewrites the cache when something
+changed, also when it is interrupted, keeping the files encoded until then. Files that cannot be
+used (unreadable, too short) are remembered with the reason, so they are not re-read until they
+change, and reported in `Library.skipped`. Folders linked into the library are searched too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from .errors import MotionClipError, MotionFileError
 from .inference import EncodedMotions, MotionClip
 
 CACHE_FORMAT = "motionclip-library-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries stamped with the change time as well
+CACHE_NAME_CHARACTERS = 32  # of the folder's name in the cache's: file names hold 255 bytes
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,29 @@ def default_cache_folder() -> Path:
 
 
 def motion_files(folder: Path) -> list[Path]:
-    """Motion files under `folder` (recursively, hidden ones left out), sorted."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.suffix.lower() in files.READERS
-        and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+    """Motion files under `folder` (recursively, linked folders followed once each, hidden files
+    and folders left out), sorted."""
+    found, seen = [], set()
+    for root, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree, or a second link to one folder
+            folders.clear()
+            continue
+        seen.add(real)
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found += [
+            Path(root, name)
+            for name in names
+            if not name.startswith(".")
+            and Path(name).suffix.lower() in files.READERS
+            and Path(root, name).is_file()
+        ]
+    return sorted(found)
+
+
+def _stamp(stat: os.stat_result) -> list[int]:
+    """What says a file is unchanged: its size, modification and change times."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 def index_library(
@@ -74,26 +92,24 @@ def index_library(
     cached = _read_cache(cache_path, session.checkpoint.identity)
     entries: dict[str, dict[str, Any]] = {}
     paths = motion_files(folder)
+    keys = [str(path.relative_to(folder)) for path in paths]
     stale = []
-    for path in paths:
-        key = str(path.relative_to(folder))
-        stat = path.stat()
+    for key, path in zip(keys, paths, strict=True):
+        stamp = _stamp(path.stat())
         old = cached.get(key)
-        if old is not None and (old["size"], old["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+        if old is not None and old["stamp"] == stamp:
             entries[key] = old
         else:
-            stale.append((key, path, stat))
-    for done, (key, path, stat) in enumerate(stale, start=1):
-        entries[key] = {
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            **_encode(path, session),
-        }
-        if progress is not None:
-            progress(done, len(stale))
-    if stale or entries.keys() != cached.keys():
-        _write_cache(cache_path, session.checkpoint.identity, entries)
-    usable = [key for key in entries if entries[key]["latent"] is not None]
+            stale.append((key, path, stamp))
+    try:
+        for done, (key, path, stamp) in enumerate(stale, start=1):
+            entries[key] = {"stamp": stamp, **_encode(path, session)}
+            if progress is not None:
+                progress(done, len(stale))
+    finally:  # a cancel or an error keeps what was encoded until then
+        if stale or entries.keys() != cached.keys():
+            _write_cache(cache_path, session.checkpoint.identity, entries)
+    usable = [key for key in keys if entries[key]["latent"] is not None]
     latents = [entries[key]["latent"] for key in usable]
     return Library(
         names=[str(folder / key) for key in usable],
@@ -102,9 +118,9 @@ def index_library(
         encoded=len(stale),
         reused=len(paths) - len(stale),
         skipped=tuple(
-            f"{folder / key}: {entry['problem']}"
-            for key, entry in entries.items()
-            if entry["latent"] is None
+            f"{folder / key}: {entries[key]['problem']}"
+            for key in keys
+            if entries[key]["latent"] is None
         ),
     )
 
@@ -122,7 +138,8 @@ def _encode(path: Path, session: MotionClip) -> dict[str, Any]:
 
 def _cache_path(folder: Path, session: MotionClip, cache_folder: Path) -> Path:
     folder_key = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
-    return cache_folder / f"{folder.name}-{folder_key}-{session.checkpoint.identity[:16]}.pt"
+    name = folder.name[:CACHE_NAME_CHARACTERS]
+    return cache_folder / f"{name}-{folder_key}-{session.checkpoint.identity[:16]}.pt"
 
 
 def _read_cache(path: Path, identity: str) -> dict[str, dict[str, Any]]:
