@@ -102,7 +102,7 @@ def test_read_back_gives_the_keyed_rotations_and_finds_its_own_action(scene: Any
 
     copy = walk.copy()
     rig.animation_data.action = copy
-    assert bpy.ops.motionclip.find_similar(labels="walk, jump") == {"FINISHED"}
+    assert bpy.ops.motionclip.find_similar(labels="walk, jump, walk") == {"FINISHED"}
     results = bpy.context.window_manager.motionclip.results
     assert results[0].name == "a person walks" and results[0].score > 0.999
     assert {label.name for label in bpy.context.window_manager.motionclip.labels} == {

@@ -99,6 +99,18 @@ def test_search_by_motion_and_by_text(
     assert hits[0]["score"] == pytest.approx(1.0, abs=1e-5)
     code, out, _ = run(capsys, tiny_checkpoint, "search", "a person walks", "--library", "library")
     assert code == 0 and len(out.splitlines()) == 3
+    (workdir / "run").write_text("#!/bin/sh\n")  # a script named like the word is not a motion
+    code, out, _ = run(capsys, tiny_checkpoint, "search", "run", "--library", "library")
+    assert code == 0 and len(out.splitlines()) == 3
+
+
+def test_search_refuses_a_bad_k_before_encoding_the_library(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, tiny_checkpoint, "search", "walk", "--library", "library", "--k", "0")
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--k: expected a whole number of 1 or more" in err
 
 
 def test_blend_and_edit_write_motions(

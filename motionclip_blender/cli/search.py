@@ -22,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("query", metavar="QUERY", help="a text, or a motion file (.npz, .bvh)")
     parser.add_argument("--library", required=True, type=Path, metavar="DIR")
-    parser.add_argument("--k", type=int, default=5, help="how many results (default 5)")
+    parser.add_argument(
+        "--k", type=result_count, default=5, help="how many results, 1 or more (default 5)"
+    )
     parser.add_argument(
         "--json", action="store_true", help='print a JSON array of {"path": PATH, "score": S}'
     )
@@ -31,11 +33,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def read_query(query: str, session: MotionClip) -> str | Motion:
-    """A motion when QUERY names a file or has a motion file suffix, else the text itself."""
+    """A motion when QUERY has a motion file suffix or names a file with a suffix, else the text
+    itself (a file named like the word, such as a script called "run", does not make it one)."""
     path = Path(query)
-    if path.suffix.lower() in files.READERS or path.is_file():
+    if path.suffix.lower() in files.READERS or (path.suffix and path.is_file()):
         return read_inputs((path,), session)[0]
     return query
+
+
+def result_count(text: str) -> int:
+    """--k: checked as the arguments are read, before the library is encoded."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return count
 
 
 def run(args: argparse.Namespace) -> int:

@@ -71,7 +71,10 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
             return {"CANCELLED"}
         settings, top_k = model_settings(context), self.top_k
         folder = bpy.path.abspath(preferences(context).library_folder) or None
-        labels = [label.strip() for label in self.labels.split(",") if label.strip()]
+        # Each label once, in the order typed: "walk, walk" asks for one label, not an error.
+        labels = list(
+            dict.fromkeys(label.strip() for label in self.labels.split(",") if label.strip())
+        )
 
         def work(progress: jobs.Progress) -> Findings:
             progress.update(0.05, "Loading the model")
