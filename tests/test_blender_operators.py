@@ -606,13 +606,20 @@ def test_disabling_the_add_on_stops_its_jobs(scene: Any, monkeypatch: pytest.Mon
     import addon_utils
 
     monkeypatch.setattr(jobs, "synchronous", lambda: False)
-    release, applied = threading.Event(), []
-    job = jobs.Job("Slow", lambda progress: release.wait(10), lambda value: f"{applied.append(1)}")
+    release, applied, discarded = threading.Event(), [], []
+
+    def discard() -> bool:
+        discarded.append(True)  # the rig its operator added, left empty otherwise
+        return True
+
+    job = jobs.Job(
+        "Slow", lambda progress: release.wait(10), lambda value: f"{applied.append(1)}", discard
+    )
     assert jobs.submit(job) is None and bpy.app.timers.is_registered(jobs._drain)
     addon_utils.disable("motionclip_blender", default_set=True)
     try:
         assert not bpy.app.timers.is_registered(jobs._drain) and not jobs.running()
-        assert job.progress.cancel_requested.is_set()
+        assert job.progress.cancel_requested.is_set() and discarded == [True]
         release.set()
         time.sleep(0.2)
         jobs._drain()  # as a timer registered again by a later job would
@@ -680,6 +687,14 @@ def test_undo_does_not_bring_back_a_rig_a_failed_job_removed(
     bpy.ops.ed.undo_push(message="move")
     bpy.ops.ed.undo()  # undoes the move only
     assert sorted(bpy.data.objects.keys()) == ["Cube"]
+
+
+def test_a_device_torch_cannot_use_is_reported_and_the_new_rig_removed(scene: Any) -> None:
+    prefs: Any = bpy.context.preferences.addons["motionclip_blender"].preferences
+    prefs.device = "cuda"  # this torch is CPU-only, as every package build.py makes
+    with pytest.raises(RuntimeError, match="the device 'cuda' cannot be used"):
+        generate("a person walks", seconds=2.0)
+    assert "SMPL" not in bpy.data.objects
 
 
 def test_a_rig_linked_from_a_library_is_refused(scene: Any, tmp_path: Path) -> None:

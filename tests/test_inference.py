@@ -17,7 +17,7 @@ from motionclip_blender.core.errors import (
     PromptError,
     RequestError,
 )
-from motionclip_blender.core.inference import EncodedMotions, MotionClip
+from motionclip_blender.core.inference import EncodedMotions, MotionClip, usable_device
 from motionclip_blender.core.motion import Motion
 from motionclip_blender.core.reconstruction import decoded_latents
 from motionclip_blender.core.text_spaces import ClipSpace, PromptTruncatedWarning
@@ -414,3 +414,14 @@ def test_numpy_numbers_and_float64_motions_work_and_wrong_kinds_are_named(
             call()
     with pytest.raises(PromptError, match="labels must be a list of texts"):
         session.classify(motion, "walk")  # type: ignore[arg-type]
+
+
+def test_a_device_torch_cannot_use_is_refused_in_words(
+    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as every shipped package
+    with pytest.raises(RequestError, match=r"the device 'cuda' cannot be used \(.*\): choose"):
+        inference.load(tiny_checkpoint, device="cuda")
+    with pytest.raises(RequestError, match="unknown device 'tpu'"):
+        usable_device("tpu")
+    assert usable_device("cpu") == torch.device("cpu")

@@ -196,6 +196,19 @@ def load(
     )
 
 
+def usable_device(device: str | torch.device) -> torch.device:
+    """The device to run on; a RequestError when torch cannot use it: CUDA in a CPU-only torch
+    (every package build.py makes) or on a machine without an NVIDIA GPU."""
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise RequestError(f"unknown device {device!r}: expected 'cpu' or 'cuda'") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        why = "a CPU-only torch" if torch.version.cuda is None else "no GPU found"
+        raise RequestError(f"the device 'cuda' cannot be used ({why}): choose the CPU")
+    return chosen
+
+
 class MotionClip:
     """A loaded model and its text space."""
 
@@ -210,7 +223,7 @@ class MotionClip:
     ) -> None:
         self.checkpoint = checkpoint
         self.config = checkpoint.config
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         self.model = checkpoint.build_model().to(self.device)
         self.text_latent_scaling: TextLatentScaling = checkpoint.text_latent_scaling
         self._clip_weights = clip_weights

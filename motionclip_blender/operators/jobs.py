@@ -116,8 +116,17 @@ def cancel_all() -> None:
 
 
 def shutdown() -> None:
-    """When the add-on is disabled: cancel every running job and forget it, so that nothing is
-    written into the file once the add-on is gone, and stop polling."""
+    """When the add-on is disabled: remove what the running jobs' operators made up front (a new
+    rig, left empty otherwise), then forget the jobs (_forget)."""
+    for job in _running:
+        if job.discard is not None:
+            job.discard()
+    _forget()
+
+
+def _forget() -> None:
+    """Cancel every running job and forget it, so that nothing is written into the file once
+    the add-on is gone or another file is loaded, and stop polling."""
     cancel_all()
     _running.clear()
     while not _results.empty():
@@ -130,7 +139,7 @@ def shutdown() -> None:
 def _forget_on_load(*_args: object) -> None:
     """Before another file loads (Open, Revert, New): the jobs' rigs are the closing file's, so
     nothing they make may land in the next one, on a rig that happens to have the same name."""
-    shutdown()
+    _forget()
 
 
 @bpy.app.handlers.persistent
