@@ -6,6 +6,8 @@ from .session import ModelSettings
 
 # "motionclip_blender" as an add-on, "bl_ext.<repository>.motionclip_blender" as an extension.
 ADDON_ID = __package__.rpartition(".")[0] if __package__ else "motionclip_blender"
+# Shown under an empty Checkpoint, which loads the bundled model (weights/LICENCE.md).
+BUNDLED_LICENCE = "Bundled model: non-commercial use only (CC BY-NC 4.0), see weights/LICENCE.md"
 
 
 class MotionClipPreferences(bpy.types.AddonPreferences):
@@ -57,6 +59,8 @@ class MotionClipPreferences(bpy.types.AddonPreferences):
         layout = self.layout
         assert layout is not None
         layout.prop(self, "checkpoint")
+        if not self.checkpoint:
+            layout.label(text=BUNDLED_LICENCE, icon="INFO")
         layout.prop(self, "device")
         layout.prop(self, "library_folder")
         layout.prop(self, "refine_steps")
