@@ -26,8 +26,12 @@ def test_the_body_loads_through_smplx_aligned_with_the_rig(tmp_path: Path) -> No
 
 
 def test_missing_folders_and_files_say_what_was_expected(tmp_path: Path) -> None:
-    with pytest.raises(MotionFileError, match="does not exist"):
+    with pytest.raises(MotionFileError, match="SMPL model folder does not exist"):
         find_model_file(tmp_path / "nowhere")
+    (tmp_path / "SMPL_NEUTRAL.npz").write_bytes(b"")  # the file chosen instead of its folder
+    with pytest.raises(MotionFileError, match="SMPL model folder is a file, not a folder"):
+        find_model_file(tmp_path / "SMPL_NEUTRAL.npz")
+    (tmp_path / "SMPL_NEUTRAL.npz").unlink()
     with pytest.raises(MotionFileError, match=r"SMPL_NEUTRAL\.npz"):
         find_model_file(tmp_path)
 

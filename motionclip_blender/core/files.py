@@ -40,3 +40,13 @@ def write_motion(motion: Motion, path: str | os.PathLike[str]) -> None:
             f"{', '.join(sorted(WRITERS))}"
         )
     writer(motion, path)
+
+
+def existing_folder(path: str | os.PathLike[str], role: str) -> Path:
+    """`path` as a Path when it is a folder; else a MotionFileError saying that the `role`
+    folder ("library", "SMPL model") is a file or does not exist."""
+    folder = Path(path)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise MotionFileError(f"{folder}: {role} folder {what}")
+    return folder

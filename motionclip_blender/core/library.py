@@ -84,10 +84,7 @@ def index_library(
 
     progress(done, total) is called after each file that needed encoding.
     """
-    folder = Path(folder).resolve()
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise MotionFileError(f"{folder}: library folder {what}")
+    folder = files.existing_folder(Path(folder).resolve(), "library")
     cache_path = _cache_path(folder, session, Path(cache_folder or default_cache_folder()))
     cached = _read_cache(cache_path, session.checkpoint.identity)
     entries: dict[str, dict[str, Any]] = {}

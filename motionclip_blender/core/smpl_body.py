@@ -18,6 +18,7 @@ from smplx.utils import Struct
 
 from . import skeleton
 from .errors import MotionFileError
+from .files import existing_folder
 from .mannequin import Mesh
 from .rig import Y_UP_TO_Z_UP, Armature
 
@@ -32,9 +33,7 @@ MODEL_FILES = (  # looked for in the folder and in its smpl/ subfolder, in this 
 
 def find_model_file(folder: str | os.PathLike[str]) -> Path:
     """The neutral SMPL model file in `folder` or folder/smpl; the error lists the names sought."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise MotionFileError(f"{folder}: SMPL model folder does not exist")
+    folder = existing_folder(folder, "SMPL model")
     for place in (folder, folder / "smpl"):
         for name in MODEL_FILES:
             if (place / name).is_file():
