@@ -711,3 +711,21 @@ def test_a_rig_linked_from_a_library_is_refused(scene: Any, tmp_path: Path) -> N
     with pytest.raises(RuntimeError, match=r"armature 'SMPL' is linked from .*library\.blend"):
         generate("a person jumps", seconds=2.0)
     assert snapshot_actions() == before and rig.animation_data.action.name == "a person walks"
+
+
+def test_a_replaced_clip_weights_file_is_loaded_afresh(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    import os
+
+    from motionclip_blender.operators.session import ModelSettings, model_session
+    from tests.tiny_models import tiny_clip
+
+    weights = tmp_path / "clip.pt"
+    torch.save(tiny_clip().state_dict(), weights)
+    settings = ModelSettings(str(tiny_checkpoint), str(weights), False, "cpu")
+    first = model_session(settings)
+    assert model_session(settings) is first  # kept while nothing changed
+    torch.save(tiny_clip(seed=1).state_dict(), weights)  # the user fixes a wrong file
+    os.utime(weights, ns=(0, 10**18))
+    assert model_session(settings) is not first

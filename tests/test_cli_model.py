@@ -299,3 +299,20 @@ def test_generate_tells_the_closest_training_caption(
         "from: closest training caption: 'a person walks' (cosine 1.00); "
         "to: closest training caption: 'a person jumps' (cosine 1.00)"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"), [("1", True), ("yes", True), ("TRUE", True), ("0", False)]
+)
+def test_the_download_switch_reads_common_words(
+    monkeypatch: pytest.MonkeyPatch, value: str, allowed: bool
+) -> None:
+    import argparse
+
+    from motionclip_blender.cli import common
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(common, "load", lambda checkpoint, **options: seen.update(options))
+    monkeypatch.setenv("MOTIONCLIP_ALLOW_DOWNLOAD", value)
+    common.load_session(argparse.Namespace(checkpoint=None))
+    assert seen["allow_download"] is allowed

@@ -425,3 +425,16 @@ def test_a_device_torch_cannot_use_is_refused_in_words(
     with pytest.raises(RequestError, match="unknown device 'tpu'"):
         usable_device("tpu")
     assert usable_device("cpu") == torch.device("cpu")
+
+
+def test_a_text_encoder_other_than_the_trained_one_is_refused(
+    captioned_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Another CLIP of the same width (ViT-B/16 for a ViT-B/32 checkpoint, or a damaged file)
+    would load and give wrong motions: the stored captions' embeddings tell them apart."""
+    assert load_checkpoint(captioned_checkpoint).caption_latents is not None
+    other = tmp_path / "other-clip.pt"
+    torch.save(tiny_clip(seed=1).state_dict(), other)
+    session = inference.load(captioned_checkpoint, clip_weights=other)
+    with pytest.raises(CheckpointError, match="not the one the checkpoint was trained with"):
+        session.generate("a person walks")

@@ -105,8 +105,13 @@ def test_missing_weights_say_how_to_get_them(
     with pytest.raises(TextSpaceError, match=r"ViT-B-32\.pt.*338 MB.*https://") as error:
         load_text_space("clip")
     assert str(tmp_path / ".cache" / "clip" / "ViT-B-32.pt") in str(error.value)
+    assert "MOTIONCLIP_CLIP_WEIGHTS" in str(error.value)  # how to give a path on the CLI
     with pytest.raises(TextSpaceError, match="no such CLIP weights file"):
         find_clip_weights(tmp_path / "nowhere.pt")
+    with pytest.raises(TextSpaceError, match="a folder, not a weights file"):
+        find_clip_weights(tmp_path)
+    (tmp_path / "mine.pt").write_bytes(b"")
+    assert find_clip_weights("~/mine.pt") == tmp_path / "mine.pt"  # ~ as typed in a setting
     with pytest.raises(TextSpaceError, match="unknown text space 'bert'"):
         load_text_space("bert")
 
@@ -136,6 +141,19 @@ def test_files_that_are_not_clip_weights_are_refused(tmp_path: Path) -> None:
     torch.save({"weight": torch.zeros(2)}, other)
     with pytest.raises(TextSpaceError, match="does not hold CLIP weights"):
         load_clip_model(other)
+    whole = tmp_path / "whole.pt"
+    torch.save(tiny_clip(), whole)  # the module pickled, which a weights-only load refuses
+    with pytest.raises(TextSpaceError, match=r"not a readable CLIP weights file .* state dict"):
+        load_clip_model(whole)
+
+
+@pytest.mark.parametrize("name", ["code.pt", "legacy.pt"])
+def test_state_dicts_load_whatever_their_name_or_format(tmp_path: Path, name: str) -> None:
+    """torch.save names the archive's folder after the file (code.pt: code/data.pkl, which is
+    not TorchScript's code/); legacy.pt is torch.save's older, non-zip format."""
+    path = tmp_path / name
+    torch.save(tiny_clip().state_dict(), path, _use_new_zipfile_serialization=name != "legacy.pt")
+    assert ClipSpace(load_clip_model(path)).encode_text(["walk"]).shape == (1, TINY_CLIP_DIM)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ output checks, previews and JSON output.
 
 The CLIP text space (for CLIP-space checkpoints) finds its weights in the standard cache
 (~/.cache/clip/ViT-B-32.pt) or at $MOTIONCLIP_CLIP_WEIGHTS, and downloads them only when
-$MOTIONCLIP_ALLOW_DOWNLOAD is 1.
+$MOTIONCLIP_ALLOW_DOWNLOAD is 1 (or true, yes, on).
 """
 
 from __future__ import annotations
@@ -66,11 +66,14 @@ def refine_progress() -> StepProgress:
     return report
 
 
+ALLOW_WORDS = {"1", "true", "yes", "on"}
+
+
 def load_session(args: argparse.Namespace) -> MotionClip:
     return load(
         args.checkpoint,
         clip_weights=os.environ.get("MOTIONCLIP_CLIP_WEIGHTS") or None,
-        allow_download=os.environ.get("MOTIONCLIP_ALLOW_DOWNLOAD") == "1",
+        allow_download=os.environ.get("MOTIONCLIP_ALLOW_DOWNLOAD", "").lower() in ALLOW_WORDS,
     )
 
 

@@ -196,6 +196,16 @@ def load(
     )
 
 
+# The training captions re-encoded to check a text space, and the least cosine with their stored
+# embeddings that counts as the same encoder (stored in float16: cosines of about 0.9999).
+CAPTIONS_CHECKED = 8
+SAME_SPACE_COSINE = 0.99
+CLIP_MISMATCH = (
+    "CLIP checkpoints need OpenAI's ViT-B/32 (ViT-B-32.pt); another CLIP model has the same "
+    "width, and a damaged file can be deleted to be downloaded again"
+)
+
+
 def usable_device(device: str | torch.device) -> torch.device:
     """The device to run on; a RequestError when torch cannot use it: CUDA in a CPU-only torch
     (every package build.py makes) or on a machine without an NVIDIA GPU."""
@@ -250,12 +260,28 @@ class MotionClip:
         return self._text_space
 
     def _checked_space(self, space: TextSpace) -> TextSpace:
+        """The space, when it is the one the checkpoint was trained in: its name and width,
+        and, when the checkpoint stores its training captions, their embeddings (another CLIP
+        file, such as ViT-B/16, or a damaged one, has the width but not the embeddings)."""
         expected = (self.checkpoint.text_space, self.config.latent_dim)
         if (space.name, space.dim) != expected:
             raise CheckpointError(
                 f"the checkpoint was trained in the '{expected[0]}' text space ({expected[1]} "
                 f"dimensions), not in the '{space.name}' space ({space.dim} dimensions)"
             )
+        captions = self.checkpoint.caption_latents
+        if captions is not None and captions.texts:
+            count = min(CAPTIONS_CHECKED, len(captions.texts))
+            fresh = space.encode_text(list(captions.texts[:count])).cpu()
+            stored = captions.embeddings[:count].to(fresh)
+            agreement = float(F.cosine_similarity(fresh, stored, dim=-1).min())
+            if agreement < SAME_SPACE_COSINE:
+                raise CheckpointError(
+                    f"the '{space.name}' text encoder loaded is not the one the checkpoint was "
+                    f"trained with: it embeds the checkpoint's training captions differently "
+                    f"(cosine {agreement:.2f}, expected 1). "
+                    + (CLIP_MISMATCH if space.name == "clip" else "")
+                )
         return space
 
     # --- encoding ------------------------------------------------------------------------------

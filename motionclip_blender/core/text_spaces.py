@@ -20,6 +20,7 @@ import importlib.util
 import json
 import logging
 import os
+import pickle
 import sys
 import urllib.request
 import warnings
@@ -146,9 +147,10 @@ def find_clip_weights(
     """The CLIP ViT-B/32 weights file: `weights` when given, else the standard cache, downloaded
     there only when `allow_download` (with a logged message naming size and destination)."""
     if weights is not None:
-        path = Path(weights)
+        path = Path(weights).expanduser()
         if not path.is_file():
-            raise TextSpaceError(f"{path}: no such CLIP weights file")
+            what = "a folder, not a weights file" if path.is_dir() else "no such CLIP weights file"
+            raise TextSpaceError(f"{path}: {what}")
         return path
     cached = default_clip_weights_path()
     if cached.is_file():
@@ -156,8 +158,10 @@ def find_clip_weights(
     if not allow_download:
         raise TextSpaceError(
             f"CLIP ViT-B/32 weights not found at {cached}. Download ViT-B-32.pt "
-            f"({CLIP_DOWNLOAD_SIZE}) from {CLIP_URL} and put it there or give its path, "
-            "or allow the download"
+            f"({CLIP_DOWNLOAD_SIZE}) from {CLIP_URL} and put it there, or give its path "
+            "($MOTIONCLIP_CLIP_WEIGHTS on the command line, CLIP Weights in Blender's "
+            "preferences), or allow the download ($MOTIONCLIP_ALLOW_DOWNLOAD=1, or Allow "
+            "Download with Blender's online access on)"
         )
     download_clip_weights(cached)
     return cached
@@ -171,7 +175,6 @@ def download_clip_weights(destination: Path) -> None:
         CLIP_URL,
         destination,
     )
-    destination.parent.mkdir(parents=True, exist_ok=True)
 
     def fetch(stream: BinaryIO) -> None:
         digest = hashlib.sha256()
@@ -183,6 +186,7 @@ def download_clip_weights(destination: Path) -> None:
             raise TextSpaceError(f"downloaded CLIP weights from {CLIP_URL} fail their checksum")
 
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(destination, fetch)
     except OSError as error:
         raise TextSpaceError(f"downloading CLIP weights from {CLIP_URL} failed: {error}") from None
@@ -191,22 +195,32 @@ def download_clip_weights(destination: Path) -> None:
 def load_clip_model(path: Path) -> torch.nn.Module:
     """A float32 CLIP model (clip.model.CLIP, eval, frozen) from a weights file.
 
-    The official files are TorchScript archives; a plain state dict (torch.save) works too. The
-    architecture is inferred from the weights by clip.model.build_model, which assumes one
-    attention head per 64 channels and converts to fp16; the model is turned back to float32, as
-    CPUs need.
+    The official files are TorchScript archives (they hold constants.pkl); a plain state dict
+    (torch.save, either format) works too. The architecture is inferred from the weights by
+    clip.model.build_model, which assumes one attention head per 64 channels and converts to
+    fp16; the model is turned back to float32, as CPUs need. That it is the model a checkpoint
+    was trained with is checked by the session (MotionClip.text_space).
     """
     try:
-        with zipfile.ZipFile(path) as archive:
-            torchscript = any("/code/" in f"/{name}" for name in archive.namelist())
-        if torchscript:
+        if _is_torchscript(path):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # the released file format
                 state_dict = torch.jit.load(str(path), map_location="cpu").state_dict()
         else:
             state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, ValueError) as error:
-        raise TextSpaceError(f"{path}: not a readable CLIP weights file ({error})") from None
+    except (
+        zipfile.BadZipFile,
+        pickle.UnpicklingError,
+        RuntimeError,
+        OSError,
+        EOFError,
+        ValueError,
+    ) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise TextSpaceError(
+            f"{path}: not a readable CLIP weights file ({reason}); expected OpenAI's "
+            "ViT-B-32.pt (a TorchScript archive) or its state dict saved by torch.save"
+        ) from None
     if not isinstance(state_dict, dict) or "text_projection" not in state_dict:
         raise TextSpaceError(f"{path}: does not hold CLIP weights (no text_projection)")
     build_model = openai_clip_module("model").build_model
@@ -218,6 +232,16 @@ def load_clip_model(path: Path) -> torch.nn.Module:
             f"{path}: CLIP weights do not fit the architecture ({reason})"
         ) from None
     return model.float().eval().requires_grad_(False)
+
+
+def _is_torchscript(path: Path) -> bool:
+    """Whether a weights file is a TorchScript archive (it holds constants.pkl), not a zip that
+    torch.save wrote (whose folder takes the file's name: a state dict saved as code.pt has
+    code/data.pkl)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("/constants.pkl") for name in archive.namelist())
 
 
 def clip_image_tensor(image: Image.Image, size: int) -> torch.Tensor:

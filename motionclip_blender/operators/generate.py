@@ -69,6 +69,8 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
         def work(progress: jobs.Progress) -> "tuple[PoseChannels, str]":
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
+            progress.update(0.3, "Loading the text encoder")  # a CLIP download, the first time
+            session.text_space  # noqa: B018 (loaded here, under its own progress message)
             progress.update(0.6, "Generating")
             motion = session.generate(prompt, seconds=seconds, seed=seed or None)
             if in_place:

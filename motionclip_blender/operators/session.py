@@ -1,7 +1,7 @@
 """The loaded model, kept between operator calls: loading takes seconds, generating milliseconds.
 
 Sessions are made in worker threads (jobs.py), so the cache is guarded by a lock; a changed
-checkpoint file (path, size or modification time) or device loads afresh.
+checkpoint or CLIP weights file (path, size or modification time) or setting loads afresh.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def model_session(settings: ModelSettings) -> MotionClip:
         stat = Path(path).stat()
     except OSError:
         raise CheckpointError(f"{path}: checkpoint file not found") from None
-    key = (str(path), stat.st_size, stat.st_mtime_ns, settings)
+    key = (str(path), stat.st_size, stat.st_mtime_ns, file_stamp(settings.clip_weights), settings)
     with _lock:
         if _cached is None or _cached[0] != key:
             session = inference.load(
@@ -51,3 +51,12 @@ def model_session(settings: ModelSettings) -> MotionClip:
             )
             _cached = (key, session)
         return _cached[1]
+
+
+def file_stamp(path: str | None) -> tuple[int, int] | None:
+    """A file's size and modification time, None when there is no such file (or no path)."""
+    try:
+        stat = Path(path).expanduser().stat() if path else None
+    except OSError:
+        return None
+    return None if stat is None else (stat.st_size, stat.st_mtime_ns)
