@@ -629,8 +629,10 @@ def test_disabling_the_add_on_stops_its_jobs(scene: Any, monkeypatch: pytest.Mon
 
 
 def run_in_background(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Jobs in worker threads, drained by the test where the UI's timer would drain them."""
+    """Jobs in worker threads, drained by the test where the UI's timer would drain them; the
+    error popup, which needs a window (headless it crashes Blender), is left out."""
     monkeypatch.setattr(jobs, "synchronous", lambda: False)
+    monkeypatch.setattr(jobs, "_popup", lambda message: None)
 
 
 def drain() -> None:
@@ -729,3 +731,65 @@ def test_a_replaced_clip_weights_file_is_loaded_afresh(
     torch.save(tiny_clip(seed=1).state_dict(), weights)  # the user fixes a wrong file
     os.utime(weights, ns=(0, 10**18))
     assert model_session(settings) is not first
+
+
+def test_a_rig_renamed_while_the_model_works_still_gets_the_result(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_in_background(monkeypatch)
+    bpy.ops.motionclip.generate(prompt="a person walks", seconds=2)
+    rig = bpy.data.objects["SMPL"]
+    rig.name = "Hero"
+    drain()
+    assert jobs.messages[-1].level == "INFO"
+    assert bpy.data.objects["Hero"].animation_data.action.name == "a person walks"
+
+
+def test_a_cancel_removes_only_what_its_operator_added(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_in_background(monkeypatch)
+    bpy.ops.motionclip.generate(prompt="a person walks", seconds=2)
+    added = bpy.data.objects["SMPL"]
+    added.name = "Hero"  # renamed while it works, and another rig takes its old name
+    bpy.context.view_layer.objects.active = None
+    bpy.ops.motionclip.add_rig()
+    hat = bpy.data.objects.new("Hat", None)
+    bpy.context.scene.collection.objects.link(hat)
+    hat.parent = added  # a prop the user put on the new rig
+    jobs.cancel_all()
+    drain()
+    assert "Hero" not in bpy.data.objects  # the job's own rig and its body go
+    assert {"SMPL", "Hat"} <= set(bpy.data.objects.keys())  # the user's objects stay
+
+
+def test_a_result_follows_its_action_through_a_rename(scene: Any) -> None:
+    rig = generate("a person walks", seconds=3.0)
+    generate("a person jumps", seconds=3.0, placement="NLA")
+    rig.animation_data.action = bpy.data.actions["a person walks"].copy()
+    assert bpy.ops.motionclip.find_similar() == {"FINISHED"}
+    results = bpy.context.window_manager.motionclip.results
+    best = next(i for i, result in enumerate(results) if result.name == "a person walks")
+    walk, jump = bpy.data.actions["a person walks"], bpy.data.actions["a person jumps"]
+    walk.name, jump.name = "tmp", "a person walks"  # the names swap after the search
+    walk.name = "a person jumps"
+    assert bpy.ops.motionclip.apply_result(index=best) == {"FINISHED"}
+    rig = bpy.context.view_layer.objects.active
+    joints = {
+        action.name: read_action(bpy.context, action, rig).motion().joints()
+        for action in (rig.animation_data.action, walk, jump)
+    }
+    applied = joints[rig.animation_data.action.name]
+    assert torch.allclose(applied, joints[walk.name], atol=1e-4)  # the walk, now 'a person jumps'
+    assert not torch.allclose(applied[:60], joints[jump.name][:60], atol=1e-2)
+    bpy.data.actions.remove(walk)
+    with pytest.raises(RuntimeError, match="no longer in this file"):
+        bpy.ops.motionclip.apply_result(index=best)
+
+
+def test_opening_a_file_clears_the_previous_files_reports(scene: Any, tmp_path: Path) -> None:
+    generate("a person walks", seconds=2.0)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "other.blend"))
+    jobs.messages.append(jobs.Outcome("INFO", "Generated 'a person walks' on 'SMPL'"))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "other.blend"))
+    assert not jobs.messages

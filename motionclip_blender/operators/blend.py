@@ -77,7 +77,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 
         def apply(channels: "list[PoseChannels]") -> str:
-            rig = target_rig(target.name)
+            rig = target_rig(target)
             actions = [
                 write_action(
                     rig,

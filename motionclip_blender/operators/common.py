@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import bpy
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ..core.armature_pose import PoseSamples
     from ..core.motion import Motion
 
+IdType = TypeVar("IdType", bound=bpy.types.ID)
 ELLIPSIS = "…"
 MAX_NAME = 60  # bytes: Blender 4.5 names hold 63 bytes of UTF-8 (5.0 more)
 
@@ -37,9 +39,11 @@ def run_job(operator: bpy.types.Operator, job: jobs.Job) -> set[OperatorReturnIt
 
 @dataclass(frozen=True)
 class ActionMotion:
-    """An action read on the main thread, turned into an SMPL motion in the worker."""
+    """An action read on the main thread, turned into an SMPL motion in the worker; `uid` is
+    the action's session_uid (by_uid)."""
 
     name: str
+    uid: int
     samples: PoseSamples
     smpl_rig: bool
 
@@ -65,7 +69,7 @@ def read_action(
         raise MotionClipError(f"action '{action.name}' animates no armature's bones in this file")
     assert context.scene is not None
     samples = sample_action(rig, action, scene_fps(context.scene))
-    return ActionMotion(action.name, samples, is_smpl_rig(rig))
+    return ActionMotion(action.name, action.session_uid, samples, is_smpl_rig(rig))
 
 
 def find_action(name: str) -> bpy.types.Action:
@@ -87,27 +91,38 @@ def active_action(context: bpy.types.Context) -> tuple[bpy.types.Object, bpy.typ
     return obj, action
 
 
+def by_uid(collection: Iterable[IdType], uid: int) -> IdType | None:
+    """The data-block of `collection` (bpy.data.objects, bpy.data.actions) with this
+    session_uid, which stays through renames and undo, where a name does not."""
+    return next((item for item in collection if item.session_uid == uid), None)
+
+
 @dataclass(frozen=True)
 class TargetRig:
-    """The SMPL rig an operator's result goes on, by name, and whether the operator added it."""
+    """The SMPL rig an operator's result goes on (by session_uid; `name` for messages), and the
+    objects the operator added for it: the rig and its body, none for the user's own rig."""
 
+    uid: int
     name: str
-    added: bool
+    added: tuple[int, ...] = ()
 
     def discard(self) -> bool:
-        """Remove the rig if the operator added it: its job failed, so nothing it made stays.
-        Whether anything was removed (an undo may have removed the rig already)."""
-        obj = bpy.data.objects.get(self.name) if self.added else None
-        if obj is None:
-            return False
-        for part in [*obj.children, obj]:
+        """Remove what the operator added: its job failed, so nothing it made stays. Objects
+        the user has since parented to the rig stay. Whether anything was removed (an undo may
+        have removed the rig already)."""
+        parts = [by_uid(bpy.data.objects, uid) for uid in self.added]
+        removed = False
+        for part in parts:
+            if part is None:
+                continue
             data = part.data
             bpy.data.objects.remove(part)
+            removed = True
             if isinstance(data, bpy.types.Mesh) and data.users == 0:
                 bpy.data.meshes.remove(data)
             elif isinstance(data, bpy.types.Armature) and data.users == 0:
                 bpy.data.armatures.remove(data)
-        return True
+        return removed
 
 
 def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
@@ -119,17 +134,19 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     obj = context.active_object
     if is_smpl_rig(obj):
         check_can_animate(obj)
-        return TargetRig(obj.name, added=False)
-    return TargetRig(add_smpl_rig(context, smpl_model_folder(context)).name, added=True)
+        return TargetRig(obj.session_uid, obj.name)
+    rig = add_smpl_rig(context, smpl_model_folder(context))
+    parts = (rig.session_uid, *(child.session_uid for child in rig.children))
+    return TargetRig(rig.session_uid, rig.name, parts)
 
 
-def target_rig(name: str) -> bpy.types.Object:
-    """When applying a result: the SMPL rig of that name, unless the user removed it meanwhile
-    or made it one that cannot be animated (check_can_animate), checked before anything is
-    written."""
-    obj = bpy.data.objects.get(name)
+def target_rig(target: TargetRig) -> bpy.types.Object:
+    """When applying a result: the target's rig, whatever it is called now, unless the user
+    removed it meanwhile or made it one that cannot be animated (check_can_animate), checked
+    before anything is written."""
+    obj = by_uid(bpy.data.objects, target.uid)
     if obj is None:
-        raise MotionClipError(f"the armature '{name}' was removed while the model worked")
+        raise MotionClipError(f"the armature '{target.name}' was removed while the model worked")
     check_can_animate(obj)
     return obj
 

@@ -73,7 +73,7 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
 
         def apply(result: "tuple[PoseChannels, str]") -> str:
             channels, report = result
-            rig = target_rig(target.name)
+            rig = target_rig(target)
             name = action_name(f"{source.name} {from_text} to {to_text}")
             new = write_action(rig, armature, channels, name, frame)
             where = place_action(rig, new, placement)

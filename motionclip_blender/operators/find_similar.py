@@ -14,8 +14,8 @@ from .common import (
     ActionMotion,
     action_name,
     active_action,
+    by_uid,
     ensure_target_rig,
-    find_action,
     read_action,
     run_job,
     target_rig,
@@ -66,6 +66,7 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
             obj, action = active_action(context)
             query = read_action(context, action, obj)
             others, notes = other_actions(context, action, obj)
+            action_names = {str(other.uid): other.name for other in others}  # by_uid keys
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -104,7 +105,7 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
             for hit in findings.hits:
                 kind, _, key = hit.name.partition(":")
                 item = store.results.add()
-                item.name = key if kind == "ACTION" else os.path.basename(key)
+                item.name = action_names[key] if kind == "ACTION" else os.path.basename(key)
                 item.kind, item.key, item.score = kind, key, hit.score
             store.labels.clear()
             for label in findings.labels:
@@ -150,10 +151,19 @@ def encode_actions(
                 f"action '{action.name}' is shorter than {session.config.min_seconds:g} s"
             )
             continue
-        keys.append(f"ACTION:{action.name}")
+        keys.append(f"ACTION:{action.uid}")
         motions.append(motion)
     latents = [session.encode_motion(motions)] if motions else []
     return keys, latents, problems
+
+
+def result_action(key: str, name: str) -> bpy.types.Action:
+    """A result's action, found by its session_uid (`key`) under whatever name it has now; an
+    error when it was deleted, or the result is from a file no longer open."""
+    action = by_uid(bpy.data.actions, int(key))
+    if action is None:
+        raise MotionClipError(f"the action '{name}' is no longer in this file: find again")
+    return action
 
 
 class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
@@ -178,7 +188,7 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
         result = results[self.index]
         kind, key, name = result.kind, result.key, result.name
         try:
-            source = read_action(context, find_action(key)) if kind == "ACTION" else None
+            source = read_action(context, result_action(key, name)) if kind == "ACTION" else None
             target = ensure_target_rig(context)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
@@ -193,7 +203,7 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
             return motion_to_channels(motion.resample(fps), armature)
 
         def apply(channels: "PoseChannels") -> str:
-            rig = target_rig(target.name)
+            rig = target_rig(target)
             action = write_action(rig, armature, channels, action_name(name), frame)
             return f"Applied '{action.name}' on '{rig.name}' {place_action(rig, action, placement)}"
 

@@ -79,7 +79,7 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
 
         def apply(result: "tuple[PoseChannels, str]") -> str:
             channels, report = result
-            rig = target_rig(target.name)
+            rig = target_rig(target)
             action = write_action(rig, armature, channels, action_name(prompt), frame)
             where = place_action(rig, action, placement)
             return f"Generated '{action.name}' on '{rig.name}' {where}" + (

@@ -126,8 +126,9 @@ def shutdown() -> None:
 
 def _forget() -> None:
     """Cancel every running job and forget it, so that nothing is written into the file once
-    the add-on is gone or another file is loaded, and stop polling."""
+    the add-on is gone or another file is loaded, and stop polling; the reports go too."""
     cancel_all()
+    messages.clear()
     _running.clear()
     while not _results.empty():
         _results.get_nowait()

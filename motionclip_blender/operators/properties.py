@@ -46,7 +46,8 @@ class MotionClipSettings(bpy.types.PropertyGroup):
 
 
 class MotionClipResult(bpy.types.PropertyGroup):
-    """One Find Similar hit: an action of this file or a library file (`key` names which)."""
+    """One Find Similar hit: an action of this file (`key`: its session_uid, which follows a
+    rename) or a library file (`key`: its path)."""
 
     kind: bpy.props.EnumProperty(  # type: ignore[valid-type]
         items=[("ACTION", "Action", ""), ("FILE", "File", "")]
