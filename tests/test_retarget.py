@@ -18,10 +18,10 @@ from motionclip_blender.core.retarget import (
     ALIGNABLE_KINDS,
     FLOOR_QUANTILE,
     TO_Z_UP,
-    check_upright,
     comparison_figures,
     direction_errors,
     retarget,
+    upright_source,
 )
 from motionclip_blender.core.source_motion import SourceMotion
 
@@ -190,7 +190,8 @@ def test_a_file_read_with_the_wrong_up_axis_is_refused_with_the_right_one(
         rf"{file_up}\)"
     )
     with pytest.raises(MotionDataError, match=message):
-        check_upright(replace(source, up=read_up), SOURCE_MAP)
+        upright_source(replace(source, up=read_up), SOURCE_MAP)
+    assert upright_source(replace(source, up=read_up), SOURCE_MAP, detect=True).up == file_up
     # A Blender rig is read in its Z-up world, where one that lies down lies in the scene.
     assert retarget(replace(source, up=read_up), SOURCE_MAP).motion.num_frames == 3
 
@@ -209,9 +210,12 @@ def test_a_rest_pose_or_a_motion_that_lies_down_alone_passes_the_up_axis_check()
     """Bandai's rest pose lies along +X but its motion stands; a clip of getting up lies down in
     most frames but its rest pose stands; zero OFFSETs (positions in the channels) say nothing."""
     standing, lying = standing_source("y"), standing_source("z")
-    check_upright(replace(standing, offsets=lying.offsets), SOURCE_MAP)
-    check_upright(replace(lying, offsets=standing.offsets, up="y"), SOURCE_MAP)
-    check_upright(replace(lying, offsets=torch.zeros_like(lying.offsets), up="y"), SOURCE_MAP)
+    for source in (
+        replace(standing, offsets=lying.offsets),
+        replace(lying, offsets=standing.offsets, up="y"),
+        replace(lying, offsets=torch.zeros_like(lying.offsets), up="y"),
+    ):
+        assert upright_source(source, SOURCE_MAP, detect=True) is source  # kept as read
 
 
 @pytest.mark.parametrize("degenerate", ["one joint", "zero-length bones"])

@@ -31,8 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument(
         "--up",
         choices=tuple(UP_AXES),
-        default="y",
-        help="the BVH file's up axis (default: y, the BVH convention; some exporters write z)",
+        default=None,
+        help="the BVH file's up axis (default: y, the BVH convention, or z when the body lies "
+        "down read Y-up and stands read Z-up, as some exporters write it)",
     )
     importer.set_defaults(run=run_import)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from . import bvh, cmu8, deepmimic, joint_maps
 from .errors import MotionDataError, MotionFileError
 from .motion import Motion
-from .retarget import check_upright, retarget
+from .retarget import retarget, upright_source
 from .source_motion import SourceMotion
 
 
@@ -54,18 +54,20 @@ def import_motion(
     path: str | os.PathLike[str],
     joint_map: str | None = None,
     fps: float | None = None,
-    up: str = "y",
+    up: str | None = None,
 ) -> Motion:
     """Read a mocap file and retarget it onto SMPL, on the floor.
 
     joint_map: a built-in map name or a JSON file; None detects it from the joint names.
     fps: resample to this frame rate; None keeps the file's.
-    up: a BVH file's up axis, "y" or "z" (see read_source).
+    up: a BVH file's up axis, "y" or "z" (see read_source); None: Y-up, the BVH convention,
+        unless the body lies down that way and stands Z-up (retarget.upright_source).
     """
-    source = read_source(path, up)
+    source = read_source(path, up or "y")
     try:
         _, chosen = joint_maps.resolve(joint_map, source.names)
-        check_upright(source, chosen)
+        detect = up is None and Path(path).suffix.lower() == ".bvh"
+        source = upright_source(source, chosen, detect)
         motion = retarget(source, chosen).motion
         return motion if fps is None else motion.resample(fps)
     except MotionDataError as error:

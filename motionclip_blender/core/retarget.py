@@ -23,14 +23,15 @@ times that rest solution (where the joint keeps SMPL's rest pose relative to its
 also carries the head's own turn, which no bone direction shows.
 
 A source whose legs have no length (nothing to scale by) is refused with a MotionDataError, and
-`check_upright` refuses a file whose body would lie down with the up axis it was read with (a
-Z-up file read as Y-up); Blender's rigs need no such check, their world being Z-up.
+`upright_source` refuses a file whose body would lie down with the up axis it was read with (a
+Z-up file read as Y-up), or turns to the axis that stands it up; Blender's rigs need no such
+check, their world being Z-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import roma
@@ -68,7 +69,7 @@ PAIR_MIDPOINT_WEIGHT = 0.1  # where a left/right pair's midpoint lies: only brea
 FLOOR_QUANTILE = 0.02
 SHORTEST_SEGMENT = 0.01  # segments under this fraction of the leg length have no direction
 LEG_JOINTS = ("hip", "knee", "ankle")  # the chain whose length scales the source to SMPL
-# The trunk's end for the up-axis check (check_upright): the highest of these the map drives.
+# The trunk's end for the up-axis check (upright_source): the highest of these the map drives.
 TRUNK_TOPS = tuple(
     skeleton.JOINT_INDEX[name] for name in ("head", "neck", "spine3", "spine2", "spine1")
 )
@@ -227,10 +228,12 @@ def _source_leg_length(
     )
 
 
-def check_upright(source: SourceMotion, joint_map: JointMap) -> None:
-    """MotionDataError when a file's body would lie down with the up axis it was read with: its
-    trunk (pelvis to head, or the highest trunk joint mapped) is more than MAX_TRUNK_TILT degrees
-    off up both in the rest pose and in the median frame, as when a Z-up file is read as Y-up.
+def upright_source(source: SourceMotion, joint_map: JointMap, detect: bool = False) -> SourceMotion:
+    """`source`, when its body stands with the up axis it was read with; else, with `detect`,
+    the source read with the other axis when that one stands it (a BVH written Z-up); else a
+    MotionDataError. The body lies down when its trunk (pelvis to head, or the highest trunk
+    joint mapped) is more than MAX_TRUNK_TILT degrees off up both in the rest pose and in the
+    median frame.
 
     Either pose alone may lie down: Bandai's rest pose lies along +X (its joints' rotations stand
     it up), and a clip of getting up lies down in most frames. A rest trunk of zero length (zero
@@ -239,17 +242,19 @@ def check_upright(source: SourceMotion, joint_map: JointMap) -> None:
     found = _found_joints(source, joint_map)
     top = next((joint for joint in TRUNK_TOPS if joint in found), None)
     if 0 not in found or top is None:
-        return
+        return source
     rest, positions = source.rest_pose().joint_positions(), source.forward_kinematics()[1]
     start, end = found[0], found[top]
     rest_trunk, trunk = rest[:, end] - rest[:, start], positions[:, end] - positions[:, start]
     if rest_trunk.norm() == 0 or _upright(rest_trunk, trunk, source.up):
-        return
+        return source
+    standing = [axis for axis in UP_AXES if axis != source.up and _upright(rest_trunk, trunk, axis)]
+    if detect and standing:
+        return replace(source, up=standing[0])
     hint = " ".join(
         f"The file looks {axis.upper()}-up: pass up='{axis}' (on the command line, import --up "
-        f"{axis})."
-        for axis in UP_AXES
-        if axis != source.up and _upright(rest_trunk, trunk, axis)
+        f"{axis}), or leave the axis to be detected."
+        for axis in standing
     )
     raise MotionDataError(
         f"with up='{source.up}' the body would lie down: its trunk, from '{source.names[start]}' "
