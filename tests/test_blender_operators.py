@@ -793,3 +793,26 @@ def test_opening_a_file_clears_the_previous_files_reports(scene: Any, tmp_path: 
     jobs.messages.append(jobs.Outcome("INFO", "Generated 'a person walks' on 'SMPL'"))
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "other.blend"))
     assert not jobs.messages
+
+
+def test_the_panel_says_at_once_that_a_job_is_cancelling(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from motionclip_blender.operators.panel import MOTIONCLIP_PT_panel
+
+    job = jobs.Job("Generate", lambda progress: None, lambda value: "")
+    job.progress.update(0.6, "Generating")
+    monkeypatch.setattr(jobs, "_running", [job])
+    monkeypatch.setattr(jobs, "messages", [])
+    bars: list[str] = []
+    buttons: list[str] = []
+    row = SimpleNamespace(progress=lambda factor, text: bars.append(text))
+    layout = SimpleNamespace(
+        row=lambda align: row, operator=lambda name, icon: buttons.append(name)
+    )
+    context = SimpleNamespace(region=None, preferences=None)
+    MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
+    assert bars == ["Generate: Generating"] and buttons == ["motionclip.cancel"]
+    job.progress.cancel_requested.set()  # the user pressed Cancel; the work has not seen it yet
+    MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
+    assert bars[-1] == "Generate: cancelling at the next step" and buttons == ["motionclip.cancel"]

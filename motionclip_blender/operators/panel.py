@@ -106,9 +106,12 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
     def draw_jobs(self, layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
         running = jobs.running()
         for job in running:
+            # The work stops at its next progress report: say so at once, or Cancel seems ignored.
+            cancelling = job.progress.cancel_requested.is_set()
+            status = "cancelling at the next step" if cancelling else job.progress.message
             row = layout.row(align=True)
-            row.progress(factor=job.progress.fraction, text=f"{job.name}: {job.progress.message}")
-        if running:
+            row.progress(factor=job.progress.fraction, text=f"{job.name}: {status}")
+        if any(not job.progress.cancel_requested.is_set() for job in running):
             layout.operator("motionclip.cancel", icon="CANCEL")
         width = context.region.width if context.region is not None else 300
         scale = context.preferences.system.ui_scale if context.preferences is not None else 1.0
