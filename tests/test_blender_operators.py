@@ -816,3 +816,34 @@ def test_the_panel_says_at_once_that_a_job_is_cancelling(monkeypatch: pytest.Mon
     job.progress.cancel_requested.set()  # the user pressed Cancel; the work has not seen it yet
     MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
     assert bars[-1] == "Generate: cancelling at the next step" and buttons == ["motionclip.cancel"]
+
+
+def test_a_result_kept_from_an_older_version_is_refused_in_words(scene: Any) -> None:
+    """Results live on the window manager, so they outlive an add-on update in one session;
+    those of versions that keyed actions by name must not end in a traceback."""
+    generate("a person walks", seconds=2.0)
+    result = bpy.context.window_manager.motionclip.results.add()
+    result.name, result.kind, result.key = "a person walks", "ACTION", "a person walks"
+    with pytest.raises(RuntimeError, match="no longer in this file"):
+        bpy.ops.motionclip.apply_result(index=0)
+
+
+def test_disabling_the_add_on_mid_job_leaves_an_undo_step(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import addon_utils
+
+    cube = bpy.data.objects.new("Cube", None)
+    bpy.context.scene.collection.objects.link(cube)
+    bpy.ops.ed.undo_push(message="start")
+    run_in_background(monkeypatch)
+    bpy.ops.motionclip.generate("EXEC_DEFAULT", True, prompt="a person walks", seconds=2)
+    addon_utils.disable("motionclip_blender", default_set=True)  # removes the job's new rig
+    try:
+        assert sorted(bpy.data.objects.keys()) == ["Cube"]
+        bpy.data.objects["Cube"].location.x = 5.0
+        bpy.ops.ed.undo_push(message="move")
+        bpy.ops.ed.undo()  # undoes the move only
+        assert sorted(bpy.data.objects.keys()) == ["Cube"]
+    finally:
+        addon_utils.enable("motionclip_blender", default_set=True)

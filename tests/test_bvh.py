@@ -89,6 +89,10 @@ def fixture_text() -> str:
         (lambda text: text.replace("1 2 3 90 0 0", "1 2 3 90 0"), r"line 20: 8 values; expected 9"),
         (lambda text: text.replace("1 2 3 90", "1 2 nan 90"), r"line 20: NaN or infinite"),
         (
+            lambda text: text.replace("OFFSET 0 10 0", "OFFSET 0 5e38 0"),
+            r"line 8: expected an OFFSET number within float32's range, found '5e38'",
+        ),
+        (
             lambda text: text.replace("1 2 3 90", "1 2 -4e38 90"),
             r"line 20: the value -4e[+]38 is past float32's range",
         ),
@@ -116,7 +120,7 @@ def fixture_text() -> str:
         ],
         (
             lambda text: text.replace("OFFSET 0 10 0", "OFFSET 0 nan 0"),
-            r"line 8: expected an OFFSET number, found 'nan'",
+            r"line 8: expected an OFFSET number within float32's range, found 'nan'",
         ),
         *[
             (

@@ -168,6 +168,7 @@ def test_linked_folders_are_searched_once_and_long_names_cached(
     write_npz(smooth_motion(2.0, seed=4), tmp_path / "pack" / "p.npz")
     (folder / "linked").symlink_to(tmp_path / "pack", target_is_directory=True)
     (folder / "loop").symlink_to(folder, target_is_directory=True)  # must not recurse forever
+    (folder / "up").symlink_to(tmp_path, target_is_directory=True)  # nor take in what is above
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "library cache not saved" would fail the test
         library = index_library(folder, session, cache)

@@ -129,7 +129,7 @@ def test_upright_head_keeps_smpl_rest_neck_and_a_nod_carries_over(tmp_path: Path
 def test_bandai_rest_pose_and_walk_keep_the_head_upright() -> None:
     """Bandai's rest pose has every bone along one axis; at rest SMPL's neck and head keep their
     rest pose, and over a walk the neck bends little (aiming its bone bent it back 41 degrees).
-    The rest pose is the walk's first frame: alone it lies down, which retargeting refuses."""
+    The rest pose is put before the walk, as its first frame."""
     source = mocap.read_source(shared_dataset("bandai") / CLIPS["bandai"])
     rest = source.rest_pose()
     source = replace(
@@ -208,14 +208,18 @@ def test_importing_a_file_with_the_wrong_up_axis_names_the_file_and_the_axis(
 
 def test_a_rest_pose_or_a_motion_that_lies_down_alone_passes_the_up_axis_check() -> None:
     """Bandai's rest pose lies along +X but its motion stands; a clip of getting up lies down in
-    most frames but its rest pose stands; zero OFFSETs (positions in the channels) say nothing."""
+    most frames but its rest pose stands. Zero OFFSETs (positions in the channels) say nothing,
+    so the frames decide."""
     standing, lying = standing_source("y"), standing_source("z")
     for source in (
         replace(standing, offsets=lying.offsets),
         replace(lying, offsets=standing.offsets, up="y"),
-        replace(lying, offsets=torch.zeros_like(lying.offsets), up="y"),
     ):
         assert upright_source(source, SOURCE_MAP, detect=True) is source  # kept as read
+    zero = replace(lying, offsets=torch.zeros_like(lying.offsets), up="y")
+    assert upright_source(zero, SOURCE_MAP, detect=True).up == "z"
+    with pytest.raises(MotionDataError, match="would lie down"):
+        upright_source(zero, SOURCE_MAP)
 
 
 @pytest.mark.parametrize("degenerate", ["one joint", "zero-length bones"])

@@ -14,7 +14,6 @@ are fine. BVH is Y-up by convention.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
-from .frame_rows import read_lines, to_array
+from .frame_rows import MAX_FLOAT32, read_lines, to_array
 from .motion import Motion
 from .source_motion import SourceMotion, frame_rate
 
@@ -81,14 +80,15 @@ class _Tokens:
             self.fail(f"expected '{keyword}', found '{word}'")
 
     def number(self, what: str) -> float:
-        """The next word as a finite number."""
+        """The next word as a finite number within float32's range (motions are computed in
+        float32)."""
         word = self.next(what)
         try:
             value = float(word)
         except ValueError:
             self.fail(f"expected {what}, found '{word}'")
-        if not math.isfinite(value):
-            self.fail(f"expected {what}, found '{word}'")
+        if not abs(value) <= MAX_FLOAT32:  # NaN and infinities too
+            self.fail(f"expected {what} within float32's range, found '{word}'")
         return value
 
     def count(self, what: str) -> int:

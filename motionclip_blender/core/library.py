@@ -3,7 +3,9 @@ once and cached on disk, for the `search` command and Blender's "find similar".
 
 The cache is one file per folder and checkpoint (keyed by the checkpoint's identity, the SHA-256
 of its file). Each entry records a file's size and its modification and change times (the change
-time moves with a new mode too, and cannot be set back as the modification time can); a refresh
+time moves with a new mode too, and cannot be set back as the modification time can; on Windows,
+before Python 3.12, it is the creation time, so a file rewritten in place with its old size and
+modification time is missed there); a refresh
 encodes only new or changed files, drops removed ones, and rewrites the cache when something
 changed, also when it is interrupted, keeping the files encoded until then. Files that cannot be
 used (unreadable, too short) are remembered with the reason, so they are not re-read until they
@@ -49,16 +51,22 @@ def default_cache_folder() -> Path:
 
 
 def motion_files(folder: Path) -> list[Path]:
-    """Motion files under `folder` (recursively, linked folders followed once each, hidden files
-    and folders left out), sorted."""
+    """Motion files under `folder` (recursively, hidden files and folders left out), sorted.
+    Linked folders are followed once each, except links to the folder itself or a folder above
+    it (a link to '..', '~' or '/' would take in everything there)."""
     found, seen = [], set()
+    above = {str(place) for place in (folder.resolve(), *folder.resolve().parents)}
     for root, folders, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
-        if real in seen:  # a link back up the tree, or a second link to one folder
+        if real in seen:  # a second link to one folder, or a link into the tree
             folders.clear()
             continue
         seen.add(real)
-        folders[:] = [name for name in folders if not name.startswith(".")]
+        folders[:] = [
+            name
+            for name in folders
+            if not name.startswith(".") and os.path.realpath(os.path.join(root, name)) not in above
+        ]
         found += [
             Path(root, name)
             for name in names

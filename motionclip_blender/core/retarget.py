@@ -237,7 +237,7 @@ def upright_source(source: SourceMotion, joint_map: JointMap, detect: bool = Fal
 
     Either pose alone may lie down: Bandai's rest pose lies along +X (its joints' rotations stand
     it up), and a clip of getting up lies down in most frames. A rest trunk of zero length (zero
-    OFFSETs) skips the check.
+    OFFSETs, positions in the channels) says nothing, so the frames alone decide.
     """
     found = _found_joints(source, joint_map)
     top = next((joint for joint in TRUNK_TOPS if joint in found), None)
@@ -246,7 +246,7 @@ def upright_source(source: SourceMotion, joint_map: JointMap, detect: bool = Fal
     rest, positions = source.rest_pose().joint_positions(), source.forward_kinematics()[1]
     start, end = found[0], found[top]
     rest_trunk, trunk = rest[:, end] - rest[:, start], positions[:, end] - positions[:, start]
-    if rest_trunk.norm() == 0 or _upright(rest_trunk, trunk, source.up):
+    if _upright(rest_trunk, trunk, source.up):  # a zero rest trunk counts as lying (_tilt)
         return source
     standing = [axis for axis in UP_AXES if axis != source.up and _upright(rest_trunk, trunk, axis)]
     if detect and standing:

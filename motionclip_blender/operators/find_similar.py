@@ -160,7 +160,7 @@ def encode_actions(
 def result_action(key: str, name: str) -> bpy.types.Action:
     """A result's action, found by its session_uid (`key`) under whatever name it has now; an
     error when it was deleted, or the result is from a file no longer open."""
-    action = by_uid(bpy.data.actions, int(key))
+    action = by_uid(bpy.data.actions, int(key)) if key.isdigit() else None  # older results: names
     if action is None:
         raise MotionClipError(f"the action '{name}' is no longer in this file: find again")
     return action

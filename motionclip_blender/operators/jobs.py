@@ -17,6 +17,7 @@ Outcomes are words, never tracebacks: a MotionClipError's message, "cancelled", 
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import traceback
@@ -118,10 +119,11 @@ def cancel_all() -> None:
 def shutdown() -> None:
     """When the add-on is disabled: remove what the running jobs' operators made up front (a new
     rig, left empty otherwise), then forget the jobs (_forget)."""
-    for job in _running:
-        if job.discard is not None:
-            job.discard()
+    discarded = [job.discard() for job in _running if job.discard is not None]
     _forget()
+    if any(discarded):  # else the user's next undo would bring the rig back
+        with contextlib.suppress(RuntimeError):  # no undo stack (Blender quitting, say)
+            bpy.ops.ed.undo_push(message="MotionCLIP: disabled while working")
 
 
 def _forget() -> None:
