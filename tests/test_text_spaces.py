@@ -120,10 +120,11 @@ def test_download_only_when_allowed_and_checked(
     tiny_clip_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(text_spaces, "CLIP_URL", tiny_clip_path.as_uri())
+    gone = (tmp_path / "gone.pt").as_uri()  # a first host that no longer serves the file
+    monkeypatch.setattr(text_spaces, "CLIP_URLS", (gone, tiny_clip_path.as_uri()))
     monkeypatch.setattr(text_spaces, "CLIP_SHA256", "0" * 64)
     cached = tmp_path / ".cache" / "clip" / "ViT-B-32.pt"
-    with pytest.raises(TextSpaceError, match="checksum"):
+    with pytest.raises(TextSpaceError, match=r"gone\.pt: .*; .*tiny-clip\.pt: .*checksum"):
         find_clip_weights(allow_download=True)
     assert list(cached.parent.iterdir()) == []  # nothing partial left behind
     digest = hashlib.sha256(tiny_clip_path.read_bytes()).hexdigest()

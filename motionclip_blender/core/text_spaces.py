@@ -15,6 +15,7 @@ where the space has an image tower, `encode_image(images)`. Two spaces:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -44,11 +45,13 @@ logger = logging.getLogger(__name__)
 
 TEXT_SPACE_NAMES = ("clip", "minilm")
 
-CLIP_URL = (
-    "https://openaipublic.azureedge.net/clip/models/"
-    "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt"
-)
 CLIP_SHA256 = "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af"
+# Where openai-clip fetches ViT-B/32 (an Azure CDN endpoint), then that CDN's storage origin,
+# tried in turn: the checksum, not the host, vouches for the file.
+CLIP_URLS = tuple(
+    f"https://{host}/clip/models/{CLIP_SHA256}/ViT-B-32.pt"
+    for host in ("openaipublic.azureedge.net", "openaipublic.blob.core.windows.net")
+)
 CLIP_DOWNLOAD_SIZE = "about 338 MB"
 CLIP_IMAGE_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_IMAGE_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -158,7 +161,7 @@ def find_clip_weights(
     if not allow_download:
         raise TextSpaceError(
             f"CLIP ViT-B/32 weights not found at {cached}. Download ViT-B-32.pt "
-            f"({CLIP_DOWNLOAD_SIZE}) from {CLIP_URL} and put it there, or give its path "
+            f"({CLIP_DOWNLOAD_SIZE}) from {CLIP_URLS[0]} and put it there, or give its path "
             "($MOTIONCLIP_CLIP_WEIGHTS on the command line, CLIP Weights in Blender's "
             "preferences), or allow the download ($MOTIONCLIP_ALLOW_DOWNLOAD=1, or Allow "
             "Download with Blender's online access on)"
@@ -168,28 +171,34 @@ def find_clip_weights(
 
 
 def download_clip_weights(destination: Path) -> None:
-    """Fetch ViT-B-32.pt to `destination`, checking its SHA-256; no partial file on failure."""
-    logger.warning(
-        "downloading CLIP ViT-B/32 weights (%s) from %s to %s",
-        CLIP_DOWNLOAD_SIZE,
-        CLIP_URL,
-        destination,
-    )
+    """Fetch ViT-B-32.pt to `destination` from the first of CLIP_URLS that serves it, checking
+    its SHA-256; no partial file on failure."""
+    failures = []
+    for url in CLIP_URLS:
+        logger.warning(
+            "downloading CLIP ViT-B/32 weights (%s) from %s to %s",
+            CLIP_DOWNLOAD_SIZE,
+            url,
+            destination,
+        )
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(destination, functools.partial(_fetch, url))
+            return
+        except (OSError, TextSpaceError) as error:  # urllib's errors are OSErrors
+            failures.append(f"{url}: {error}")
+    raise TextSpaceError(f"downloading CLIP weights failed: {'; '.join(failures)}")
 
-    def fetch(stream: BinaryIO) -> None:
-        digest = hashlib.sha256()
-        with urllib.request.urlopen(CLIP_URL, timeout=60) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                stream.write(chunk)
-        if digest.hexdigest() != CLIP_SHA256:
-            raise TextSpaceError(f"downloaded CLIP weights from {CLIP_URL} fail their checksum")
 
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(destination, fetch)
-    except OSError as error:
-        raise TextSpaceError(f"downloading CLIP weights from {CLIP_URL} failed: {error}") from None
+def _fetch(url: str, stream: BinaryIO) -> None:
+    """Write what `url` serves to `stream`; a TextSpaceError when it fails CLIP_SHA256."""
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        while chunk := response.read(1 << 20):
+            digest.update(chunk)
+            stream.write(chunk)
+    if digest.hexdigest() != CLIP_SHA256:
+        raise TextSpaceError("the file fails its checksum")
 
 
 def load_clip_model(path: Path) -> torch.nn.Module:
