@@ -674,21 +674,31 @@ def test_undo_while_the_model_works_cancels_it(scene: Any, monkeypatch: pytest.M
     assert jobs.messages[-1] == jobs.Outcome("WARNING", "Generate: cancelled")
 
 
-def test_undo_does_not_bring_back_a_rig_a_failed_job_removed(
-    scene: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def generate_beside_a_cube(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Generate from the UI (its undo step pushed), working in the background, in a scene
+    holding only a Cube: the rig it adds is the only other object."""
     cube = bpy.data.objects.new("Cube", None)
     bpy.context.scene.collection.objects.link(cube)
     bpy.ops.ed.undo_push(message="start")
     run_in_background(monkeypatch)
     bpy.ops.motionclip.generate("EXEC_DEFAULT", True, prompt="a person walks", seconds=2)
-    jobs.cancel_all()
-    drain()  # the cancelled job removes the rig its operator added
+
+
+def assert_undoing_a_later_step_keeps_only_the_cube() -> None:
     assert sorted(bpy.data.objects.keys()) == ["Cube"]
     bpy.data.objects["Cube"].location.x = 5.0
     bpy.ops.ed.undo_push(message="move")
-    bpy.ops.ed.undo()  # undoes the move only
+    bpy.ops.ed.undo()  # undoes the move only, not the removal of the rig
     assert sorted(bpy.data.objects.keys()) == ["Cube"]
+
+
+def test_undo_does_not_bring_back_a_rig_a_failed_job_removed(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate_beside_a_cube(monkeypatch)
+    jobs.cancel_all()
+    drain()  # the cancelled job removes the rig its operator added
+    assert_undoing_a_later_step_keeps_only_the_cube()
 
 
 def test_a_device_torch_cannot_use_is_reported_and_the_new_rig_removed(scene: Any) -> None:
@@ -833,17 +843,9 @@ def test_disabling_the_add_on_mid_job_leaves_an_undo_step(
 ) -> None:
     import addon_utils
 
-    cube = bpy.data.objects.new("Cube", None)
-    bpy.context.scene.collection.objects.link(cube)
-    bpy.ops.ed.undo_push(message="start")
-    run_in_background(monkeypatch)
-    bpy.ops.motionclip.generate("EXEC_DEFAULT", True, prompt="a person walks", seconds=2)
+    generate_beside_a_cube(monkeypatch)
     addon_utils.disable("motionclip_blender", default_set=True)  # removes the job's new rig
     try:
-        assert sorted(bpy.data.objects.keys()) == ["Cube"]
-        bpy.data.objects["Cube"].location.x = 5.0
-        bpy.ops.ed.undo_push(message="move")
-        bpy.ops.ed.undo()  # undoes the move only
-        assert sorted(bpy.data.objects.keys()) == ["Cube"]
+        assert_undoing_a_later_step_keeps_only_the_cube()
     finally:
         addon_utils.enable("motionclip_blender", default_set=True)
