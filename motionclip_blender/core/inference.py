@@ -279,8 +279,8 @@ class MotionClip:
                 raise CheckpointError(
                     f"the '{space.name}' text encoder loaded is not the one the checkpoint was "
                     f"trained with: it embeds the checkpoint's training captions differently "
-                    f"(cosine {agreement:.2f}, expected 1). "
-                    + (CLIP_MISMATCH if space.name == "clip" else "")
+                    f"(cosine {agreement:.2f}, expected 1)"
+                    + (f". {CLIP_MISMATCH}" if space.name == "clip" else "")
                 )
         return space
 

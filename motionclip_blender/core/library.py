@@ -55,7 +55,8 @@ def motion_files(folder: Path) -> list[Path]:
     Linked folders are followed once each, except links to the folder itself or a folder above
     it (a link to '..', '~' or '/' would take in everything there)."""
     found, seen = [], set()
-    above = {str(place) for place in (folder.resolve(), *folder.resolve().parents)}
+    resolved = folder.resolve()
+    above = {str(place) for place in (resolved, *resolved.parents)}
     for root, folders, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
         if real in seen:  # a second link to one folder, or a link into the tree
