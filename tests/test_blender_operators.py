@@ -849,3 +849,39 @@ def test_disabling_the_add_on_mid_job_leaves_an_undo_step(
         assert_undoing_a_later_step_keeps_only_the_cube()
     finally:
         addon_utils.enable("motionclip_blender", default_set=True)
+
+
+def test_the_blend_box_follows_a_renamed_action_and_keeps_it_in_the_file(
+    scene: Any, tmp_path: Path
+) -> None:
+    """The chosen actions are pointers: a rename after choosing, or saving and opening the file,
+    still hands the blend button the actions the user chose."""
+    from types import SimpleNamespace
+
+    from motionclip_blender.operators.panel import MOTIONCLIP_PT_panel
+
+    generate("a person walks", seconds=2.0)
+    generate("a person jumps", seconds=2.0)
+    settings = bpy.context.scene.motionclip
+    settings.action_a = bpy.data.actions["a person walks"]
+    settings.action_b = bpy.data.actions["a person jumps"]
+    bpy.data.actions["a person walks"].name = "stroll"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "blend.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "blend.blend"))
+    settings = bpy.context.scene.motionclip
+
+    button = SimpleNamespace()
+    box = SimpleNamespace(
+        label=lambda **_: None,
+        prop=lambda *_, **__: None,
+        row=lambda align: SimpleNamespace(prop=lambda *_, **__: None),
+        operator=lambda name: button,
+    )
+    MOTIONCLIP_PT_panel.draw_blend(None, box, settings)  # type: ignore[arg-type]
+    assert (button.action_a, button.action_b) == ("stroll", "a person jumps")
+    assert bpy.ops.motionclip.blend(action_a=button.action_a, action_b=button.action_b) == {
+        "FINISHED"
+    }
+    settings.action_b = None  # nothing chosen: the button asks for two actions
+    MOTIONCLIP_PT_panel.draw_blend(None, box, settings)  # type: ignore[arg-type]
+    assert button.action_b == ""

@@ -10,6 +10,8 @@ from . import jobs
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
 
+    from .properties import MotionClipSettings
+
 
 class MOTIONCLIP_OT_cancel(bpy.types.Operator):
     """Stop the model's running work"""
@@ -82,16 +84,7 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         for label in findings.labels:
             box.label(text=f"{label.name}: {label.score:.2f}", icon="SMALL_CAPS")
 
-        box = layout.box()
-        box.label(text="Blend two actions", icon="NLA")
-        box.prop_search(settings, "action_a", bpy.data, "actions")
-        box.prop_search(settings, "action_b", bpy.data, "actions")
-        row = box.row(align=True)
-        row.prop(settings, "blend_mode", expand=True)
-        box.prop(settings, "weight" if settings.blend_mode == "WEIGHT" else "steps")
-        blend = box.operator("motionclip.blend")
-        blend.action_a, blend.action_b = settings.action_a, settings.action_b
-        blend.mode, blend.weight, blend.steps = settings.blend_mode, settings.weight, settings.steps
+        self.draw_blend(layout.box(), settings)
 
         box = layout.box()
         box.label(text="Edit the active action with text", icon="GREASEPENCIL")
@@ -102,6 +95,20 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         edit = box.operator("motionclip.edit")
         edit.from_text, edit.to_text = settings.from_text, settings.to_text
         edit.strength, edit.placement = settings.strength, settings.placement
+
+    def draw_blend(self, box: bpy.types.UILayout, settings: "MotionClipSettings") -> None:
+        """The blend box; the operator gets the chosen actions' names as they are now, since an
+        operator cannot hold a data-block."""
+        box.label(text="Blend two actions", icon="NLA")
+        box.prop(settings, "action_a")
+        box.prop(settings, "action_b")
+        row = box.row(align=True)
+        row.prop(settings, "blend_mode", expand=True)
+        box.prop(settings, "weight" if settings.blend_mode == "WEIGHT" else "steps")
+        blend = box.operator("motionclip.blend")
+        blend.action_a = settings.action_a.name if settings.action_a else ""
+        blend.action_b = settings.action_b.name if settings.action_b else ""
+        blend.mode, blend.weight, blend.steps = settings.blend_mode, settings.weight, settings.steps
 
     def draw_jobs(self, layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
         running = jobs.running()

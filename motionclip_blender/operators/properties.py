@@ -23,8 +23,9 @@ class MotionClipSettings(bpy.types.PropertyGroup):
         description='Comma-separated verb phrases ("walk backwards") or sentences',
         default=", ".join(DEFAULT_LABELS),
     )
-    action_a: bpy.props.StringProperty(name="A")  # type: ignore[valid-type]
-    action_b: bpy.props.StringProperty(name="B")  # type: ignore[valid-type]
+    # Pointers, not names: they follow a rename, and the blend file keeps them.
+    action_a: bpy.props.PointerProperty(name="A", type=bpy.types.Action)  # type: ignore[valid-type]
+    action_b: bpy.props.PointerProperty(name="B", type=bpy.types.Action)  # type: ignore[valid-type]
     blend_mode: bpy.props.EnumProperty(  # type: ignore[valid-type]
         name="Mode",
         items=[("WEIGHT", "Weight", "One action"), ("STEPS", "Steps", "Several in-betweens")],
