@@ -86,6 +86,22 @@ def test_classify_json_ranks_labels_per_input(
     assert code == 0 and out.splitlines()[0] == "a.npz" and len(out.splitlines()) == 3
 
 
+def test_classify_takes_labels_that_hold_commas_one_by_one(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, tiny_checkpoint, "classify", "a.npz", "--labels", "walk",
+        "--label", "stand up, then sit", "--label", "a man waves", "--json",
+    )  # fmt: skip
+    [result] = json.loads(out)
+    assert code == 0
+    assert sorted(e["label"] for e in result["labels"]) == [
+        "a man waves",
+        "stand up, then sit",
+        "walk",
+    ]
+
+
 def test_search_by_motion_and_by_text(
     workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -198,6 +214,7 @@ def write_nan_motion(path: Path) -> None:
         (["encode", "nan.npz"], "NaN"),
         (["encode", "notes.txt"], "unknown motion file type '.txt'"),
         (["classify", "a.npz", "--labels", "walk,,run"], "non-empty"),
+        (["classify", "a.npz"], "give the labels to rank"),
         (["blend", "a.npz", "b.npz", "--weight", "2", "-o", "x.npz"], "weights must be"),
         (["blend", "a.npz", "b.npz", "--refine-steps", "-1", "-o", "x.npz"], "refine_steps must"),
         (

@@ -1,10 +1,17 @@
-"""`motionclip classify IN... --labels "walk,run,..." [--json]`: zero-shot recognition."""
+"""`motionclip classify IN... --labels "walk,run,..." [--label TEXT]... [--json]`: zero-shot
+recognition."""
 
 from __future__ import annotations
 
 import argparse
 
-from .common import add_checkpoint_argument, load_session, print_json, read_inputs
+from .common import (
+    RequestError,
+    add_checkpoint_argument,
+    load_session,
+    print_json,
+    read_inputs,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,8 +24,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("inputs", nargs="+", metavar="IN", help="motion files")
     parser.add_argument(
         "--labels",
-        required=True,
+        default="",
         help='comma-separated verb phrases or sentences, e.g. "walk,run,jump,a man waves"',
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help='one more label, taken whole (so it may hold commas: "stand up, then sit"); '
+        "repeat it for several",
     )
     parser.add_argument(
         "--json",
@@ -30,7 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    labels = args.labels.split(",")
+    labels = (args.labels.split(",") if args.labels else []) + args.label
+    if not labels:
+        raise RequestError("give the labels to rank: --labels walk,run or --label TEXT")
     session = load_session(args)
     rankings = session.classify_many(read_inputs(args.inputs, session), labels)
     results = [
