@@ -66,11 +66,14 @@ def test_an_amass_smplh_file_loads_its_body_joints(tmp_path: Path) -> None:
 
 
 def test_an_smplx_layout_with_its_rate_key_loads(tmp_path: Path) -> None:
+    """As AMASS's SMPL-X stage-II files are: their rate key, and a pickled dict beside the
+    arrays read, which must not make the file unreadable."""
     np.savez(
         tmp_path / "x.npz",
         poses=np.zeros((4, 165)),
         trans=np.zeros((4, 3)),
         mocap_frame_rate=np.array(30.0),
+        markers_latent_vids=np.array({"C7": 3832}, dtype=object),
     )
     assert files.read_motion(tmp_path / "x.npz").num_frames == 4
 

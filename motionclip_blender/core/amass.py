@@ -43,7 +43,10 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
                 "archive of 'poses', 'trans' and 'mocap_framerate' arrays (numpy.savez)"
             )
         with data:
-            arrays = {key: data[key] for key in data.files}
+            # Only the arrays read: real AMASS SMPL-X files also hold pickled objects
+            # ('markers_latent_vids'), which allow_pickle=False refuses to load.
+            found = list(data.files)
+            arrays = {key: data[key] for key in found if key in ("poses", "trans", *FRAMERATE_KEYS)}
     except FileNotFoundError:
         raise MotionFileError(f"{path}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
@@ -51,7 +54,7 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
 
     if "poses" not in arrays:
         raise MotionFileError(
-            f"{path}: no 'poses' array (found: {', '.join(sorted(arrays)) or 'nothing'}); "
+            f"{path}: no 'poses' array (found: {', '.join(sorted(found)) or 'nothing'}); "
             "expected AMASS layout with 'poses' (frames, 72|156|165), 'trans' and 'mocap_framerate'"
         )
     poses = _numbers(path, arrays, "poses")
