@@ -100,7 +100,7 @@ def test_a_corrupt_cache_is_rebuilt_and_a_missing_folder_named(
         index_library(tmp_path / "absent", session, cache)
 
 
-def test_a_file_a_reader_breaks_on_is_skipped_not_fatal(
+def test_a_file_a_reader_breaks_on_is_skipped_and_tried_again_next_time(
     session: MotionClip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder, cache = tmp_path / "library", tmp_path / "cache"
@@ -116,6 +116,11 @@ def test_a_file_a_reader_breaks_on_is_skipped_not_fatal(
     library = index_library(folder, session, cache)
     assert library.names == [str(a), str(c)]
     assert library.skipped == (f"{b}: cannot be read (TypeError: a reader bug)",)
+    # Not known to be the file's fault (memory, the device): tried again next time, not cached.
+    monkeypatch.setattr(files, "read_motion", read)
+    library = index_library(folder, session, cache)
+    assert library.names == [str(a), str(b), str(c)] and library.skipped == ()
+    assert (library.encoded, library.reused) == (1, 2)
 
 
 def test_a_file_given_as_the_library_folder_is_named_as_such(

@@ -132,13 +132,17 @@ def index_library(
 
 
 def _encode(path: Path, session: MotionClip) -> dict[str, Any]:
-    """{"latent": (latent_dim,) tensor, "problem": ""} or {"latent": None, "problem": why}."""
+    """{"latent": (latent_dim,) tensor, "problem": ""} or {"latent": None, "problem": why},
+    with "retry": True when the problem may not be the file's."""
     try:
         latent = session.encode_motion([files.read_motion(path)])[0].cpu()
     except MotionClipError as error:
         return {"latent": None, "problem": str(error).removeprefix(f"{path}: ")}
     except Exception as error:  # one file a reader cannot cope with must not stop the rest
-        return {"latent": None, "problem": f"cannot be read ({type(error).__name__}: {error})"}
+        # Not known to be the file's fault (it may be memory, or the device): not cached, so
+        # the next search tries the file again.
+        problem = f"cannot be read ({type(error).__name__}: {error})"
+        return {"latent": None, "problem": problem, "retry": True}
     return {"latent": latent, "problem": ""}
 
 
@@ -170,7 +174,7 @@ def _write_cache(path: Path, identity: str, entries: dict[str, dict[str, Any]]) 
         "format": CACHE_FORMAT,
         "version": CACHE_VERSION,
         "checkpoint": identity,
-        "entries": entries,
+        "entries": {key: entry for key, entry in entries.items() if not entry.get("retry")},
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
