@@ -22,6 +22,10 @@ from .kinematics import forward_kinematics
 
 UP_AXIS = 2  # Z
 FORWARD = (0.0, -1.0, 0.0)  # the way a canonical body faces
+# canonicalize's heading: from the pelvis' left axis while its floor projection is at least
+# SIDE_END long (the body rolled less than about 73 degrees), from its forward axis under
+# SIDE_START, and between them a mix.
+SIDE_START, SIDE_END = 0.1, 0.3
 UPRIGHT_ROOT_AXIS_ANGLE = (math.pi / 2, 0.0, 0.0)  # SMPL's Y-up body standing in the Z-up world
 
 
@@ -89,7 +93,7 @@ class Motion:
 
     def frames_at(self, fps: float) -> int:
         """How many frames resample(fps) gives, without resampling."""
-        if fps == self.fps or self.num_frames == 1:
+        if fps == self.fps:
             return self.num_frames
         return max(1, round(self.num_frames * fps / self.fps))
 
@@ -102,9 +106,12 @@ class Motion:
         """
         if not (math.isfinite(fps) and fps > 0):
             raise MotionDataError(f"target frame rate must be a positive number, got {fps}")
-        if fps == self.fps or self.num_frames == 1:
+        if fps == self.fps:
             return Motion(self.rotations, self.translation, float(fps))
         count = self.frames_at(fps)
+        if self.num_frames == 1:  # one pose, held for the same duration
+            rotations, translation = self.rotations.repeat(count, 1, 1), self.translation
+            return Motion(rotations, translation.repeat(count, 1), float(fps))
         position = torch.arange(count, dtype=torch.float64) * (self.fps / fps)
         lower = position.floor().long().clamp(max=self.num_frames - 2)
         weight = (position - lower).to(self.rotations.dtype)
@@ -134,10 +141,19 @@ class Motion:
         """Frame 0's pelvis above the origin, body facing -Y at frame 0, lowest foot on the floor.
 
         The heading is that of the pelvis' left axis (SMPL +x) projected on the floor, which stays
-        defined while the body is upright or bent forward.
+        defined while the body is upright or bent forward. As the body rolls onto its side that
+        projection vanishes, so there the heading passes smoothly to the one its forward axis
+        gives (SMPL +z, turned to the left), which is then level.
         """
         root = rot.axis_angle_to_matrix(self.rotations[:, 0])
-        left = root[0, :, 0]
+        left, forward = root[0, :2, 0], root[0, :2, 2]
+        level = float((left.norm() - SIDE_START) / (SIDE_END - SIDE_START))
+        if level < 1:  # only a body on or near its side: every other heading stays exact
+            share = max(level, 0.0)
+            from_forward = torch.stack([-forward[1], forward[0]])
+            left = share * left / left.norm().clamp_min(1e-12) + (1 - share) * from_forward / (
+                from_forward.norm()
+            )
         yaw = torch.atan2(left[1], left[0])
         turn = rot.axis_angle_to_matrix(
             torch.stack([torch.zeros_like(yaw), torch.zeros_like(yaw), -yaw])
