@@ -84,6 +84,18 @@ def test_any_rest_pose_unit_and_up_axis_gives_the_same_joints(up: str, scale: fl
     assert direction_errors(result).max() < 0.1
 
 
+def test_zero_offsets_with_the_bones_in_position_channels_give_the_same_joints() -> None:
+    """Some exporters write every OFFSET as zero and each joint's bone in its position channels:
+    the rest pose comes from those, or the neck and head (which follow the source's rotations
+    since its rest pose) would turn 90 degrees."""
+    motion = smooth_motion(seconds=1.0).on_floor(quantile=FLOOR_QUANTILE)
+    source = as_source(motion, "y", 100.0)
+    zeroed = replace(source, offsets=torch.zeros_like(source.offsets))
+    result = retarget(zeroed, SOURCE_MAP)
+    assert (result.motion.joints() - motion.joints()).norm(dim=-1).max() < 1e-4
+    assert direction_errors(result).max() < 0.1
+
+
 def test_smpl_joints_the_source_lacks_follow_their_parent() -> None:
     motion = smooth_motion(seconds=0.5).on_floor()
     lacking = ("spine3", "left_hand", "right_hand", "left_collar", "right_collar")
@@ -208,8 +220,8 @@ def test_importing_a_file_with_the_wrong_up_axis_names_the_file_and_the_axis(
 
 def test_a_rest_pose_or_a_motion_that_lies_down_alone_passes_the_up_axis_check() -> None:
     """Bandai's rest pose lies along +X but its motion stands; a clip of getting up lies down in
-    most frames but its rest pose stands. Zero OFFSETs (positions in the channels) say nothing,
-    so the frames decide."""
+    most frames but its rest pose stands. With zero OFFSETs the rest pose is the position
+    channels'."""
     standing, lying = standing_source("y"), standing_source("z")
     for source in (
         replace(standing, offsets=lying.offsets),

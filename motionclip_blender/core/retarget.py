@@ -236,8 +236,8 @@ def upright_source(source: SourceMotion, joint_map: JointMap, detect: bool = Fal
     median frame.
 
     Either pose alone may lie down: Bandai's rest pose lies along +X (its joints' rotations stand
-    it up), and a clip of getting up lies down in most frames. A rest trunk of zero length (zero
-    OFFSETs, positions in the channels) says nothing, so the frames alone decide.
+    it up), and a clip of getting up lies down in most frames. A skeleton of zero OFFSETs rests as
+    its position channels place its joints (SourceMotion.rest_pose).
     """
     found = _found_joints(source, joint_map)
     top = next((joint for joint in TRUNK_TOPS if joint in found), None)

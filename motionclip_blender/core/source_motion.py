@@ -110,7 +110,10 @@ class SourceMotion:
 
     def rest_pose(self) -> SourceMotion:
         """One frame of the skeleton's rest pose: no rotations, every joint at its offset (a
-        file's position channels ignored), as the file defines its skeleton."""
+        file's position channels ignored), as the file defines its skeleton. A skeleton whose
+        offsets are all zero keeps its bones in its position channels instead: it rests at
+        their median values (a single point would leave the rest pose's directions undefined)."""
         joints = len(self.names)
         eye = torch.eye(3, dtype=self.rotations.dtype).expand(1, joints, 3, 3)
-        return replace(self, rotations=eye, translations=self.offsets[None].to(eye.dtype))
+        offsets = self.offsets if self.offsets[1:].any() else self.translations.median(dim=0)[0]
+        return replace(self, rotations=eye, translations=offsets[None].to(eye.dtype))
