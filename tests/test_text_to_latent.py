@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from training.text_to_latent import caption_medoid_rows, choose_ridge, fit_text_to_latent
+from training.text_to_latent import (
+    DEFAULT_RIDGE,
+    caption_medoid_rows,
+    choose_ridge,
+    fit_text_to_latent,
+)
 
 
 def test_an_affine_relation_is_recovered_and_the_bias_is_not_shrunk() -> None:
@@ -49,3 +54,17 @@ def test_caption_medoids_are_the_rows_nearest_each_captions_mean() -> None:
     # the rows are those of `latents`, not positions within a caption's own list
     assert caption_medoid_rows(latents, [[0, 1, 2], [3, 4], [2]]) == [1, 3, 2]
     assert caption_medoid_rows(latents, [[4, 2, 1]]) == [2]
+
+
+def test_captions_of_one_phrasing_hold_out_folds_of_captions() -> None:
+    """Sentences (a BVH folder's captions) have one phrasing each: leaving "it" out would fit
+    on nothing, so folds of captions are left out instead; one caption alone gets the default."""
+    generator = torch.Generator().manual_seed(3)
+    captions = torch.randn(12, 20, generator=generator)
+    rows = torch.arange(36) % 12  # three windows per caption
+    latents = captions[rows, :3] + 0.1 * torch.randn(36, 3, generator=generator)
+    phrasings = torch.zeros(36, dtype=torch.long)
+    chosen = choose_ridge(captions[rows], latents, phrasings, (1e-6, 1.0, 1e6))
+    assert chosen in (1e-6, 1.0)  # a finite choice, not an error; an overwhelming ridge loses
+    single = choose_ridge(captions[:1].expand(5, -1), latents[:5], phrasings[:5])
+    assert single == DEFAULT_RIDGE
