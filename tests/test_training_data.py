@@ -40,6 +40,24 @@ def test_splits_keep_groups_together_and_spread_every_stratum() -> None:
         assert chosen.count("test") == 1 and chosen.count("validation") == 1
 
 
+def test_a_source_whose_every_file_has_its_own_caption_is_still_split() -> None:
+    """A BVH folder of sentence captions, one per file: no label has three files, so labels
+    cannot be stratified, but the source is split by the fractions, not all put in training;
+    another source's lone labels still go to training whole."""
+    own = [
+        sources.Clip(Path(f"{i}.bvh"), "bvh", f"do {i}", f"a person does {i}", "", str(i), "x")
+        for i in range(20)
+    ]
+    strata = [
+        sources.Clip(Path(f"w{i}.bvh"), "bandai", "walk", "walk", "", f"w{i}", "x")
+        for i in range(10)
+    ] + [sources.Clip(Path("lone.bvh"), "bandai", "lone", "lone", "", "lone", "x")]
+    splits = assign_splits(own + strata, 0.1, 0.1, seed=0)
+    assert [splits[c.group] for c in own].count("validation") == 2
+    assert [splits[c.group] for c in own].count("test") == 2
+    assert splits["lone"] == "train"
+
+
 def test_amass_and_babel_fixtures_are_read(tmp_path: Path) -> None:
     babel = amass_dataset(tmp_path, sequences_per_label=1)
     document = json.loads(babel.read_text())

@@ -5,7 +5,8 @@ and then ordered by style, and the validation and test picks are spread evenly a
 so every content label with enough clips is in every split and the styles of a label are spread
 across splits (the Bandai stratification by content and style). A group never spans two splits.
 A source's own prescribed split (CMU8's test folder) is kept, and such a source gets no other
-test clips.
+test clips. A source none of whose labels has MIN_STRATUM groups (every file its own caption)
+is split as one stratum.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def assign_splits(
         else:
             strata[clip.source, clip.content].append(clip)
     fixed_test = {c.source for c in first_of_group.values() if c.fixed_split == "test"}
-    for (source, _), members in sorted(strata.items()):
+    for (source, _), members in sorted(_pool_unsplittable_sources(strata).items()):
         rng.shuffle(members)
         members.sort(key=lambda c: c.style)  # stable: random order within each style
         test_share = 0.0 if source in fixed_test else test
@@ -48,6 +49,24 @@ def assign_splits(
         for clip in remaining:
             splits[clip.group] = "train"
     return splits
+
+
+def _pool_unsplittable_sources(
+    strata: dict[tuple[str, str], list[Clip]],
+) -> dict[tuple[str, str], list[Clip]]:
+    """The strata, with each source none of whose labels has MIN_STRATUM groups (a folder
+    whose every file has its own caption) made one stratum, so that it is split too."""
+    sources = {source for source, _ in strata}
+    unsplittable = {
+        source
+        for source in sources
+        if all(len(m) < MIN_STRATUM for (s, _), m in strata.items() if s == source)
+    }
+    pooled: dict[tuple[str, str], list[Clip]] = {}
+    for (source, content), members in sorted(strata.items()):
+        key = (source, "") if source in unsplittable else (source, content)
+        pooled.setdefault(key, []).extend(members)
+    return pooled
 
 
 def _count(size: int, share: float) -> int:
