@@ -125,7 +125,27 @@ def test_bvh_folder_with_a_corrupt_file_warns_with_the_count(
     with caplog.at_level(logging.WARNING):
         prepared = prepare(config)
     assert {item.content for item in prepared.labels} == {"walk", "wave"}
-    assert "skipped 1 of 3 file(s)" in caplog.text and "broken.bvh" in caplog.text
+    assert "skipped 1 of 3 clip(s)" in caplog.text and "broken.bvh" in caplog.text
+
+
+def test_babel_segments_are_counted_as_clips_not_files(
+    tmp_path: Path, tiny_clip_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    babel = amass_dataset(tmp_path / "amass", sequences_per_label=1)
+    document = json.loads(babel.read_text())
+    document["0"]["frame_ann"] = {  # two segments of the first file, the second past its end
+        "labels": [
+            {"proc_label": "walk slowly", "act_cat": ["walk"], "start_t": 0.0, "end_t": 2.0},
+            {"proc_label": "turn around", "act_cat": ["turn"], "start_t": 5.0, "end_t": 6.0},
+        ]
+    }
+    babel.write_text(json.dumps(document))
+    config = load_config(write_config(tmp_path / "c.toml", tmp_path / "amass", tiny_clip_path))
+    with caplog.at_level(logging.WARNING):
+        prepared = prepare(config)
+    summary = prepared.summary
+    assert (summary["files"], summary["clips"], summary["failed_clips"]) == (4, 5, 1)
+    assert "skipped 1 of 5 clip(s) (files, or BABEL segments of them)" in caplog.text
 
 
 def bvh_config(config, folder: Path, labels: Path):  # type: ignore[no-untyped-def]
@@ -146,7 +166,7 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
     config = load_config(write_config(tmp_path / "c.toml", tmp_path, tiny_clip_path))
     with pytest.raises(sources.DataSourceError, match="no usable motion in 1 clip"):
         prepare(bvh_config(config, folder, labels))
-    labels.write_text("file,text\na.bvh,walk\nmissing.bvh,run\n")
+    labels.write_text("File, Text\na.bvh,walk\nmissing.bvh,run\n")  # a header in any case
     with pytest.raises(sources.DataSourceError, match=r"names 1 file.*line 3: missing.bvh"):
         prepare(bvh_config(config, folder, labels))
     empty = tmp_path / "empty"

@@ -173,7 +173,8 @@ def prepare(config: TrainConfig, force: bool = False) -> PreparedData:
             )
     if failed:
         logger.warning(
-            "skipped %d of %d file(s) that could not be imported, e.g. %s",
+            "skipped %d of %d clip(s) (files, or BABEL segments of them) that could not be "
+            "imported, e.g. %s",
             len(failed),
             len(clips),
             "; ".join(failed[:3]),
@@ -189,8 +190,9 @@ def prepare(config: TrainConfig, force: bool = False) -> PreparedData:
     offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
     summary = summarise(labels, lengths, model.fps)
     summary |= {
-        "files": len(clips),
-        "failed_files": len(failed),
+        "files": len({clip.path for clip in clips}),
+        "clips": len(clips),
+        "failed_clips": len(failed),
         "too_short_clips": too_short,
         "prepare_seconds": round(time.perf_counter() - started, 1),
     }

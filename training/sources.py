@@ -234,7 +234,8 @@ def bvh_folder_clips(source: BvhFolder) -> list[Clip]:
         raise DataSourceError(f"{labels}: cannot read the label CSV ({error})") from None
     clips, missing = [], []
     for number, row in enumerate(rows, start=1):
-        if not any(cell.strip() for cell in row) or (number == 1 and row[:2] == ["file", "text"]):
+        header = [cell.strip().lower() for cell in row] == ["file", "text"]
+        if not any(cell.strip() for cell in row) or (number == 1 and header):
             continue
         if len(row) != 2 or not row[0].strip() or not row[1].strip():
             raise DataSourceError(
