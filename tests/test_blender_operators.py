@@ -885,3 +885,17 @@ def test_the_blend_box_follows_a_renamed_action_and_keeps_it_in_the_file(
     settings.action_b = None  # nothing chosen: the button asks for two actions
     MOTIONCLIP_PT_panel.draw_blend(None, box, settings)  # type: ignore[arg-type]
     assert button.action_b == ""
+
+
+def test_with_the_body_selected_the_rig_it_belongs_to_is_used(scene: Any) -> None:
+    """Clicking the character in the viewport selects its body mesh: Generate goes on that
+    rig, not on a second one added over it, and Edit and Find Similar read its action."""
+    rig = generate("a person walks", seconds=2.0)
+    body = rig.children[0]
+    bpy.context.view_layer.objects.active = body
+    assert bpy.ops.motionclip.generate(prompt="a person jumps", seconds=2.0) == {"FINISHED"}
+    assert [obj.type for obj in bpy.data.objects].count("ARMATURE") == 1
+    assert rig.animation_data.action.name == "a person jumps"
+    bpy.context.view_layer.objects.active = body
+    assert bpy.ops.motionclip.find_similar(labels="walk, jump") == {"FINISHED"}
+    assert bpy.ops.motionclip.edit(from_text="jump", to_text="walk", strength=1.0) == {"FINISHED"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import bpy
 
@@ -64,7 +64,7 @@ def read_action(
     context: bpy.types.Context, action: bpy.types.Action, rig: bpy.types.Object | None = None
 ) -> ActionMotion:
     """Sample `action` on `rig` (or an armature that can play it); errors name the problem."""
-    rig = rig or rig_for_action(action, context.active_object)
+    rig = rig or rig_for_action(action, active_armature(context))
     if rig is None:
         raise MotionClipError(f"action '{action.name}' animates no armature's bones in this file")
     assert context.scene is not None
@@ -80,10 +80,25 @@ def find_action(name: str) -> bpy.types.Action:
     return action
 
 
+def active_armature(context: bpy.types.Context) -> bpy.types.Object | None:
+    """The active armature, or the armature that deforms the active mesh (clicking a character
+    in the viewport selects its body, not its rig); None when there is neither."""
+    obj = context.active_object
+    if obj is None or obj.type == "ARMATURE":
+        return obj
+    for modifier in obj.modifiers:
+        if modifier.type == "ARMATURE":
+            rig = cast(bpy.types.ArmatureModifier, modifier).object
+            if rig is not None:
+                return rig
+    parent = obj.parent
+    return parent if parent is not None and parent.type == "ARMATURE" else None
+
+
 def active_action(context: bpy.types.Context) -> tuple[bpy.types.Object, bpy.types.Action]:
     """The selected armature and its active action, or an error saying what is missing."""
-    obj = context.active_object
-    if obj is None or obj.type != "ARMATURE":
+    obj = active_armature(context)
+    if obj is None:
         raise MotionClipError("select an armature first")
     action = obj.animation_data.action if obj.animation_data else None
     if action is None:
@@ -131,7 +146,7 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     Added here, in the operator's own context, not later when the result is applied from a timer,
     where operators such as mode_set lack the context they need; the job discards it if it fails.
     """
-    obj = context.active_object
+    obj = active_armature(context)
     if is_smpl_rig(obj):
         check_can_animate(obj)
         return TargetRig(obj.session_uid, obj.name)
