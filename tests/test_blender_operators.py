@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -899,3 +900,24 @@ def test_with_the_body_selected_the_rig_it_belongs_to_is_used(scene: Any) -> Non
     bpy.context.view_layer.objects.active = body
     assert bpy.ops.motionclip.find_similar(labels="walk, jump") == {"FINISHED"}
     assert bpy.ops.motionclip.edit(from_text="jump", to_text="walk", strength=1.0) == {"FINISHED"}
+
+
+def test_the_scene_range_is_widened_to_play_a_new_motion_to_its_end(
+    scene: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    scene.render.fps = 60
+    scene.frame_start, scene.frame_end, scene.frame_current = 1, 250, 50
+    rig = generate("a person walks", seconds=8.0)  # 480 frames from frame 50
+    last = rig.animation_data.action.frame_range[1]
+    assert last > 250 and (scene.frame_start, scene.frame_end) == (1, math.ceil(last))
+    assert f"scene 'Scene' now plays frames 1 to {math.ceil(last)}" in capfd.readouterr().out
+    scene.frame_current = 1
+    generate("a person jumps", seconds=1.0)  # a shorter one never narrows the range
+    assert scene.frame_end == math.ceil(last)
+    scene.frame_current = 600
+    blend = bpy.ops.motionclip.blend(
+        action_a="a person walks", action_b="a person jumps", mode="STEPS", steps=2
+    )
+    assert blend == {"FINISHED"}
+    strips = rig.animation_data.nla_tracks[-1].strips
+    assert scene.frame_end == math.ceil(strips[-1].frame_end)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import bpy
 
 from ..core.errors import MotionClipError
@@ -41,10 +43,15 @@ def place_action(obj: bpy.types.Object, action: bpy.types.Action, placement: str
         track = animation.nla_tracks.new()
         track.name = TRACK_NAME
         strip = track.strips.new(action.name, int(action.frame_range[0]), action)
-        return f"on NLA track '{track.name}' at frame {strip.frame_start:g}" + hidden_note(obj)
+        where = f"on NLA track '{track.name}' at frame {strip.frame_start:g}" + hidden_note(obj)
+        return where + fit_scene_range(obj, strip.frame_start, strip.frame_end)
     stashed = stash_active(animation)
     assign_action(obj, action)
-    return "as the active action" + (f" ('{stashed}' stashed)" if stashed else "")
+    return (
+        "as the active action"
+        + (f" ('{stashed}' stashed)" if stashed else "")
+        + fit_scene_range(obj, action.frame_range[0], action.frame_range[1])
+    )
 
 
 def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], start: int) -> str:
@@ -59,7 +66,22 @@ def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], st
     for action in actions:
         strip = track.strips.new(action.name, frame, action)
         frame = int(strip.frame_end) + 1
-    return hidden_note(obj)
+    return hidden_note(obj) + fit_scene_range(obj, start, frame - 1)
+
+
+def fit_scene_range(obj: bpy.types.Object, first: float, last: float) -> str:
+    """Widen the frame range of the scenes holding `obj` to frames first..last, so the new
+    motion plays to its end (never narrowed, as Blender's BVH import does with "Update Scene
+    Duration"). Returns words for the report when a range changed, or ''."""
+    first, last = math.floor(first), math.ceil(last)
+    changed = []
+    for scene in obj.users_scene:
+        if scene.frame_start <= first and last <= scene.frame_end:
+            continue
+        scene.frame_start = min(scene.frame_start, first)
+        scene.frame_end = max(scene.frame_end, last)
+        changed.append(f"'{scene.name}' now plays frames {scene.frame_start} to {scene.frame_end}")
+    return "; scene " + ", ".join(changed) if changed else ""
 
 
 def hidden_note(obj: bpy.types.Object) -> str:
