@@ -67,6 +67,14 @@ def test_any_whitespace_in_the_frame_time_key(tmp_path: Path) -> None:
     assert bvh.read_bvh(path).fps == 25.0
 
 
+def test_a_utf8_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "bom.bvh"
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "two_bones.bvh").read_bytes())
+    source, plain = bvh.read_bvh(path), bvh.read_bvh(FIXTURES / "two_bones.bvh")
+    assert source.names == plain.names
+    torch.testing.assert_close(source.joint_positions(), plain.joint_positions())
+
+
 def write_text(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "bad.bvh"
     path.write_text(text)
@@ -111,6 +119,10 @@ def fixture_text() -> str:
             r"line 6: expected a joint name after ROOT or JOINT, on the same line",
         ),
         (lambda text: text.replace("End Site", "End Sight"), r"line 10: expected 'Site' after"),
+        (
+            lambda text: text.replace("Xposition Yposition", "Xposition xposition"),
+            r"line 5: channel 'Xposition' listed twice in joint 'Hips'",
+        ),
         *[
             (
                 lambda text, count=count: text.replace("CHANNELS 3", f"CHANNELS {count}"),

@@ -13,9 +13,13 @@ import torch
 from PIL import Image
 
 from motionclip_blender.cli import main
+from motionclip_blender.core import files, preview
 from motionclip_blender.core.amass import read_npz, write_npz
+from motionclip_blender.core.errors import MotionFileError
 from tests.motions import smooth_motion
 from tests.tiny_models import TINY_CLIP_DIM
+
+LONG_NAME = "a" * 300  # past the 255 bytes a file name may have
 
 
 @pytest.fixture
@@ -118,6 +122,19 @@ def test_search_by_motion_and_by_text(
     (workdir / "run").write_text("#!/bin/sh\n")  # a script named like the word is not a motion
     code, out, _ = run(capsys, tiny_checkpoint, "search", "run", "--library", "library")
     assert code == 0 and len(out.splitlines()) == 3
+    long_text = "a person walks. " * 20  # has a suffix, but is too long to be a file's name
+    code, out, _ = run(capsys, tiny_checkpoint, "search", long_text, "--library", "library")
+    assert code == 0 and len(out.splitlines()) == 3
+
+
+def test_search_names_a_skipped_file_once(
+    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = workdir / "library" / "bad.bvh"
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n}\nMOTION\nFrames: 1\nFrame Time: 0.04\n1 2\n")
+    code, _, err = run(capsys, tiny_checkpoint, "search", "walk", "--library", "library")
+    assert code == 0 and f"motionclip: skipped {bad}: line 8: 2 values; expected 0" in err
+    assert err.count(str(bad)) == 1
 
 
 def test_search_refuses_a_bad_k_before_encoding_the_library(
@@ -159,11 +176,13 @@ def test_blend_and_edit_write_motions(
         capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3,0.3",
         "-o", "twice.npz",
     )  # fmt: skip
-    assert code != 0 and "--weight: give each value once" in err
+    assert code != 0 and "--weight: 0.3 and 0.3 would both be written to twice_0.3.npz" in err
+    code, _, err = run(
+        capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.1,0.10000001",
+        "-o", "twice.npz",
+    )  # fmt: skip
+    assert code != 0 and "0.1 and 0.10000001 would both be written to twice_0.1.npz" in err
     assert not list(workdir.glob("twice*"))
-    with pytest.raises(SystemExit):  # argparse's usage error
-        run(capsys, tiny_checkpoint, "blend", "a.npz", "b.npz", "--weight", "0.3,x", "-o", "x.npz")
-    assert "expected numbers separated by commas" in capsys.readouterr().err
     code, out, err = run(
         capsys, tiny_checkpoint, "edit", "a.npz", "--from", "walk", "--to", "run",
         "--strength", "0.5", "--refine-steps", "6", "-o", "run.npz",
@@ -195,32 +214,33 @@ def write_nan_motion(path: Path) -> None:
     ("argv", "message"),
     [
         (["generate", "", "-o", "x.npz"], "empty prompt"),
-        (["generate", "walk", "--seconds", "9", "-o", "x.npz"], "seconds must be between 1 and 8"),
+        (["generate", "walk", "--seconds", "9", "-o", "x.npz"], "--seconds: expected 1 to 8"),
+        (["generate", "walk", "--seconds", "nan", "-o", "x.npz"], "--seconds: expected 1 to 8"),
         (["generate", "walk", "-o", "x.fbx"], "cannot write files of type '.fbx'"),
         (["generate", "walk", "-o", "x.npz", "--preview", "x.png"], "expected one of .gif"),
-        (["generate", "walk", "-o", "absent/x.npz"], "does not exist"),
+        (["generate", "walk", "-o", "absent/x.npz"], "absent: output folder does not exist"),
+        (["generate", "walk", "-o", "a.npz/x.npz"], "a.npz: output folder is a file, not a"),
+        (["generate", "walk", "-o", "folder"], "folder: is a folder; give a file name"),
+        (["generate", "walk", "-o", f"{LONG_NAME}.npz"], "cannot write here (File name too long)"),
+        (
+            ["generate", "walk", "-o", "x.npz", "--preview", f"{LONG_NAME}.gif"],
+            "cannot write here (File name too long)",
+        ),
+        (["generate", "walk", "-o", "x.npz", "--preview", "/sys/x.gif"], "/sys/x.gif: cannot"),
+        (["blend", "a.npz", "b.npz", "-o", "/sys/x.npz"], "/sys/x.npz: cannot write here"),
+        (["blend", "a.npz", "b.npz", "-o", f"{LONG_NAME}.npz"], "(File name too long)"),
         (["encode", "a.npz", "short.npz"], "short.npz: a motion of 0.50 s is too short"),
         (["classify", "short.npz", "--labels", "walk"], "short.npz: a motion of 0.50 s"),
         (["generate", "walk", "-o", "folder.npz"], "folder.npz: is a folder"),
         (["generate", "walk", "-o", "x.npz", "--preview", "folder.gif"], "folder.gif: is a folder"),
-        (["generate", "walk", "-o", "x.npz", "--seed", str(2**64)], "seed must be"),
         (["edit", "a.npz", "--from", "a", "--to", "b", "-o", "a.npz"], "is also the input"),
-        (
-            ["edit", "a.npz", "--from", "a", "--to", "b", "--strength", "1e30", "-o", "x.npz"],
-            "strength must be",
-        ),
         (["blend", "a.npz", "b.npz", "-o", "b.npz"], "b.npz: is also the input"),
         (["search", "walk", "--library", "a.npz"], "library folder is a file, not a folder"),
+        (["search", "walk", "--library", LONG_NAME], "folder cannot be read (File name too long)"),
         (["encode", "nan.npz"], "NaN"),
         (["encode", "notes.txt"], "unknown motion file type '.txt'"),
         (["classify", "a.npz", "--labels", "walk,,run"], "non-empty"),
         (["classify", "a.npz"], "give the labels to rank"),
-        (["blend", "a.npz", "b.npz", "--weight", "2", "-o", "x.npz"], "weights must be"),
-        (["blend", "a.npz", "b.npz", "--refine-steps", "-1", "-o", "x.npz"], "refine_steps must"),
-        (
-            ["edit", "a.npz", "--from", "a", "--to", "b", "--refine-steps", "-2", "-o", "x.npz"],
-            "-2",
-        ),
         (
             ["edit", "short.npz", "--from", "a", "--to", "b", "-o", "x.npz"],
             "short.npz: a motion of 0.50 s is too short",
@@ -242,9 +262,13 @@ def test_bad_input_gives_a_message_and_status_2(
     (workdir / "notes.txt").write_text("hello")
     (workdir / "folder.npz").mkdir()
     (workdir / "folder.gif").mkdir()
+    (workdir / "folder").mkdir()
+    if "/sys/" in " ".join(argv) and not Path("/sys").is_dir():
+        pytest.skip("needs /sys, where no file can be made")
     before = (workdir / "a.npz").read_bytes()
     code, _, err = run(capsys, tiny_checkpoint, *argv)
     assert code == 2 and err.startswith("motionclip: error: ") and message in err, err
+    assert "refining" not in err  # the outputs are checked before any model work
     assert not (workdir / "x.npz").exists() and (workdir / "a.npz").read_bytes() == before
 
 
@@ -258,12 +282,103 @@ def test_a_bad_output_among_several_stops_before_any_is_written(
     assert not (workdir / "mix_0.25.npz").exists()
 
 
-def test_an_empty_edit_text_fails_before_refining(
-    workdir: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["generate", "walk", "-o", "x.npz", "--seed", str(2**64)],
+            "--seed: expected a whole number from 0 to 4294967295",
+        ),
+        (
+            ["edit", "a.npz", "--from", "a", "--to", "b", "--strength", "1e30", "-o", "x.npz"],
+            "--strength: expected numbers from -100 to 100",
+        ),
+        (
+            ["blend", "a.npz", "b.npz", "--weight", "2", "-o", "x.npz"],
+            "--weight: expected numbers from 0 to 1",
+        ),
+        (
+            ["blend", "a.npz", "b.npz", "--weight", "0.3,x", "-o", "x.npz"],
+            "--weight: expected numbers from 0 to 1 separated by commas",
+        ),
+        (
+            ["blend", "a.npz", "b.npz", "--refine-steps", "-1", "-o", "x.npz"],
+            "--refine-steps: expected a whole number of 0 or more, got '-1'",
+        ),
+        (
+            ["edit", "a.npz", "--from", "a", "--to", "b", "--refine-steps", "-2", "-o", "x.npz"],
+            "--refine-steps: expected a whole number of 0 or more, got '-2'",
+        ),
+        (
+            ["edit", "a.npz", "--from", " ", "--to", "run", "-o", "x.npz"],
+            "--from: expected words describing a motion, got ' '",
+        ),
+        (
+            ["edit", "a.npz", "--from", "walk", "--to", "", "-o", "x.npz"],
+            "--to: expected words describing a motion, got ''",
+        ),
+    ],
+)
+def test_a_bad_option_value_is_named_by_its_option(
+    workdir: Path,
+    tiny_checkpoint: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
 ) -> None:
-    code, _, err = run(capsys, tiny_checkpoint, "edit", "a.npz", "--from", " ", "--to", "run",
-                       "-o", "x.npz")  # fmt: skip
-    assert code == 2 and "empty prompt" in err and "refining" not in err
+    """Checked as the arguments are read: argparse's usage error, before any model work."""
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, tiny_checkpoint, *argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and f"error: argument {message}" in err, err
+    assert not (workdir / "x.npz").exists()
+
+
+def test_a_failed_write_removes_the_outputs_the_command_made(
+    workdir: Path,
+    tiny_checkpoint: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A later output failing removes the new files written before it; a file that was there
+    before stays (replaced whole, as a command replaces an existing output)."""
+
+    def refuse(frames: object, path: Path, fps: float) -> None:
+        raise MotionFileError(f"{path}: cannot write (No space left on device)")
+
+    monkeypatch.setattr(preview, "write_gif", refuse)
+    argv = ["generate", "walk", "-o", "walk.npz", "--preview", "walk.gif"]
+    code, out, err = run(capsys, tiny_checkpoint, *argv)
+    assert code == 2 and "walk.gif: cannot write" in err and out == ""
+    assert not (workdir / "walk.npz").exists() and not (workdir / "walk.gif").exists()
+    write_npz(smooth_motion(2.0), workdir / "walk.npz")
+    code, _, _ = run(capsys, tiny_checkpoint, *argv)
+    assert code == 2 and read_npz(workdir / "walk.npz").num_frames == 80
+
+    write_motion = files.write_motion
+
+    def refuse_the_second(motion: object, path: Path) -> None:
+        if path.name == "mix_1.npz":
+            raise MotionFileError(f"{path}: cannot write (No space left on device)")
+        write_motion(motion, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files, "write_motion", refuse_the_second)
+    argv = ["blend", "a.npz", "b.npz", "--weight", "0,1", "--refine-steps", "0", "-o", "mix.npz"]
+    code, out, err = run(capsys, tiny_checkpoint, *argv)
+    assert code == 2 and "mix_1.npz: cannot write" in err and out == ""
+    assert not list(workdir.glob("mix*"))
+
+
+def test_help_names_what_the_options_take(capsys: pytest.CaptureFixture[str]) -> None:
+    helps = {}
+    for command in ("search", "edit"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert "--library DIR the folder of motion files to search" in helps["search"]
+    assert '--from TEXT what the motion does, e.g. "walk"' in helps["edit"]
+    assert "--to TEXT what it should do instead" in helps["edit"]
+    assert "from -100 to 100" in helps["edit"] and "--strength=-1,2" in helps["edit"]
 
 
 def test_a_closed_pipe_ends_quietly(workdir: Path, tiny_checkpoint: Path) -> None:

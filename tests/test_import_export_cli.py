@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +148,62 @@ def test_an_unusable_import_frame_rate_is_named_as_the_option(
         main(["import", str(source), "-o", str(tmp_path / "out.npz"), "--fps", fps])
     assert exit_.value.code == 2
     assert "--fps: expected a frame rate from 1 to 1000" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["import", "export"])
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("a" * 300 + ".npz", "cannot write here (File name too long)"),
+        ("take_folder", "take_folder: is a folder; give a file name"),
+        ("take.bvh/out.npz", "take.bvh: output folder is a file, not a folder"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_named(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    output: str,
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    bvh.write_bvh(smooth_motion(seconds=1.0), tmp_path / "take.bvh")
+    (tmp_path / "take_folder").mkdir()
+    assert main([command, "take.bvh", "-o", output]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("motionclip: error: ") and message in error
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["take.bvh", "take_folder"]
+
+
+def export_with_stdout(tmp_path: Path, **options: object) -> subprocess.CompletedProcess[str]:
+    """`motionclip export` in a process whose stdout is set by `options`."""
+    amass.write_npz(smooth_motion(seconds=1.0), tmp_path / "in.npz")
+    command = [sys.executable, "-m", "motionclip_blender", "export", str(tmp_path / "in.npz"),
+               "-o", str(tmp_path / "out.bvh")]  # fmt: skip
+    return subprocess.run(
+        command, stderr=subprocess.PIPE, text=True, check=False, timeout=120, **options
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, always full")
+def test_a_full_stdout_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        result = export_with_stdout(tmp_path, stdout=full)
+    assert result.returncode == 2 and result.stderr == (
+        "motionclip: error: cannot write to standard output (No space left on device)\n"
+    )
+
+
+def test_a_closed_stdout_stops_before_any_work(tmp_path: Path) -> None:
+    result = export_with_stdout(tmp_path, preexec_fn=functools.partial(os.close, 1))
+    assert result.returncode == 2 and result.stderr == (
+        "motionclip: error: standard output is closed; redirect it to a file or to /dev/null\n"
+    )
+    assert not (tmp_path / "out.bvh").exists()
+
+
+def test_export_help_names_both_output_types(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "the .bvh (or .npz) to write" in " ".join(capsys.readouterr().out.split())

@@ -2,12 +2,15 @@
 
 Each subcommand lives in its own module with `add_parser(subparsers)`, which registers the
 subcommand and sets `run(args) -> int` as its handler. Errors the user can fix (MotionClipError)
-print one clear line and exit with status 2; they never show a traceback.
+print one clear line and exit with status 2; they never show a traceback. So does a standard
+output that is closed or cannot take what the command prints (a full disk).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import warnings
@@ -49,21 +52,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 0
+    if sys.stdout is None:  # started with it closed (`>&-`): the results would be lost
+        _report("error: standard output is closed; redirect it to a file or to /dev/null")
+        return 2
+    # What the command prints is written at the end, so that an error in writing it is known
+    # to be stdout's (a closed pipe, a full disk) and not one of the command's own.
+    printed = io.StringIO()
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            code = int(handler(args))
-            sys.stdout.flush()  # a closed pipe shows here, not at exit
-            return code
+            with contextlib.redirect_stdout(printed):
+                code = int(handler(args))
         except MotionClipError as error:
-            print(f"motionclip: error: {error}", file=sys.stderr)
-            return 2
+            _report(f"error: {error}")
+            code = 2
         except KeyboardInterrupt:
-            print("motionclip: interrupted", file=sys.stderr)
-            return 130
-        except BrokenPipeError:  # the reader of stdout stopped (| head): stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
+            _report("interrupted")
+            code = 130
+    try:
+        sys.stdout.write(printed.getvalue())
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader of stdout stopped (| head): stop quietly
+        _discard_stdout()
+        return 141
+    except OSError as error:  # /dev/full, a disk full or gone
+        _report(f"error: cannot write to standard output ({error.strerror})")
+        _discard_stdout()
+        return 2
+    return code
+
+
+def _report(message: str) -> None:
+    """One line on stderr, if there is one that takes it (`2>&-` closes it)."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError):
+            print(f"motionclip: {message}", file=sys.stderr)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit does not fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _show_warning(

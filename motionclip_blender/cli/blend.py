@@ -11,11 +11,12 @@ from .common import (
     add_refine_argument,
     check_writable,
     load_session,
+    motion_output,
     numbers,
     paths_per_value,
     read_inputs,
     refine_progress,
-    write_result,
+    write_outputs,
 )
 
 
@@ -31,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("b", metavar="B", help="second motion file (weight 1)")
     parser.add_argument(
         "--weight",
-        type=numbers,
+        type=numbers(0.0, 1.0),
         default=[0.5],
         metavar="W[,W...]",
         help="0 gives A, 1 gives B (default 0.5); several, comma-separated, give a file each",
@@ -49,6 +50,5 @@ def run(args: argparse.Namespace) -> int:
     session = load_session(args)
     a, b = read_inputs((args.a, args.b), session)
     blends = session.interpolate(a, b, args.weight, args.refine_steps, refine_progress())
-    for motion, path in zip(blends, paths, strict=True):
-        write_result(motion, path)
+    write_outputs([motion_output(motion, path) for motion, path in zip(blends, paths, strict=True)])
     return 0

@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 
 from ..core import files
-from ..core.inference import EDIT_STRENGTH
+from ..core.inference import EDIT_STRENGTH, MAX_EDIT_STRENGTH
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
     add_refine_argument,
     check_writable,
     load_session,
+    motion_output,
     numbers,
     paths_per_value,
     read_inputs,
     refine_progress,
-    write_result,
+    write_outputs,
 )
 
 
@@ -32,21 +33,43 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "input", metavar="IN", help="motion file, 1 s or longer (its first 8 s are edited)"
     )
-    parser.add_argument("--from", dest="from_text", required=True, metavar="TEXT")
-    parser.add_argument("--to", dest="to_text", required=True, metavar="TEXT")
+    parser.add_argument(
+        "--from",
+        dest="from_text",
+        required=True,
+        type=motion_text,
+        metavar="TEXT",
+        help='what the motion does, e.g. "walk"',
+    )
+    parser.add_argument(
+        "--to",
+        dest="to_text",
+        required=True,
+        type=motion_text,
+        metavar="TEXT",
+        help='what it should do instead, e.g. "run"',
+    )
     parser.add_argument(
         "--strength",
-        type=numbers,
+        type=numbers(-MAX_EDIT_STRENGTH, MAX_EDIT_STRENGTH),
         default=[EDIT_STRENGTH],
         metavar="S[,S...]",
-        help=f"how far to move: 0 keeps the motion, 1 the paper's step (default {EDIT_STRENGTH}, "
-        "measured with the bundled model: MODEL_CARD.md); several, comma-separated, give a file "
-        "each",
+        help=f"how far to move, from -{MAX_EDIT_STRENGTH:g} to {MAX_EDIT_STRENGTH:g}: 0 keeps "
+        f"the motion, 1 the paper's step (default {EDIT_STRENGTH}, measured with the bundled "
+        "model: MODEL_CARD.md); several, comma-separated, give a file each; negative values need "
+        "the = form: --strength=-1,2",
     )
     add_output_argument(parser)
     add_refine_argument(parser)
     add_checkpoint_argument(parser)
     parser.set_defaults(run=run)
+
+
+def motion_text(text: str) -> str:
+    """--from and --to: a blank text is named by its option as the arguments are read."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected words describing a motion, got {text!r}")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
         session.edit(motion, args.from_text, args.to_text, strength, args.refine_steps, progress)
         for strength in args.strength
     ]
-    for edited, path in zip(edits, paths, strict=True):
-        write_result(edited, path)
+    write_outputs([motion_output(edited, path) for edited, path in zip(edits, paths, strict=True)])
     report = session.edit_report(args.from_text, args.to_text)
     if report:
         print(report)

@@ -6,13 +6,17 @@ import argparse
 from pathlib import Path
 
 from ..core import files
+from ..core.errors import RequestError
+from ..core.inference import SEED_RANGE
 from .common import (
     add_checkpoint_argument,
     add_output_argument,
     check_writable,
     load_session,
-    write_preview,
-    write_result,
+    motion_output,
+    preview_output,
+    whole_number,
+    write_outputs,
 )
 
 
@@ -27,8 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_output_argument(parser)
     parser.add_argument(
         "--seed",
-        type=int,
-        help="make a seeded variant, 0 to 4294967295 (the same seed gives the same motion)",
+        type=whole_number(*SEED_RANGE),
+        help=f"make a seeded variant, {SEED_RANGE[0]} to {SEED_RANGE[1]} (the same seed gives "
+        "the same motion)",
     )
     parser.add_argument("--preview", type=Path, metavar="OUT.gif", help="also write a GIF preview")
     add_checkpoint_argument(parser)
@@ -40,10 +45,14 @@ def run(args: argparse.Namespace) -> int:
     if args.preview is not None:
         check_writable(args.preview, {".gif"})
     session = load_session(args)
+    low, high = session.config.min_seconds, session.config.max_seconds
+    if not low <= args.seconds <= high:  # NaN too
+        raise RequestError(f"--seconds: expected {low:g} to {high:g} seconds, got {args.seconds:g}")
     motion = session.generate(args.prompt, seconds=args.seconds, seed=args.seed)
-    write_result(motion, args.output)
+    outputs = [motion_output(motion, args.output)]
     if args.preview is not None:
-        write_preview(motion, args.preview, args.prompt)
+        outputs.append(preview_output(motion, args.preview, args.prompt))
+    write_outputs(outputs)
     report = session.prompt_report(args.prompt)
     if report:
         print(report)

@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write an SMPL motion (.npz or .bvh) as a Y-up BVH on the SMPL skeleton.",
     )
     exporter.add_argument("source", help="the SMPL motion to read (.npz or .bvh)")
-    exporter.add_argument("-o", "--output", required=True, help="the .bvh to write")
+    exporter.add_argument("-o", "--output", required=True, help="the .bvh (or .npz) to write")
     exporter.set_defaults(run=run_export)
 
 

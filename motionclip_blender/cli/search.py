@@ -10,7 +10,7 @@ from ..core import files
 from ..core.inference import MotionClip
 from ..core.library import index_library
 from ..core.motion import Motion
-from .common import add_checkpoint_argument, load_session, print_json, read_inputs
+from .common import add_checkpoint_argument, load_session, print_json, read_inputs, whole_number
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,9 +21,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "file. The folder is encoded once and cached; later searches encode only changed files.",
     )
     parser.add_argument("query", metavar="QUERY", help="a text, or a motion file (.npz, .bvh)")
-    parser.add_argument("--library", required=True, type=Path, metavar="DIR")
     parser.add_argument(
-        "--k", type=result_count, default=5, help="how many results, 1 or more (default 5)"
+        "--library",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="the folder of motion files to search, subfolders included",
+    )
+    parser.add_argument(
+        "--k", type=whole_number(1), default=5, help="how many results, 1 or more (default 5)"
     )
     parser.add_argument(
         "--json", action="store_true", help='print a JSON array of {"path": PATH, "score": S}'
@@ -36,20 +42,13 @@ def read_query(query: str, session: MotionClip) -> str | Motion:
     """A motion when QUERY has a motion file suffix or names a file with a suffix, else the text
     itself (a file named like the word, such as a script called "run", does not make it one)."""
     path = Path(query)
-    if path.suffix.lower() in files.READERS or (path.suffix and path.is_file()):
+    try:
+        named_file = bool(path.suffix) and path.is_file()
+    except OSError:  # a text too long for a file name, which is_file passes on
+        named_file = False
+    if path.suffix.lower() in files.READERS or named_file:
         return read_inputs((path,), session)[0]
     return query
-
-
-def result_count(text: str) -> int:
-    """--k: checked as the arguments are read, before the library is encoded."""
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
-    return count
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ Reading rules: any channel order; rotation channels compose in the order listed 
 "Zrotation Xrotation Yrotation" is Rz @ Rx @ Ry); position channels, on any joint, replace that
 joint's OFFSET (so a root OFFSET is ignored when the root has position channels); End Sites become
 joints named "<parent>_end" ("End Site" in any case, a name after it ignored); a joint's name is
-the rest of its ROOT/JOINT line, words joined with "_" as Blender does; CRLF line ends and tabs
-are fine. BVH is Y-up by convention.
+the rest of its ROOT/JOINT line, words joined with "_" as Blender does; a channel listed twice in
+one joint is an error; CRLF line ends, tabs and a UTF-8 byte-order mark are fine. BVH is Y-up by
+convention.
 """
 
 from __future__ import annotations
@@ -149,6 +150,10 @@ def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
                         f"CHANNELS of joint '{joint.name}' says {count} channels but "
                         f"lists {listed} before '{channel}'; channel names are "
                         f"{', '.join(CHANNEL_NAMES)}"
+                    )
+                if channel.capitalize() in joint.channels:  # its values would overwrite others
+                    tokens.fail(
+                        f"channel '{channel.capitalize()}' listed twice in joint '{joint.name}'"
                     )
                 joint.channels.append(channel.capitalize())
         elif word == "JOINT":

@@ -44,9 +44,13 @@ def write_motion(motion: Motion, path: str | os.PathLike[str]) -> None:
 
 def existing_folder(path: str | os.PathLike[str], role: str) -> Path:
     """`path` as a Path when it is a folder; else a MotionFileError saying that the `role`
-    folder ("library", "SMPL model") is a file or does not exist."""
+    folder ("library", "SMPL model", "output") is a file, does not exist or cannot be looked at
+    (a name too long: is_dir and exists pass on such errors rather than answer False)."""
     folder = Path(path)
-    if not folder.is_dir():
+    try:
+        if folder.is_dir():
+            return folder
         what = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise MotionFileError(f"{folder}: {role} folder {what}")
-    return folder
+    except OSError as error:
+        what = f"cannot be read ({error.strerror})"
+    raise MotionFileError(f"{folder}: {role} folder {what}")
