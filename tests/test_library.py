@@ -67,10 +67,12 @@ def test_unusable_files_are_skipped_with_the_reason_and_remembered(
     make_library(folder)
     (folder / "broken.npz").write_bytes(b"garbage")
     write_npz(smooth_motion(0.5), folder / "short.npz")
+    (folder / "cut.bvh").write_text("HIERARCHY\nROOT hips\n{\n  OFFSET 0 0\n}\nMOTION\n")
     library = index_library(folder, session, cache)
-    assert len(library.names) == 3 and len(library.skipped) == 2
+    assert len(library.names) == 3 and len(library.skipped) == 3
     assert "broken.npz: not a readable .npz file" in library.skipped[0]
-    assert "short.npz: a motion of 0.50 s is too short" in library.skipped[1]
+    assert library.skipped[1].startswith(f"{folder / 'cut.bvh'}: line 5: ")  # the path once
+    assert "short.npz: a motion of 0.50 s is too short" in library.skipped[2]
     again = index_library(folder, session, cache)
     assert (again.encoded, again.skipped) == (0, library.skipped)
 

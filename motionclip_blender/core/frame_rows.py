@@ -16,9 +16,10 @@ MAX_FLOAT32 = float(np.finfo(np.float32).max)
 
 
 def read_lines(path: Path) -> list[str]:
-    """The file's lines (any line ends); a missing or unreadable file raises MotionFileError."""
+    """The file's lines (any line ends; a UTF-8 byte-order mark, which some Windows editors
+    write, skipped); a missing or unreadable file raises MotionFileError."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
     except FileNotFoundError:
         raise MotionFileError(f"{path}: no such file") from None
     except OSError as error:

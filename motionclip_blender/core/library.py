@@ -137,7 +137,9 @@ def _encode(path: Path, session: MotionClip) -> dict[str, Any]:
     try:
         latent = session.encode_motion([files.read_motion(path)])[0].cpu()
     except MotionClipError as error:
-        return {"latent": None, "problem": str(error).removeprefix(f"{path}: ")}
+        # The error names the file ("PATH: why", "PATH, line 8: why"); `skipped` names it once.
+        problem = str(error).removeprefix(str(path)).removeprefix(":").removeprefix(",")
+        return {"latent": None, "problem": problem.strip()}
     except Exception as error:  # one file a reader cannot cope with must not stop the rest
         # Not known to be the file's fault (it may be memory, or the device): not cached, so
         # the next search tries the file again.
