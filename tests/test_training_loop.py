@@ -18,6 +18,7 @@ from motionclip_blender.core.inference import load
 from motionclip_blender.core.model import MotionClipModel
 from motionclip_blender.core.pose_features import FeatureStatistics
 from motionclip_blender.core.reconstruction import decoded_latents
+from training.batches import Batch
 from training.config import ConfigError, OptimConfig, load_config
 from training.evaluate import encode_windows
 from training.train import (
@@ -411,7 +412,8 @@ def test_replay_floor_repeats_the_windows_the_finished_model_replays(
             "fit_caption_latents": 0,  # the encoder's own latents, to compare below
         },
     )
-    trainer = Trainer(load_config(path), CPU, init=load_checkpoint(trained))
+    direct = [f"train.out='{tmp_path / 'direct'}'"]  # b/run is for the command below
+    trainer = Trainer(load_config(path, direct), CPU, init=load_checkpoint(trained))
     trainer.run()
     replayed = replayed_windows(trainer.model, trainer.data, trainer.statistics)
     train = trainer.data.indices("train")
@@ -519,6 +521,36 @@ def test_unreadable_configuration_files_are_named(tmp_path: Path) -> None:
         load_config(tmp_path / "flat.toml", ["train.steps=3"])
 
 
+def test_a_data_table_missing_a_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[data.bvh]]\nfolder = "motions"\n')
+    with pytest.raises(ConfigError, match=re.escape("c.toml: data.bvh[0]: missing key 'labels'")):
+        load_config(path)
+    path.write_text('[data]\nsets = []\n[[data.amass]]\nfolder = "amass"\n[[data.amass]]\n')
+    with pytest.raises(ConfigError, match=re.escape("data.amass[0]: missing key 'babel'")):
+        load_config(path)
+    path.write_text("")
+    missing = re.escape("--set data.bvh=[{}]: data.bvh[0]: missing keys 'folder', 'labels'")
+    with pytest.raises(ConfigError, match=missing):
+        load_config(path, ["data.bvh=[{}]"])
+
+
+def test_a_wrong_override_is_named_not_the_file(tmp_path: Path, tiny_clip_path: Path) -> None:
+    path = write_config(tmp_path / "c.toml", tmp_path / "bvh", tiny_clip_path)
+    for override, message in (
+        ("train.steps=abc", "train.steps must be of type int, got 'abc'"),
+        ("train.step=3", "unknown keys in [train]: step"),
+        ("modle.width=3", "unknown section 'modle'"),
+        ('data.bvh=[{folder = "x"}]', "data.bvh[0]: missing key 'labels'"),
+    ):
+        with pytest.raises(ConfigError) as error:
+            load_config(path, ["train.steps=3", override])
+        assert str(error.value).startswith(f"--set {override}: {message}")
+    # a value wrong only beside the others: the file and the overrides are named
+    with pytest.raises(ConfigError, match=re.escape("c.toml with --set optim.lr=0.0: optim.lr")):
+        load_config(path, ["optim.lr=0.0"])
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_asking_for_cuda_without_it_is_an_error() -> None:
     with pytest.raises(MotionClipError, match="torch sees no CUDA device"):
@@ -567,6 +599,112 @@ def test_the_logged_learning_rate_is_the_one_each_step_trained_at(
     with (tmp_path / "run" / "log.csv").open() as stream:
         rates = [float(row["lr"]) for row in csv.DictReader(stream)]
     assert rates == pytest.approx([1e-3, 2e-3, 3e-3])
+
+
+def test_a_resumed_run_trains_at_the_configured_rates(tmp_path: Path, tiny_clip_path: Path) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    config = write_config(
+        tmp_path / "c.toml",
+        data,
+        tiny_clip_path,
+        model={"encoder_velocity": True},  # a second parameter group, at its own scale
+        optim={"lr": 4e-3, "final_lr_fraction": 1.0, "velocity_lr_scale": 2.0},
+        train={"steps": 2, "log_every": 1},
+    )
+    assert main(["--config", str(config)]) == 0
+    changed = ["train.steps=4", "optim.lr=1e-3", "optim.velocity_lr_scale=3.0"]
+    changed.append("optim.weight_decay=0.5")
+    assert main(["--config", str(config), "--resume", *(f"--set={o}" for o in changed)]) == 0
+    with (tmp_path / "run" / "log.csv").open() as stream:
+        rates = [float(row["lr"]) for row in csv.DictReader(stream)]
+    assert rates == pytest.approx([4e-3, 4e-3, 1e-3, 1e-3])
+
+    trainer = Trainer(load_config(config, changed), CPU)
+    trainer.load_state()
+    groups = trainer.optimizer.param_groups
+    assert [group["lr"] for group in groups] == pytest.approx([1e-3, 3e-3])
+    assert [group["initial_lr"] for group in groups] == pytest.approx([1e-3, 3e-3])
+    assert trainer.schedule.get_last_lr() == pytest.approx([1e-3, 3e-3])
+    assert [group["weight_decay"] for group in groups] == [0.5, 0.5]
+
+
+def test_a_new_run_leaves_another_run_in_its_folder_alone(
+    tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    config = write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"steps": 2})
+    out, elsewhere = tmp_path / "run", ["--set", f"data.cache='{tmp_path / 'elsewhere'}'"]
+    assert main(["--config", str(config), "--resume", *elsewhere]) == 2  # before any preparing
+    assert f"--resume: no training state at {out / 'last.pt'}" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists() and not out.exists()
+
+    assert main(["--config", str(config)]) == 0
+    assert (
+        "warning: the prepared data has no validation windows (data.validation_fraction is 0.0)"
+        in capsys.readouterr().err
+    )
+    files = {name: (out / name).read_bytes() for name in ("last.pt", "model.pt", "log.csv")}
+    for again in ([], ["--init", str(out / "model.pt")]):
+        assert main(["--config", str(config), *elsewhere, *again]) == 2
+        error = capsys.readouterr().err
+        assert f"train.out: {out} already holds a run (last.pt, model.pt)" in error
+        assert "--resume" in error and not (tmp_path / "elsewhere").exists()
+        assert {name: (out / name).read_bytes() for name in files} == files
+    (out / "last.pt").unlink()  # a folder with only a model (as train.steps = 0 leaves)
+    assert main(["--config", str(config)]) == 2
+    assert "already holds a run (model.pt)" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_says_what_it_saved(
+    tmp_path: Path,
+    tiny_clip_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    config = write_config(
+        tmp_path / "c.toml", data, tiny_clip_path, train={"steps": 4, "checkpoint_every": 2}
+    )
+    out = tmp_path / "run"
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr("training.train.prepare", interrupt)
+        assert main(["--config", str(config)]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "training.train: interrupted before training began; train.out is as it was"
+    )
+    assert not out.exists()
+
+    optimise = TrainingStep.optimise
+
+    def interrupted_at_step_3(step: Trainer, batch: Batch) -> dict[str, float]:
+        if step.step == 3:
+            raise KeyboardInterrupt
+        return optimise(step, batch)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(TrainingStep, "optimise", interrupted_at_step_3)
+        assert main(["--config", str(config)]) == 130
+        error = capsys.readouterr().err
+        assert error.splitlines()[-1] == (
+            f"training.train: interrupted at step 3 of 4: {out / 'last.pt'} holds step 2; "
+            "continue with --resume"
+        )
+        assert "Traceback" not in error
+        unsaved = ["--set", "train.checkpoint_every=1000", "--set", f"train.out='{tmp_path / 'b'}'"]
+        assert main(["--config", str(config), *unsaved]) == 130
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            "training.train: interrupted at step 3 of 4, before any training state was saved; "
+            "start the run again"
+        )
+    assert main(["--config", str(config), "--resume"]) == 0
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 4
 
 
 def test_evaluation_refuses_windows_unlike_the_checkpoints_and_an_out_that_is_a_file(

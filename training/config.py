@@ -310,14 +310,29 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
             parsed = tomllib.loads(f"value = {value.strip()}")["value"]
         except tomllib.TOMLDecodeError:
             parsed = value.strip()  # a bare word is taken as a string
+        _check_override(override, section, name, parsed)
         table = raw.setdefault(section, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: override {override!r}: '{section}' is not a table")
         table[name] = parsed
+    given = " ".join(f"--set {override}" for override in overrides or [])
+    origin = f"{path} with {given}" if given else str(path)
     try:
         return _build(TrainConfig, raw, "")
+    except ConfigError as error:  # each override was checked alone: this is the file, or both
+        raise ConfigError(f"{origin}: {error}") from None
+
+
+def _check_override(override: str, section: str, name: str, value: Any) -> None:
+    """An error naming the `--set` override, not the file, when its section, key or value is
+    wrong by itself."""
+    sections = typing.get_type_hints(TrainConfig)
+    try:
+        if section not in sections:
+            raise ConfigError(f"unknown section '{section}'; known: {', '.join(sections)}")
+        _build(sections[section], {name: value}, section)  # every section has defaults
     except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(f"--set {override}: {error}") from None
 
 
 def _build(kind: type, raw: Any, where: str) -> Any:
@@ -330,6 +345,18 @@ def _build(kind: type, raw: Any, where: str) -> Any:
     if unknown:
         place = f"[{where}]" if where else "the top level"
         raise ConfigError(f"unknown keys in {place}: {', '.join(unknown)}; known: {sorted(names)}")
+    required = [
+        f.name
+        for f in dataclasses.fields(kind)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in raw]
+    if missing:
+        keys = ", ".join(repr(name) for name in missing)
+        raise ConfigError(
+            f"{where}: missing key{'s' if len(missing) > 1 else ''} {keys} "
+            f"(needed: {', '.join(required)})"
+        )
     values = {
         name: _value(hints[name], value, f"{where}.{name}" if where else name)
         for name, value in raw.items()

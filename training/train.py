@@ -8,7 +8,9 @@ One process or many: under torchrun (WORLD_SIZE set) each process joins a proces
 GPUs, gloo on CPUs) and trains on its DistributedSampler share; train.batch_size is per process.
 The output folder (train.out) receives log.csv (one row per logged step), loss_curve.png,
 last.pt (the training state that --resume continues from) and model.pt, a checkpoint in the
-format inference loads, with the training data, licence and validation metrics filled in.
+format inference loads, with the training data, licence and validation metrics filled in; a
+new run refuses a folder that holds another run's last.pt or model.pt. Ctrl-C stops a run, its
+last state kept for --resume.
 --init starts from a checkpoint's weights and normalisation (the bundled model's, or a run's
 model.pt) with a fresh optimiser and schedule: step 1 of train.steps, warm-up included; with
 train.steps = 0 it only runs the end pass, refitting that model's text-to-latent maps and
@@ -336,6 +338,7 @@ class Trainer(TrainingStep):
         )
         self.batches = self.batch_maker(frozenset())
         self.step = 0
+        self.saved_step: int | None = None  # the step last.pt holds, once saved or resumed
         self.out = Path(config.train.out)
 
     def batch_maker(self, replayed: frozenset[int]) -> BatchMaker:
@@ -405,8 +408,11 @@ class Trainer(TrainingStep):
         if self.kept_caption_latents is not None:
             state["caption_latents"] = dataclasses.asdict(self.kept_caption_latents)
         write_atomically(self.out / "last.pt", lambda stream: torch.save(state, stream))
+        self.saved_step = self.step
 
     def load_state(self) -> None:
+        """Continue from last.pt, at the configured rates and weight decay: optim.lr, its scales
+        and optim.weight_decay may change on resuming, as train.steps may."""
         path = self.out / "last.pt"
         if not path.is_file():
             raise MotionClipError(f"--resume: no training state at {path}")
@@ -436,14 +442,20 @@ class Trainer(TrainingStep):
                 f"{', '.join(changed) or 'its weights do not fit'}; resume with its settings, "
                 "or start a new run (another train.out) with --init"
             ) from None
+        configured = list(self.schedule.base_lrs)  # the state's own rates would win over them
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
+        for group, rate in zip(self.optimizer.param_groups, configured, strict=True):
+            group["initial_lr"], group["weight_decay"] = rate, self.config.optim.weight_decay
+        self.schedule.base_lrs = configured
+        self.schedule.last_epoch -= 1
+        self.schedule.step()  # the saved step's rate again, of the configured base rates
         self.scaler.load_state_dict(state["scaler"])
         if self.process.main:
             torch.set_rng_state(state["rng"].cpu())
         else:
             torch.manual_seed(self.config.train.seed + self.process.rank + state["step"])
-        self.step = int(state["step"])
+        self.step = self.saved_step = int(state["step"])
         if "statistics" in state:  # states written before they were kept hold the data's
             stored = state["statistics"]
             self.statistics = FeatureStatistics(stored["mean"].cpu(), stored["std"].cpu())
@@ -774,6 +786,32 @@ class LogFile:
         draw_curves(steps, series, path)
 
 
+def check_run_folder(out: Path, resume: bool) -> None:
+    """Before any data is prepared: --resume needs a training state in train.out, and a new run
+    must not replace another run's last.pt and model.pt there (nor its log.csv)."""
+    if resume:
+        if not (out / "last.pt").is_file():
+            raise MotionClipError(f"--resume: no training state at {out / 'last.pt'}")
+        return
+    held = [name for name in ("last.pt", "model.pt") if (out / name).exists()]
+    if held:
+        raise MotionClipError(
+            f"train.out: {out} already holds a run ({', '.join(held)}); continue it with "
+            "--resume, or start this one in another train.out (or remove those files first)"
+        )
+
+
+def interruption(trainer: Trainer | None) -> str:
+    """What an interrupted run leaves behind: the step last.pt holds, for --resume."""
+    if trainer is None:
+        return "interrupted before training began; train.out is as it was"
+    where = f"interrupted at step {trainer.step} of {trainer.config.train.steps}"
+    if trainer.saved_step is None:
+        return f"{where}, before any training state was saved; start the run again"
+    last = trainer.out / "last.pt"
+    return f"{where}: {last} holds step {trainer.saved_step}; continue with --resume"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("train", __doc__)
     start = parser.add_mutually_exclusive_group()
@@ -785,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    trainer: Trainer | None = None
     try:
         config = load_config(args.config, args.set)
         init = checkpoints.load_checkpoint(args.init) if args.init else None
@@ -800,6 +839,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{part} leaves the other half nothing worth learning"
                 )
         check_output_folder(config.train.out, "train.out")
+        check_run_folder(Path(config.train.out), args.resume)
         process = start_process(config.train.device)
         trainer = Trainer(config, process, init=init)
         if config.train.steps == 0 and not trainer.data.indices("validation"):
@@ -814,7 +854,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {final} with its validation metrics")
         elif process.main:
             print(
-                f"training.train: warning: no validation split (data.validation_fraction), so "
+                "training.train: warning: the prepared data has no validation windows "
+                f"(data.validation_fraction is {config.data.validation_fraction}), so "
                 f"{trainer.out / 'model.pt'} has no validation metrics and no fitted "
                 "text-to-latent maps",
                 file=sys.stderr,
@@ -822,6 +863,10 @@ def main(argv: list[str] | None = None) -> int:
     except MotionClipError as error:
         print(f"training.train: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # files are written atomically: the last state is whole
+        if trainer is None or trainer.process.main:
+            print(f"training.train: {interruption(trainer)}", file=sys.stderr)
+        return 130
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
