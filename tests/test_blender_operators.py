@@ -163,6 +163,58 @@ def test_core_pose_maths_match_blender_on_an_euler_rig(scene: Any, tmp_path: Pat
         assert np.abs(through_source[frame] - blender).max() < 1e-4
 
 
+@pytest.mark.parametrize("mode", ["XYZ", "QUATERNION"])
+def test_motion_keyed_on_the_armature_object_is_read_wherever_the_playhead_is(
+    scene: Any, tmp_path: Path, mode: str
+) -> None:
+    """An animator may turn or move the whole armature object in the action: that is part of
+    the motion, and reading it must not depend on the frame the scene is at."""
+    from motionclip_blender.core import armature_pose
+    from motionclip_blender.operators.sampling import ROTATION_PROPERTY, sample_action
+
+    bvh.write_bvh(smooth_motion(seconds=1.0), tmp_path / "take.bvh")
+    bpy.ops.import_anim.bvh(filepath=str(tmp_path / "take.bvh"))
+    rig = bpy.context.view_layer.objects.active
+    rig.rotation_mode = mode
+    start, end = (int(f) for f in rig.animation_data.action.frame_range)
+    for frame, turn, x in ((start, 0.0, 0.0), (end, math.pi / 2, 2.0)):
+        rig.location = (x, 0.0, 0.0)
+        if mode == "QUATERNION":
+            rig.rotation_quaternion = (math.cos(turn / 2), 0.0, 0.0, math.sin(turn / 2))
+        else:
+            rig.rotation_euler = (0.0, 0.0, turn)
+        rig.keyframe_insert("location", frame=frame)
+        rig.keyframe_insert(ROTATION_PROPERTY.get(mode, "rotation_euler"), frame=frame)
+    rig.scale = (2.0, 2.0, 2.0)  # unkeyed: as it is
+    readings = []
+    for now in (start, end):
+        scene.frame_set(now)
+        samples = sample_action(rig, rig.animation_data.action, 30.0)
+        readings.append(armature_pose.world_heads(samples).numpy())
+        through_source = armature_pose.source_motion(samples).joint_positions().numpy()
+    assert np.abs(readings[0] - readings[1]).max() < 1e-4
+    for frame in (0, 11, end - start):
+        scene.frame_set(start + frame)
+        blender = world_heads(rig, samples.names)
+        assert np.abs(readings[0][frame] - blender).max() < 1e-4
+        assert np.abs(through_source[frame] - blender).max() < 1e-4
+
+
+def test_travel_keyed_on_the_smpl_rig_object_is_part_of_its_motion(scene: Any) -> None:
+    rig = generate("a person walks", seconds=2.0)
+    action = rig.animation_data.action
+    still = read_action(bpy.context, action, rig).motion()
+    start, end = (int(f) for f in action.frame_range)
+    for frame, x in ((start, 0.0), (end, 2.0)):
+        rig.location = (x, 0.0, 0.0)
+        rig.keyframe_insert("location", frame=frame)
+    moved = read_action(bpy.context, action, rig).motion()
+    travel = moved.translation - still.translation
+    assert float(travel[0].abs().max()) < 1e-5
+    torch.testing.assert_close(travel[-1], torch.tensor([2.0, 0.0, 0.0]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(moved.rotations, still.rotations)
+
+
 def test_blend_places_in_betweens_one_after_another(scene: Any) -> None:
     rig = generate("a person walks", seconds=2.0)
     generate("a person jumps", seconds=3.0, placement="NLA")

@@ -2,8 +2,9 @@
 
 The operators sample an action's F-curves into PoseSamples (reading only; the user's objects are
 never changed, not even for a moment); this module does the maths: Blender's pose rules for bone
-matrices, then either the exact inverse of core.rig for the extension's own SMPL rig, or
-retargeting from joint positions for any other humanoid rig (Mixamo, CMU BVH, Meshcapade SMPL).
+matrices and the armature object's own keyed motion, then either the exact inverse of core.rig
+for the extension's own SMPL rig, or retargeting from joint positions for any other humanoid rig
+(Mixamo, CMU BVH, Meshcapade SMPL).
 Bone constraints and drivers are not evaluated: the pose is what the F-curves key.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import roma
 import torch
 
-from . import joint_maps
+from . import joint_maps, skeleton
 from . import rotations as rot
 from .motion import Motion
 from .retarget import retarget
@@ -25,12 +26,28 @@ EULER_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 
 
 @dataclass(frozen=True)
+class ObjectChannels:
+    """An object's own transform channels on N frames, as its F-curves key them.
+
+    mode: its rotation_mode. location: (N, 3); scale: (N, 3). rotation: (N, 4) as a bone's
+    (PoseSamples.rotation).
+    """
+
+    mode: str
+    location: torch.Tensor
+    rotation: torch.Tensor
+    scale: torch.Tensor
+
+
+@dataclass(frozen=True)
 class PoseSamples:
     """An armature's rest pose and one action sampled on whole frames.
 
     names, parents: the bones, parents before children (-1 for a root).
     rest: (J, 4, 4) Bone.matrix_local, each bone's rest matrix in armature space.
-    object_matrix: (4, 4) the armature object's matrix_world.
+    object_matrix: (4, 4) the armature object's matrix_world when it was sampled, and
+    object_now: its channels then (N = 1); object_keyed: its channels on the T frames, where
+        the action keys them (the object's own motion, not only its bones'), else object_now's.
     rotation_modes: each bone's rotation_mode: 'QUATERNION', 'AXIS_ANGLE' or an Euler order.
     location: (T, J, 3); scale: (T, J, 3).
     rotation: (T, J, 4) the bone's rotation channels: quaternion (w, x, y, z), axis-angle
@@ -42,6 +59,8 @@ class PoseSamples:
     parents: tuple[int, ...]
     rest: torch.Tensor
     object_matrix: torch.Tensor
+    object_now: ObjectChannels
+    object_keyed: ObjectChannels
     rotation_modes: tuple[str, ...]
     location: torch.Tensor
     rotation: torch.Tensor
@@ -49,25 +68,53 @@ class PoseSamples:
     fps: float
 
 
+def channel_rotations(values: torch.Tensor, mode: str, owner: str) -> torch.Tensor:
+    """(N, 3, 3) the rotations of N frames of rotation channels (N, 4) in a rotation mode."""
+    values = values.double()
+    if mode == "QUATERNION":
+        return rot.quaternion_to_matrix(torch.cat([values[:, 1:], values[:, :1]], dim=-1))
+    if mode == "AXIS_ANGLE":
+        axis = torch.nn.functional.normalize(values[:, 1:], dim=-1)
+        return rot.axis_angle_to_matrix(axis * values[:, :1])
+    if mode in EULER_ORDERS:
+        # Blender's 'XYZ' turns about X, then Y, then Z of the fixed frame (roma's extrinsic
+        # 'xyz'); it stores the angles by axis, roma takes them in the order of turning.
+        angles = values[:, ["XYZ".index(axis) for axis in mode]]
+        return roma.euler_to_rotmat(mode.lower(), angles)
+    raise ValueError(f"unknown rotation mode {mode!r} on {owner}")
+
+
 def basis_rotations(samples: PoseSamples) -> torch.Tensor:
     """(T, J, 3, 3) each bone's basis rotation from its channels and rotation mode."""
-    columns = []
-    for bone, mode in enumerate(samples.rotation_modes):
-        values = samples.rotation[:, bone].double()
-        if mode == "QUATERNION":
-            xyzw = torch.cat([values[:, 1:], values[:, :1]], dim=-1)
-            columns.append(rot.quaternion_to_matrix(xyzw))
-        elif mode == "AXIS_ANGLE":
-            axis = torch.nn.functional.normalize(values[:, 1:], dim=-1)
-            columns.append(rot.axis_angle_to_matrix(axis * values[:, :1]))
-        elif mode in EULER_ORDERS:
-            # Blender's 'XYZ' turns about X, then Y, then Z of the fixed frame (roma's extrinsic
-            # 'xyz'); it stores the angles by axis, roma takes them in the order of turning.
-            angles = values[:, ["XYZ".index(axis) for axis in mode]]
-            columns.append(roma.euler_to_rotmat(mode.lower(), angles))
-        else:
-            raise ValueError(f"unknown rotation mode {mode!r} on bone {samples.names[bone]}")
-    return torch.stack(columns, dim=1)
+    return torch.stack(
+        [
+            channel_rotations(samples.rotation[:, bone], mode, f"bone {samples.names[bone]}")
+            for bone, mode in enumerate(samples.rotation_modes)
+        ],
+        dim=1,
+    )
+
+
+def transform_matrices(channels: ObjectChannels) -> torch.Tensor:
+    """(N, 4, 4) translate @ rotate @ scale, Blender's matrix_basis of an object's channels."""
+    matrices = torch.zeros(len(channels.location), 4, 4, dtype=torch.float64)
+    rotation = channel_rotations(channels.rotation, channels.mode, "the armature object")
+    matrices[:, :3, :3] = rotation * channels.scale.double()[:, None, :]
+    matrices[:, :3, 3] = channels.location.double()
+    matrices[:, 3, 3] = 1.0
+    return matrices
+
+
+def object_matrices(samples: PoseSamples) -> torch.Tensor:
+    """(T, 4, 4) the armature object's world matrix on each frame: its matrix when sampled with
+    its own channels then replaced by the action's (what parents it stays as it was), so the
+    result does not depend on the frame the scene was at."""
+    now = transform_matrices(samples.object_now)[0]
+    return (
+        samples.object_matrix.double()
+        @ torch.linalg.inv(now)
+        @ (transform_matrices(samples.object_keyed))
+    )
 
 
 def pose_matrices(samples: PoseSamples) -> torch.Tensor:
@@ -92,14 +139,30 @@ def pose_matrices(samples: PoseSamples) -> torch.Tensor:
 def world_heads(samples: PoseSamples) -> torch.Tensor:
     """(T, J, 3) world positions of the bones' heads."""
     heads = pose_matrices(samples)[..., :, 3]
-    return (heads @ samples.object_matrix.double().T)[..., :3]
+    return (heads @ object_matrices(samples).transpose(-1, -2))[..., :3]
 
 
 def smpl_rig_motion(samples: PoseSamples, armature: Armature) -> Motion:
-    """The exact SMPL motion on the extension's own SMPL rig (bones named as armature.names)."""
+    """The exact SMPL motion on the extension's own SMPL rig (bones named as armature.names), in
+    its armature's space at the first frame: where the rig stands does not matter, but what the
+    action keys on the object itself (travel, turns) is part of the motion."""
     order = [samples.names.index(name) for name in armature.names]
     basis = basis_rotations(samples)[:, order]
-    return basis_to_motion(basis, samples.location[:, order[0]], samples.fps, armature)
+    motion = basis_to_motion(basis, samples.location[:, order[0]], samples.fps, armature)
+    keyed = samples.object_keyed
+    channels = (keyed.location, keyed.rotation, keyed.scale)
+    if all(bool((values == values[:1]).all()) for values in channels):
+        return motion  # the object does not move: exactly the pose's motion
+    objects = object_matrices(samples)
+    relative = torch.linalg.inv(objects[:1]) @ objects
+    turns = relative[:, :3, :3] / relative[:, :3, :3].norm(dim=1, keepdim=True)
+    rest_root = skeleton.rest_joints(torch.float64)[0]
+    pelvis = (motion.translation.double() + rest_root)[..., None]
+    root = rot.axis_angle_to_matrix(motion.rotations[:, 0].double())
+    rotations = motion.rotations.clone()
+    rotations[:, 0] = rot.matrix_to_axis_angle(turns @ root).float()
+    translation = (turns @ pelvis)[..., 0] + relative[:, :3, 3] - rest_root
+    return Motion(rotations, translation.float(), motion.fps)
 
 
 def source_motion(samples: PoseSamples) -> SourceMotion:
@@ -111,12 +174,12 @@ def source_motion(samples: PoseSamples) -> SourceMotion:
     """
     posed = pose_matrices(samples)
     rest = samples.rest.double()
-    obj = samples.object_matrix.double()
-    obj_rotation = obj[:3, :3] / obj[:3, :3].norm(dim=0, keepdim=True)
+    objects = object_matrices(samples)  # the rest pose stands where the object is at frame 0
+    obj_rotation = objects[:, :3, :3] / objects[:, :3, :3].norm(dim=1, keepdim=True)
     since_rest = posed[..., :3, :3] @ torch.linalg.inv(rest[:, :3, :3])
-    world_rotation = obj_rotation @ since_rest @ obj_rotation.T
-    heads = posed[..., :, 3] @ obj.T
-    rest_heads = (rest[:, :, 3] @ obj.T)[:, :3]
+    world_rotation = obj_rotation[:, None] @ since_rest @ obj_rotation[0].T
+    heads = posed[..., :, 3] @ objects.transpose(-1, -2)
+    rest_heads = (rest[:, :, 3] @ objects[0].T)[:, :3]
     parents = list(samples.parents)
     local = world_rotation.clone()
     translation = heads[..., :3].clone()

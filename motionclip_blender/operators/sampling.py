@@ -68,11 +68,11 @@ def rig_for_action(
 def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -> PoseSamples:
     """The action's channels on every whole frame of its range, for the armature `obj`.
 
-    Channels the action does not key take the pose bone's current value.
+    Channels the action does not key take the pose bone's (or the object's) current value.
     """
     import torch
 
-    from ..core.armature_pose import PoseSamples
+    from ..core.armature_pose import ObjectChannels, PoseSamples
 
     pose = obj.pose
     assert pose is not None
@@ -80,39 +80,55 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
     names = tuple(bone.name for bone in bones)
     start, end = action.frame_range[0], action.frame_range[1]
     frames = [float(frame) for frame in range(round(start), round(end) + 1)]
-    curves = {}
+    curves: dict[tuple[str, str, int], bpy.types.FCurve] = {}
     for curve in action_fcurves(action, obj):
         match = BONE_PATH.match(curve.data_path)
         if match:
             key = (bpy.utils.unescape_identifier(match.group(1)), match.group(2))
             curves[(*key, curve.array_index)] = curve
+        else:  # the object's own channels ("location", ...), under the name "" of no bone
+            curves[("", curve.data_path, curve.array_index)] = curve
     modes = tuple(pose.bones[name].rotation_mode for name in names)
 
-    def channel(bone: str, prop: str, size: int) -> torch.Tensor:
-        current = list(getattr(pose.bones[bone], prop))
+    def channel(bone: str, prop: str, keyed: bool = True) -> torch.Tensor:
+        """(T, 4) the channel on every frame (its current value where the action has no curve,
+        or with keyed=False); rotations have 3 or 4 values, location and scale 3, padded."""
+        owner = pose.bones[bone] if bone else obj
+        current = list(getattr(owner, prop))
         columns = []
-        for index in range(size):
-            curve = curves.get((bone, prop, index))
+        for index in range(len(current)):
+            curve = curves.get((bone, prop, index)) if keyed else None
             if curve is None:
-                columns.append([current[index]] * len(frames))
+                columns.append([current[index]] * (len(frames) if keyed else 1))
             else:
                 columns.append([curve.evaluate(frame) for frame in frames])
-        return torch.tensor(columns, dtype=torch.float64).T
+        values = torch.tensor(columns, dtype=torch.float64).T
+        return torch.nn.functional.pad(values, (0, 4 - values.shape[1]))
 
-    rotations = []
-    for name, mode in zip(names, modes, strict=True):
-        prop = ROTATION_PROPERTY.get(mode, "rotation_euler")
-        values = channel(name, prop, 4 if prop in ROTATION_PROPERTY.values() else 3)
-        rotations.append(torch.nn.functional.pad(values, (0, 4 - values.shape[1])))
+    def object_channels(keyed: bool) -> ObjectChannels:
+        prop = ROTATION_PROPERTY.get(obj.rotation_mode, "rotation_euler")
+        return ObjectChannels(
+            mode=obj.rotation_mode,
+            location=channel("", "location", keyed)[:, :3],
+            rotation=channel("", prop, keyed),
+            scale=channel("", "scale", keyed)[:, :3],
+        )
+
+    rotations = [
+        channel(name, ROTATION_PROPERTY.get(mode, "rotation_euler"))
+        for name, mode in zip(names, modes, strict=True)
+    ]
     return PoseSamples(
         names=names,
         parents=tuple(names.index(bone.parent.name) if bone.parent else -1 for bone in bones),
         rest=torch.tensor([matrix_rows(bone.matrix_local) for bone in bones]),
         object_matrix=torch.tensor(matrix_rows(obj.matrix_world)),
+        object_now=object_channels(keyed=False),
+        object_keyed=object_channels(keyed=True),
         rotation_modes=modes,
-        location=torch.stack([channel(name, "location", 3) for name in names], dim=1),
+        location=torch.stack([channel(name, "location")[:, :3] for name in names], dim=1),
         rotation=torch.stack(rotations, dim=1),
-        scale=torch.stack([channel(name, "scale", 3) for name in names], dim=1),
+        scale=torch.stack([channel(name, "scale")[:, :3] for name in names], dim=1),
         fps=fps,
     )
 
