@@ -72,7 +72,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             refining = progress.counter(0.2, 0.95, "Refining the latents")
-            a, b = sources[0].motion(), sources[1].motion()
+            a, b = sources[0].motion_for(session), sources[1].motion_for(session)
             blends = session.interpolate(a, b, weights, steps, refining)
             return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
 

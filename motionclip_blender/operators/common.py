@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
 
     from ..core.armature_pose import PoseSamples
+    from ..core.inference import MotionClip
     from ..core.motion import Motion
 
 IdType = TypeVar("IdType", bound=bpy.types.ID)
@@ -58,6 +59,16 @@ class ActionMotion:
             return armature_pose.humanoid_motion(self.samples)
         except MotionClipError as error:
             raise type(error)(f"action '{self.name}': {error}") from None
+
+    def motion_for(self, session: MotionClip) -> Motion:
+        """motion(), long enough for the session's model to read; errors name the action (a
+        blend's A or B)."""
+        motion = self.motion()
+        try:
+            session.check_duration(motion)
+        except MotionClipError as error:
+            raise type(error)(f"action '{self.name}': {error}") from None
+        return motion
 
 
 def read_action(

@@ -67,9 +67,17 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
             progress.update(0.1, "Loading the model")
             session = model_session(settings)
             refining = progress.counter(0.2, 0.95, "Refining the latents")
-            edited = session.edit(source.motion(), from_text, to_text, strength, steps, refining)
+            motion = source.motion_for(session)
+            edited = session.edit(motion, from_text, to_text, strength, steps, refining)
             channels = motion_to_channels(edited.resample(fps), armature)
-            return channels, session.edit_report(from_text, to_text)
+            report = session.edit_report(from_text, to_text)
+            longest = session.config.max_seconds
+            if motion.duration > longest:  # the model reads at most that much
+                report = (
+                    f"only its first {longest:g} s, of {motion.duration:.1f} s, were edited"
+                    + (f"; {report}" if report else "")
+                )
+            return channels, report
 
         def apply(result: "tuple[PoseChannels, str]") -> str:
             channels, report = result

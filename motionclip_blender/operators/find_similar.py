@@ -9,7 +9,7 @@ import bpy
 
 from ..core.errors import MotionClipError
 from . import jobs
-from .actions import write_action
+from .actions import action_fcurves, write_action
 from .common import (
     ActionMotion,
     action_name,
@@ -22,7 +22,7 @@ from .common import (
 )
 from .placement import place_action
 from .preferences import model_settings, preferences
-from .sampling import rig_for_action, scene_fps
+from .sampling import BONE_PATH, rig_for_action, scene_fps
 from .session import model_session
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
         def work(progress: jobs.Progress) -> Findings:
             progress.update(0.05, "Loading the model")
             session = model_session(settings)
-            motion = query.motion()
+            motion = query.motion_for(session)
             keys, latents, skipped = encode_actions(session, others)
             if folder:
                 library = index_library(
@@ -111,7 +111,8 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
             for label in findings.labels:
                 entry = store.labels.add()
                 entry.name, entry.score = label.label, label.score
-            message = f"{len(findings.hits)} motions like '{query.name}'"
+            count = len(findings.hits)
+            message = f"{count} motion{'' if count == 1 else 's'} like '{query.name}'"
             if findings.notes:
                 message += f"; {len(findings.notes)} not compared: " + "; ".join(findings.notes[:3])
             return message
@@ -129,7 +130,9 @@ def other_actions(
             continue
         rig = rig_for_action(action, obj)
         if rig is None:
-            notes.append(f"action '{action.name}' animates no armature here")
+            # A camera's or a light's action is not a motion to compare: no need to say so.
+            if any(BONE_PATH.match(curve.data_path) for curve in action_fcurves(action)):
+                notes.append(f"action '{action.name}' animates no armature here")
             continue
         readable.append(read_action(context, action, rig))
     return readable, notes
