@@ -112,6 +112,24 @@ def test_read_back_gives_the_keyed_rotations_and_finds_its_own_action(scene: Any
     }
 
 
+def test_find_similar_says_nothing_of_a_cameras_action(
+    scene: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bpy.ops.object.camera_add()
+    camera = bpy.context.view_layer.objects.active
+    camera.keyframe_insert("location", frame=1)
+    camera.location = (1.0, 0.0, 0.0)
+    camera.keyframe_insert("location", frame=20)
+    generate("a person walks", seconds=2.0)
+    capfd.readouterr()
+    assert bpy.ops.motionclip.find_similar(labels="walk") == {"FINISHED"}
+    report = capfd.readouterr().out
+    assert "0 motions like 'a person walks'" in report and "not compared" not in report
+    generate("a person jumps", seconds=2.0)
+    assert bpy.ops.motionclip.find_similar(labels="walk") == {"FINISHED"}
+    assert "1 motion like 'a person jumps'" in capfd.readouterr().out
+
+
 def test_find_similar_searches_a_library_folder_and_applies_a_result(
     scene: Any, tmp_path: Path
 ) -> None:
@@ -395,8 +413,11 @@ def test_an_action_shorter_than_a_second_is_refused(scene: Any) -> None:
     rig.animation_data.action = bpy.data.actions.new("blink")
     for frame in (1, 15):
         rig.pose.bones["head"].keyframe_insert("rotation_quaternion", frame=frame)
-    with pytest.raises(RuntimeError, match="too short"):
+    with pytest.raises(RuntimeError, match=r"action 'blink': a motion of .* is too short"):
         bpy.ops.motionclip.find_similar()
+    generate("a person walks", seconds=2.0)  # a blend names which of its two is too short
+    with pytest.raises(RuntimeError, match=r"action 'blink': a motion of .* is too short"):
+        bpy.ops.motionclip.blend(action_a="a person walks", action_b="blink")
 
 
 def test_a_missing_checkpoint_is_named(scene: Any, tmp_path: Path) -> None:
@@ -573,7 +594,9 @@ def test_a_failed_operator_leaves_no_new_rig(scene: Any, tmp_path: Path) -> None
     assert set(bpy.data.objects.keys()) == objects
 
 
-def test_edit_of_an_action_over_8_seconds_edits_its_first_8(scene: Any) -> None:
+def test_edit_of_an_action_over_8_seconds_edits_its_first_8(
+    scene: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     from motionclip_blender.core.rig import motion_to_channels
 
     bpy.ops.motionclip.add_rig()
@@ -586,6 +609,7 @@ def test_edit_of_an_action_over_8_seconds_edits_its_first_8(scene: Any) -> None:
     (new,) = set(bpy.data.actions.keys()) - before
     start, end = bpy.data.actions[new].frame_range
     assert end - start + 1 == 8 * 30
+    assert "only its first 8 s, of 9.0 s, were edited" in capfd.readouterr().out
 
 
 def test_an_nla_result_under_an_active_action_says_it_is_hidden(
@@ -973,3 +997,39 @@ def test_the_scene_range_is_widened_to_play_a_new_motion_to_its_end(
     assert blend == {"FINISHED"}
     strips = rig.animation_data.nla_tracks[-1].strips
     assert scene.frame_end == math.ceil(strips[-1].frame_end)
+
+
+class RecordingLayout:
+    """A stand-in for bpy.types.UILayout that records every property the panel draws."""
+
+    def __init__(self, props: list[tuple[Any, str]]) -> None:
+        self._props = props
+
+    def prop(self, data: Any, name: str, **_: Any) -> None:
+        self._props.append((data, name))
+
+    def __getattr__(self, _: str) -> Any:
+        return lambda *args, **kwargs: RecordingLayout(self._props)
+
+
+def test_the_panel_draws_every_setting_once_and_placement_for_all(scene: Any) -> None:
+    """The whole panel draws in real Blender, every property it shows exists, and the one
+    Placement setting is drawn once, outside the Generate box, since Edit and Apply Result use
+    it too."""
+    from types import SimpleNamespace
+
+    from motionclip_blender.operators.panel import MOTIONCLIP_PT_panel
+
+    generate("a person walks", seconds=2.0)
+    props: list[tuple[Any, str]] = []
+    layout = RecordingLayout(props)
+    panel = SimpleNamespace(
+        layout=layout,
+        draw_jobs=lambda *args: MOTIONCLIP_PT_panel.draw_jobs(None, *args),  # type: ignore[arg-type]
+        draw_blend=lambda *args: MOTIONCLIP_PT_panel.draw_blend(None, *args),  # type: ignore[arg-type]
+    )
+    MOTIONCLIP_PT_panel.draw(panel, bpy.context)  # type: ignore[arg-type]
+    names = [name for _, name in props]
+    assert all(name in data.bl_rna.properties for data, name in props), names
+    assert names.count("placement") == 1 and names.index("placement") < names.index("prompt")
+    assert {"prompt", "labels", "action_a", "action_b", "strength"} <= set(names)

@@ -208,7 +208,8 @@ def _check_covers(label: str, joint_map: JointMap, names: Sequence[str]) -> None
     if lacking:
         raise MotionDataError(
             f"cannot map this skeleton onto SMPL: the {label} finds no source joint for SMPL "
-            f"joints {', '.join(lacking)}. Source joints seen: {', '.join(names)}. Give a "
-            'joint map (--map on the command line): a JSON file {"smpl joint": "source joint"} '
-            f"or one of the built-in maps {', '.join(BUILT_IN)}"
+            f"joints {', '.join(lacking)}. Source joints seen: {', '.join(names)}. On the "
+            'command line, give a joint map (import --map): a JSON file {"smpl joint": '
+            f'"source joint"}} or one of the built-in maps {", ".join(BUILT_IN)}; in Blender, '
+            "name the rig's bones as one of those maps does (Mixamo's, SMPL's, CMU BVH's)"
         )

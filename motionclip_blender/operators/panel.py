@@ -58,6 +58,8 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         findings = context.window_manager.motionclip  # type: ignore[union-attr]
         self.draw_jobs(layout, context)
         layout.operator("motionclip.add_rig", icon="ARMATURE_DATA")
+        # Where Generate, Edit and Apply Result put their new action: shown once, for all three.
+        layout.prop(settings, "placement", text="New Actions")
 
         box = layout.box()
         box.label(text="Generate from text", icon="OUTLINER_OB_ARMATURE")
@@ -65,9 +67,7 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         row = box.row(align=True)
         row.prop(settings, "seconds")
         row.prop(settings, "seed")
-        row = box.row(align=True)
-        row.prop(settings, "in_place")
-        row.prop(settings, "placement", text="")
+        box.prop(settings, "in_place")
         generate = box.operator("motionclip.generate", icon="PLAY")
         for name in ("prompt", "seconds", "seed", "in_place", "placement"):
             setattr(generate, name, getattr(settings, name))
