@@ -36,6 +36,32 @@ def test_load_finds_the_text_space_lazily(tiny_checkpoint: Path, tiny_clip_path:
     assert session.text_space.name == "clip" and session.fps == 20.0
 
 
+def test_two_threads_asking_for_the_text_space_load_it_once(
+    tiny_checkpoint: Path, tiny_clip_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two Blender jobs may start on a fresh session together: one load, one space."""
+    import threading
+    import time
+
+    session = inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+    loads = []
+    real = inference.load_text_space
+
+    def slow_load(*args: object, **kwargs: object) -> object:
+        loads.append(1)
+        time.sleep(0.2)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inference, "load_text_space", slow_load)
+    spaces = []
+    threads = [threading.Thread(target=lambda: spaces.append(session.text_space)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1 and len(spaces) == 3 and all(s is spaces[0] for s in spaces)
+
+
 def test_a_text_space_of_another_kind_is_refused(tiny_checkpoint: Path) -> None:
     class Other(ClipSpace):
         name = "minilm"

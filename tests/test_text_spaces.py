@@ -46,6 +46,46 @@ def test_torchscript_and_state_dict_files_give_the_reference_embeddings(
         torch.testing.assert_close(space.encode_text(PROMPTS), expected)
 
 
+def test_threads_loading_a_clip_module_together_all_get_it_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """openai_clip_module must not hand a thread a module another thread is still running."""
+    import threading
+    import time
+
+    name = "_motionclip_openai_clip_simple_tokenizer"
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    run = text_spaces.importlib.util.spec_from_file_location
+
+    def slow_spec(*args: object, **kwargs: object) -> object:
+        spec = run(*args, **kwargs)  # type: ignore[arg-type]
+        assert spec is not None and spec.loader is not None
+        execute = spec.loader.exec_module
+
+        def slow_exec(module: object) -> None:
+            time.sleep(0.2)
+            execute(module)  # type: ignore[arg-type]
+
+        spec.loader.exec_module = slow_exec  # type: ignore[method-assign]
+        return spec
+
+    monkeypatch.setattr(text_spaces.importlib.util, "spec_from_file_location", slow_spec)
+    found: list[bool] = []
+    threads = [
+        threading.Thread(
+            target=lambda: found.append(
+                hasattr(text_spaces.openai_clip_module("simple_tokenizer"), "SimpleTokenizer")
+            )
+        )
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == [True, True, True]
+
+
 def test_heads_are_inferred_from_the_width(clip_space: ClipSpace) -> None:
     text_attention = clip_space.model.transformer.resblocks[0].attn
     vision_attention = clip_space.model.visual.transformer.resblocks[0].attn

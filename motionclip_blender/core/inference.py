@@ -239,6 +239,7 @@ class MotionClip:
         self._clip_weights = clip_weights
         self._allow_download = allow_download
         self._text_space = None if text_space is None else self._checked_space(text_space)
+        self._text_space_lock = threading.Lock()  # Blender's jobs may ask for it at once
         self.refined_cache = RefinedLatentCache()
 
     @property
@@ -248,16 +249,17 @@ class MotionClip:
 
     @property
     def text_space(self) -> TextSpace:
-        """The checkpoint's text space, loaded on first use."""
-        if self._text_space is None:
-            space = load_text_space(
-                self.checkpoint.text_space,
-                clip_weights=self._clip_weights,
-                allow_download=self._allow_download,
-                device=self.device,
-            )
-            self._text_space = self._checked_space(space)
-        return self._text_space
+        """The checkpoint's text space, loaded on first use, once even when two threads ask."""
+        with self._text_space_lock:
+            if self._text_space is None:
+                space = load_text_space(
+                    self.checkpoint.text_space,
+                    clip_weights=self._clip_weights,
+                    allow_download=self._allow_download,
+                    device=self.device,
+                )
+                self._text_space = self._checked_space(space)
+            return self._text_space
 
     def _checked_space(self, space: TextSpace) -> TextSpace:
         """The space, when it is the one the checkpoint was trained in: its name and width,

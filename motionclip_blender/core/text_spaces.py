@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import urllib.request
 import warnings
 import zipfile
@@ -121,22 +122,33 @@ def load_text_space(
 # --- clip ---------------------------------------------------------------------------------------
 
 
+_CLIP_MODULES_LOCK = threading.Lock()
+
+
 def openai_clip_module(name: str) -> ModuleType:
-    """clip/<name>.py of the openai-clip package, loaded without running clip/__init__.py."""
+    """clip/<name>.py of the openai-clip package, loaded without running clip/__init__.py;
+    under a lock, so that a thread never gets a module another is still running."""
     qualified = f"_motionclip_openai_clip_{name}"
-    if qualified in sys.modules:
-        return sys.modules[qualified]
-    package = importlib.util.find_spec("clip")
-    if package is None or not package.submodule_search_locations:
-        raise TextSpaceError("the 'clip' text space needs the openai-clip package: pip install it")
-    source = Path(next(iter(package.submodule_search_locations))) / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(qualified, source)
-    if spec is None or spec.loader is None:
-        raise TextSpaceError(f"cannot load {source} from the openai-clip package")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[qualified] = module
-    spec.loader.exec_module(module)
-    return module
+    with _CLIP_MODULES_LOCK:
+        if qualified in sys.modules:
+            return sys.modules[qualified]
+        package = importlib.util.find_spec("clip")
+        if package is None or not package.submodule_search_locations:
+            raise TextSpaceError(
+                "the 'clip' text space needs the openai-clip package: pip install it"
+            )
+        source = Path(next(iter(package.submodule_search_locations))) / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(qualified, source)
+        if spec is None or spec.loader is None:
+            raise TextSpaceError(f"cannot load {source} from the openai-clip package")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[qualified] = module  # as an import does, while the module runs
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[qualified]
+            raise
+        return module
 
 
 def default_clip_weights_path() -> Path:
