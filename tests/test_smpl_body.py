@@ -40,3 +40,13 @@ def test_a_chumpy_pickle_asks_for_conversion(tmp_path: Path) -> None:
     (tmp_path / "SMPL_NEUTRAL.pkl").write_bytes(b"cchumpy_absent_module\nCh\n.")
     with pytest.raises(MotionFileError, match=r"convert it to \.npz"):
         smpl_body(tmp_path, smpl_armature())
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("SMPL_NEUTRAL.npz", b""), ("SMPL_NEUTRAL.pkl", b""), ("SMPL_NEUTRAL.pkl", b"garbage")],
+)
+def test_an_empty_or_damaged_model_file_is_named(tmp_path: Path, name: str, content: bytes) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(MotionFileError, match=rf"{name}: not an SMPL model file"):
+        smpl_body(tmp_path, smpl_armature())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,17 @@ def load_smpl(folder: str | os.PathLike[str]) -> SMPL:
     path = find_model_file(folder)
     try:
         model = SMPL(model_path=str(path), data_struct=Struct(**_read_arrays(path)))
-    except (AttributeError, KeyError, ValueError, TypeError) as error:
-        raise MotionFileError(f"{path}: not an SMPL model file ({error})") from None
+    except (
+        AttributeError,
+        KeyError,
+        ValueError,
+        TypeError,
+        EOFError,  # an empty or cut file
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        OSError,
+    ) as error:
+        raise MotionFileError(f"{path}: not an SMPL model file ({error or 'empty'})") from None
     vertices, weights = model.v_template, model.lbs_weights
     if vertices.shape != (VERTICES, 3) or weights.shape != (VERTICES, skeleton.NUM_JOINTS):
         raise MotionFileError(
