@@ -1033,3 +1033,21 @@ def test_the_panel_draws_every_setting_once_and_placement_for_all(scene: Any) ->
     assert all(name in data.bl_rna.properties for data, name in props), names
     assert names.count("placement") == 1 and names.index("placement") < names.index("prompt")
     assert {"prompt", "labels", "action_a", "action_b", "strength"} <= set(names)
+
+
+def test_a_rig_another_operator_chose_is_kept_when_the_job_that_added_it_fails(
+    scene: Any,
+) -> None:
+    """Generate with nothing selected adds a rig and makes it active; a second operator started
+    before the first job ends puts its result on that rig, so the first job's failure or
+    cancel must not remove it (and that result with it)."""
+    from motionclip_blender.operators.common import by_uid, ensure_target_rig
+
+    bpy.context.view_layer.objects.active = None
+    first = ensure_target_rig(bpy.context)  # adds a rig, now the active object
+    second = ensure_target_rig(bpy.context)  # another operator: its result goes on that rig
+    assert second.uid == first.uid and not second.added
+    assert not first.discard() and by_uid(bpy.data.objects, first.uid) is not None
+    bpy.context.view_layer.objects.active = None
+    alone = ensure_target_rig(bpy.context)  # a rig no other operator chose: discarded
+    assert alone.discard() and by_uid(bpy.data.objects, alone.uid) is None

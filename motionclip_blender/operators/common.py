@@ -123,6 +123,10 @@ def by_uid(collection: Iterable[IdType], uid: int) -> IdType | None:
     return next((item for item in collection if item.session_uid == uid), None)
 
 
+# Rigs an operator chose to put its result on: the job that added one must not discard it.
+CLAIMED_RIGS: set[int] = set()
+
+
 @dataclass(frozen=True)
 class TargetRig:
     """The SMPL rig an operator's result goes on (by session_uid; `name` for messages), and the
@@ -134,8 +138,11 @@ class TargetRig:
 
     def discard(self) -> bool:
         """Remove what the operator added: its job failed, so nothing it made stays. Objects
-        the user has since parented to the rig stay. Whether anything was removed (an undo may
+        the user has since parented to the rig stay, and so does a rig another operator has
+        since chosen for its result (CLAIMED_RIGS). Whether anything was removed (an undo may
         have removed the rig already)."""
+        if self.uid in CLAIMED_RIGS:
+            return False
         parts = [by_uid(bpy.data.objects, uid) for uid in self.added]
         removed = False
         for part in parts:
@@ -160,6 +167,7 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     obj = active_armature(context)
     if is_smpl_rig(obj):
         check_can_animate(obj)
+        CLAIMED_RIGS.add(obj.session_uid)
         return TargetRig(obj.session_uid, obj.name)
     rig = add_smpl_rig(context, smpl_model_folder(context))
     parts = (rig.session_uid, *(child.session_uid for child in rig.children))
