@@ -112,8 +112,17 @@ def test_truncated_and_corrupt_files_are_named(tiny_checkpoint: Path, tmp_path: 
     for path in (truncated, corrupt, noise, short):
         with pytest.raises(CheckpointError, match=f"{path}: .*(truncated|corrupt|inconsistent)"):
             load_checkpoint(path)
+    with pytest.raises(CheckpointError, match=r"of another kind \(not a file torch.save wrote"):
+        load_checkpoint(short)  # torch's own words name only a byte's code
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
         load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_clips_torchscript_weights_given_as_the_checkpoint_are_named(
+    tiny_clip_path: Path,
+) -> None:
+    with pytest.raises(CheckpointError, match=r"a TorchScript file, such as CLIP's ViT-B-32\.pt"):
+        load_checkpoint(tiny_clip_path)
 
 
 def rewritten(source: Path, target: Path, **changes: Any) -> Path:
@@ -260,6 +269,7 @@ def test_default_checkpoint_is_the_bundled_file(
     (tmp_path / checkpoint_module.BUNDLED_NAME).touch()
     assert resolve_checkpoint_path(None) == tmp_path / "motionclip-minilm.pt"
     assert resolve_checkpoint_path("other.pt") == Path("other.pt")
+    assert resolve_checkpoint_path("~/other.pt") == Path.home() / "other.pt"
 
 
 def test_captions_of_one_motion_store_its_latent_once(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import hashlib
 import io
 import math
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -28,6 +29,7 @@ from .atomic import write_atomically
 from .errors import CheckpointError
 from .model import ModelConfig, MotionClipModel
 from .pose_features import FeatureStatistics
+from .text_spaces import is_torchscript
 
 FORMAT = "motionclip-blender-checkpoint"
 FORMAT_VERSION = 1
@@ -145,7 +147,7 @@ def bundled_checkpoint_path() -> Path:
 def resolve_checkpoint_path(path: str | os.PathLike[str] | None) -> Path:
     """The given checkpoint path, or the bundled model's when None; errors if there is none."""
     if path is not None:
-        return Path(path)
+        return Path(path).expanduser()
     bundled = bundled_checkpoint_path()
     if not bundled.is_file():
         raise CheckpointError(
@@ -189,10 +191,17 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
     except OSError as error:
         raise CheckpointError(f"{path}: cannot read the checkpoint ({error})") from None
+    if is_torchscript(io.BytesIO(data)):
+        raise CheckpointError(
+            f"{path}: a TorchScript file, such as CLIP's ViT-B-32.pt, not a MotionCLIP "
+            "checkpoint (CLIP's weights go in the CLIP weights setting)"
+        )
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # torch's unpickler raises many kinds on damaged files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if not zipfile.is_zipfile(io.BytesIO(data)) and not data.startswith(b"\x80"):
+            reason = "not a file torch.save wrote"  # torch's words say only a byte's code
         raise CheckpointError(
             f"{path}: not a readable checkpoint; the file is truncated, corrupt or of another "
             f"kind ({reason})"

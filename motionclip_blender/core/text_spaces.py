@@ -223,7 +223,7 @@ def load_clip_model(path: Path) -> torch.nn.Module:
     was trained with is checked by the session (MotionClip.text_space).
     """
     try:
-        if _is_torchscript(path):
+        if is_torchscript(path):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # the released file format
                 state_dict = torch.jit.load(str(path), map_location="cpu").state_dict()
@@ -255,13 +255,13 @@ def load_clip_model(path: Path) -> torch.nn.Module:
     return model.float().eval().requires_grad_(False)
 
 
-def _is_torchscript(path: Path) -> bool:
-    """Whether a weights file is a TorchScript archive (it holds constants.pkl), not a zip that
-    torch.save wrote (whose folder takes the file's name: a state dict saved as code.pt has
-    code/data.pkl)."""
-    if not zipfile.is_zipfile(path):
+def is_torchscript(source: Path | BinaryIO) -> bool:
+    """Whether a weights file (a path or an open binary file) is a TorchScript archive (it holds
+    constants.pkl), not a zip that torch.save wrote (whose folder takes the file's name: a state
+    dict saved as code.pt has code/data.pkl)."""
+    if not zipfile.is_zipfile(source):
         return False
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(source) as archive:
         return any(name.endswith("/constants.pkl") for name in archive.namelist())
 
 
