@@ -424,6 +424,12 @@ def test_a_missing_checkpoint_is_named(scene: Any, tmp_path: Path) -> None:
     use_model(tmp_path / "missing.pt")
     with pytest.raises(RuntimeError, match=r"missing\.pt"):
         bpy.ops.motionclip.generate(prompt="a person walks")
+    from motionclip_blender.operators.preferences import model_settings
+
+    prefs = bpy.context.preferences.addons["motionclip_blender"].preferences
+    prefs.checkpoint, prefs.clip_weights = "  ", " "  # blank: the bundled model, no CLIP file
+    settings = model_settings(bpy.context)
+    assert (settings.checkpoint, settings.clip_weights) == (None, None)
 
 
 def test_keys_are_written_in_bulk(scene: Any) -> None:
@@ -692,9 +698,14 @@ def test_disabling_the_add_on_stops_its_jobs(scene: Any, monkeypatch: pytest.Mon
     job = jobs.Job(
         "Slow", lambda progress: release.wait(10), lambda value: f"{applied.append(1)}", discard
     )
+    from motionclip_blender.operators import session
+    from motionclip_blender.operators.preferences import model_settings
+
+    session.model_session(model_settings(bpy.context))  # a loaded model, to be let go
     assert jobs.submit(job) is None and bpy.app.timers.is_registered(jobs._drain)
     addon_utils.disable("motionclip_blender", default_set=True)
     try:
+        assert session._cached is None  # the model's memory goes with the add-on
         assert not bpy.app.timers.is_registered(jobs._drain) and not jobs.running()
         assert job.progress.cancel_requested.is_set() and discarded == [True]
         release.set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import jobs
+from . import jobs, session
 from .add_rig import MOTIONCLIP_OT_add_rig
 from .blend import MOTIONCLIP_OT_blend
 from .edit import MOTIONCLIP_OT_edit
@@ -49,6 +49,7 @@ def register() -> None:
 def unregister() -> None:
     jobs.remove_handlers()
     jobs.shutdown()
+    session.forget_session()
     del bpy.types.WindowManager.motionclip  # type: ignore[attr-defined]
     del bpy.types.Scene.motionclip  # type: ignore[attr-defined]
     for cls in reversed(CLASSES):

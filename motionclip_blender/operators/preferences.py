@@ -97,8 +97,8 @@ def model_settings(context: bpy.types.Context) -> ModelSettings:
     """What the model session needs from the preferences, read on the main thread."""
     prefs = preferences(context)
     return ModelSettings(
-        checkpoint=bpy.path.abspath(prefs.checkpoint) or None,
-        clip_weights=bpy.path.abspath(prefs.clip_weights) or None,
+        checkpoint=bpy.path.abspath(prefs.checkpoint.strip()) or None,  # blank: the bundled
+        clip_weights=bpy.path.abspath(prefs.clip_weights.strip()) or None,
         allow_download=bool(prefs.allow_download and bpy.app.online_access),
         device=prefs.device,
     )

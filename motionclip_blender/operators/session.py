@@ -53,6 +53,14 @@ def model_session(settings: ModelSettings) -> MotionClip:
         return _cached[1]
 
 
+def forget_session() -> None:
+    """Drop the loaded model (hundreds of MB with CLIP) when the add-on is disabled; a job still
+    working keeps its own reference until it ends."""
+    global _cached
+    with _lock:
+        _cached = None
+
+
 def file_stamp(path: str | None) -> tuple[int, int] | None:
     """A file's size and modification time, None when there is no such file (or no path)."""
     try:
