@@ -59,6 +59,11 @@ def test_generate_writes_the_motion_and_a_preview(
     run(capsys, tiny_checkpoint, "generate", "a person walks", "-o", "again.npz", "--seed", "3")
     with np.load(workdir / "walk.npz") as first, np.load(workdir / "again.npz") as second:
         assert np.array_equal(first["poses"], second["poses"])
+    # Seed 0 is the prompt's own motion, as with no seed and as in Blender
+    run(capsys, tiny_checkpoint, "generate", "a person walks", "-o", "own.npz")
+    run(capsys, tiny_checkpoint, "generate", "a person walks", "-o", "zero.npz", "--seed", "0")
+    with np.load(workdir / "own.npz") as own, np.load(workdir / "zero.npz") as zero:
+        assert np.array_equal(own["poses"], zero["poses"])
 
 
 def test_encode_prints_one_latent_per_input(

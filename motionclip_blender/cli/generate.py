@@ -32,8 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--seed",
         type=whole_number(*SEED_RANGE),
-        help=f"make a seeded variant, {SEED_RANGE[0]} to {SEED_RANGE[1]} (the same seed gives "
-        "the same motion)",
+        help=f"make a seeded variant, 1 to {SEED_RANGE[1]} (the same seed gives the same "
+        "motion); 0, as no --seed and as Blender's Seed 0, gives the prompt's own motion",
     )
     parser.add_argument("--preview", type=Path, metavar="OUT.gif", help="also write a GIF preview")
     add_checkpoint_argument(parser)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     low, high = session.config.min_seconds, session.config.max_seconds
     if not low <= args.seconds <= high:  # NaN too
         raise RequestError(f"--seconds: expected {low:g} to {high:g} seconds, got {args.seconds:g}")
-    motion = session.generate(args.prompt, seconds=args.seconds, seed=args.seed)
+    motion = session.generate(args.prompt, seconds=args.seconds, seed=args.seed or None)
     outputs = [motion_output(motion, args.output)]
     if args.preview is not None:
         outputs.append(preview_output(motion, args.preview, args.prompt))
