@@ -1047,18 +1047,26 @@ def test_the_panel_draws_every_setting_once_and_placement_for_all(scene: Any) ->
 
 
 def test_a_rig_another_operator_chose_is_kept_when_the_job_that_added_it_fails(
-    scene: Any,
+    scene: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Generate with nothing selected adds a rig and makes it active; a second operator started
-    before the first job ends puts its result on that rig, so the first job's failure or
-    cancel must not remove it (and that result with it)."""
+    before the first job ends puts its result on that rig, so the first job's failure or cancel
+    must not remove it while that result is on it or still coming; when both fail it goes."""
     from motionclip_blender.operators.common import by_uid, ensure_target_rig
 
     bpy.context.view_layer.objects.active = None
     first = ensure_target_rig(bpy.context)  # adds a rig, now the active object
     second = ensure_target_rig(bpy.context)  # another operator: its result goes on that rig
     assert second.uid == first.uid and not second.added
+    working = jobs.Job("Generate", lambda progress: None, str, second.discard, second.uid)
+    monkeypatch.setattr(jobs, "_running", [working])
     assert not first.discard() and by_uid(bpy.data.objects, first.uid) is not None
+    monkeypatch.setattr(jobs, "_running", [])  # the second failed too: nothing holds the rig
+    assert not second.discard() and first.discard()
+    assert by_uid(bpy.data.objects, first.uid) is None
+
     bpy.context.view_layer.objects.active = None
-    alone = ensure_target_rig(bpy.context)  # a rig no other operator chose: discarded
-    assert alone.discard() and by_uid(bpy.data.objects, alone.uid) is None
+    first = ensure_target_rig(bpy.context)
+    rig = by_uid(bpy.data.objects, first.uid)
+    rig.animation_data_create().action = bpy.data.actions.new("applied")  # the second's result
+    assert not first.discard() and by_uid(bpy.data.objects, first.uid) is not None

@@ -16,7 +16,6 @@ import hashlib
 import io
 import math
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -200,7 +199,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # torch's unpickler raises many kinds on damaged files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if not zipfile.is_zipfile(io.BytesIO(data)) and not data.startswith(b"\x80"):
+        if not data.startswith((b"PK", b"\x80")):  # neither torch.save's zip nor its pickle
             reason = "not a file torch.save wrote"  # torch's words say only a byte's code
         raise CheckpointError(
             f"{path}: not a readable checkpoint; the file is truncated, corrupt or of another "

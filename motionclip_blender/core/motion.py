@@ -22,10 +22,6 @@ from .kinematics import forward_kinematics
 
 UP_AXIS = 2  # Z
 FORWARD = (0.0, -1.0, 0.0)  # the way a canonical body faces
-# canonicalize's heading: from the pelvis' left axis while its floor projection is at least
-# SIDE_END long (the body rolled less than about 73 degrees), from its forward axis under
-# SIDE_START, and between them a mix.
-SIDE_START, SIDE_END = 0.1, 0.3
 UPRIGHT_ROOT_AXIS_ANGLE = (math.pi / 2, 0.0, 0.0)  # SMPL's Y-up body standing in the Z-up world
 
 
@@ -141,19 +137,14 @@ class Motion:
         """Frame 0's pelvis above the origin, body facing -Y at frame 0, lowest foot on the floor.
 
         The heading is that of the pelvis' left axis (SMPL +x) projected on the floor, which stays
-        defined while the body is upright or bent forward. As the body rolls onto its side that
-        projection vanishes, so there the heading passes smoothly to the one its forward axis
-        gives (SMPL +z, turned to the left), which is then level.
+        defined while the body is upright or bent forward. A body lying on its side at frame 0
+        (left axis near vertical) gets a heading that flips as the roll crosses 90 degrees: every
+        rule from orientation to heading that turns with the body has such a flip somewhere (a
+        full turn of the body is a loop that a heading cannot follow continuously); this rule
+        puts it at a pose rare at the start of a motion, and it is the one the model learnt.
         """
         root = rot.axis_angle_to_matrix(self.rotations[:, 0])
-        left, forward = root[0, :2, 0], root[0, :2, 2]
-        level = float((left.norm() - SIDE_START) / (SIDE_END - SIDE_START))
-        if level < 1:  # only a body on or near its side: every other heading stays exact
-            share = max(level, 0.0)
-            from_forward = torch.stack([-forward[1], forward[0]])
-            left = share * left / left.norm().clamp_min(1e-12) + (1 - share) * from_forward / (
-                from_forward.norm()
-            )
+        left = root[0, :, 0]
         yaw = torch.atan2(left[1], left[0])
         turn = rot.axis_angle_to_matrix(
             torch.stack([torch.zeros_like(yaw), torch.zeros_like(yaw), -yaw])

@@ -91,7 +91,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
             note = place_in_sequence(rig, actions, frame)
             return f"Blended into {len(actions)} action(s) on an NLA track of '{rig.name}'{note}"
 
-        return run_job(self, jobs.Job("Blend", work, apply, target.discard))
+        return run_job(self, jobs.Job("Blend", work, apply, target.discard, target.uid))
 
     def names(self) -> list[str]:
         if not self.action_a or not self.action_b:

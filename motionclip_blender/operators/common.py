@@ -123,10 +123,6 @@ def by_uid(collection: Iterable[IdType], uid: int) -> IdType | None:
     return next((item for item in collection if item.session_uid == uid), None)
 
 
-# Rigs an operator chose to put its result on: the job that added one must not discard it.
-CLAIMED_RIGS: set[int] = set()
-
-
 @dataclass(frozen=True)
 class TargetRig:
     """The SMPL rig an operator's result goes on (by session_uid; `name` for messages), and the
@@ -138,10 +134,13 @@ class TargetRig:
 
     def discard(self) -> bool:
         """Remove what the operator added: its job failed, so nothing it made stays. Objects
-        the user has since parented to the rig stay, and so does a rig another operator has
-        since chosen for its result (CLAIMED_RIGS). Whether anything was removed (an undo may
-        have removed the rig already)."""
-        if self.uid in CLAIMED_RIGS:
+        the user has since parented to the rig stay, and so does a rig another operator chose
+        for its result: one that holds it already, or one still working (jobs.Job.rig).
+        Whether anything was removed (an undo may have removed the rig already)."""
+        rig = by_uid(bpy.data.objects, self.uid)
+        if rig is not None and (
+            holds_animation(rig) or any(job.rig == self.uid for job in jobs.running())
+        ):
             return False
         parts = [by_uid(bpy.data.objects, uid) for uid in self.added]
         removed = False
@@ -158,6 +157,14 @@ class TargetRig:
         return removed
 
 
+def holds_animation(obj: bpy.types.Object) -> bool:
+    """Whether `obj` has an action or NLA strips: a result some operator put on it."""
+    animation = obj.animation_data
+    if animation is None:
+        return False
+    return animation.action is not None or any(track.strips for track in animation.nla_tracks)
+
+
 def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     """The SMPL rig a result goes on: the active one, or one added now.
 
@@ -167,7 +174,6 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     obj = active_armature(context)
     if is_smpl_rig(obj):
         check_can_animate(obj)
-        CLAIMED_RIGS.add(obj.session_uid)
         return TargetRig(obj.session_uid, obj.name)
     rig = add_smpl_rig(context, smpl_model_folder(context))
     parts = (rig.session_uid, *(child.session_uid for child in rig.children))

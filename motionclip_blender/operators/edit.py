@@ -87,4 +87,4 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
             where = place_action(rig, new, placement)
             return f"Made '{new.name}' on '{rig.name}' {where}" + (f"; {report}" if report else "")
 
-        return run_job(self, jobs.Job("Edit", work, apply, target.discard))
+        return run_job(self, jobs.Job("Edit", work, apply, target.discard, target.uid))

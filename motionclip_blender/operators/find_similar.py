@@ -210,4 +210,4 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
             action = write_action(rig, armature, channels, action_name(name), frame)
             return f"Applied '{action.name}' on '{rig.name}' {place_action(rig, action, placement)}"
 
-        return run_job(self, jobs.Job("Apply Result", work, apply, target.discard))
+        return run_job(self, jobs.Job("Apply Result", work, apply, target.discard, target.uid))

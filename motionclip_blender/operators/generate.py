@@ -86,4 +86,4 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
                 f"; {report}" if report else ""
             )
 
-        return run_job(self, jobs.Job("Generate", work, apply, target.discard))
+        return run_job(self, jobs.Job("Generate", work, apply, target.discard, target.uid))

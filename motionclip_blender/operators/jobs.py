@@ -74,13 +74,14 @@ class Job:
     work(progress) -> result runs without bpy; apply(result) -> message writes Blender data;
     discard(), when given, runs on the main thread instead when the result is not applied (an
     error or a cancel), to remove what the operator made before the work (a new rig), and says
-    whether it removed anything.
+    whether it removed anything. rig: the session_uid of the rig the result goes on, if any.
     """
 
     name: str
     work: Callable[[Progress], Any]
     apply: Callable[[Any], str]
     discard: Callable[[], bool] | None = None  # undoes what the operator made up front
+    rig: int | None = None
     progress: Progress = field(default_factory=Progress)
 
 
@@ -119,8 +120,9 @@ def cancel_all() -> None:
 def shutdown() -> None:
     """When the add-on is disabled: remove what the running jobs' operators made up front (a new
     rig, left empty otherwise), then forget the jobs (_forget)."""
-    discarded = [job.discard() for job in _running if job.discard is not None]
-    _forget()
+    forgotten = list(_running)
+    _forget()  # first: a rig is kept while a running job still targets it, and none will now
+    discarded = [job.discard() for job in forgotten if job.discard is not None]
     if any(discarded):  # else the user's next undo would bring the rig back
         with contextlib.suppress(RuntimeError):  # no undo stack (Blender quitting, say)
             bpy.ops.ed.undo_push(message="MotionCLIP: disabled while working")
