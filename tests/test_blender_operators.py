@@ -528,6 +528,10 @@ def test_the_panel_cuts_long_reports_to_the_sidebar_width(monkeypatch: pytest.Mo
     assert len(labels) > 3 and all(len(text) <= 40 for text, _ in labels)
     assert " ".join(text for text, _ in labels) == message
     assert [icon for _, icon in labels] == ["INFO"] + ["BLANK1"] * (len(labels) - 1)
+    monkeypatch.setattr(jobs, "messages", [jobs.Outcome("WARNING", "Blend: cancelled")])
+    labels.clear()
+    MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
+    assert labels == [("Blend: cancelled", "CANCEL")]  # the user's own doing, not an error
 
 
 def test_an_action_is_read_on_the_armature_that_plays_it(scene: Any, tmp_path: Path) -> None:

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from .properties import MotionClipSettings
 
 
+# A cancel is the user's own doing, not an error: it gets its own icon.
+OUTCOME_ICONS = {"INFO": "INFO", "WARNING": "CANCEL", "ERROR": "ERROR"}
+
+
 class MOTIONCLIP_OT_cancel(bpy.types.Operator):
     """Stop the model's running work"""
 
@@ -124,7 +128,7 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         scale = context.preferences.system.ui_scale if context.preferences is not None else 1.0
         for outcome in list(jobs.messages)[-2:]:
             first, *rest = message_lines(outcome.message, width, scale)
-            layout.label(text=first, icon="INFO" if outcome.level == "INFO" else "ERROR")
+            layout.label(text=first, icon=OUTCOME_ICONS[outcome.level])
             for line in rest:
                 layout.label(text=line, icon="BLANK1")  # under the first line's text
 
