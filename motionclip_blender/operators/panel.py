@@ -13,10 +13,6 @@ if TYPE_CHECKING:
     from .properties import MotionClipSettings
 
 
-# A cancel is the user's own doing, not an error: it gets its own icon.
-OUTCOME_ICONS = {"INFO": "INFO", "WARNING": "CANCEL", "ERROR": "ERROR"}
-
-
 class MOTIONCLIP_OT_cancel(bpy.types.Operator):
     """Stop the model's running work"""
 
@@ -128,7 +124,9 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         scale = context.preferences.system.ui_scale if context.preferences is not None else 1.0
         for outcome in list(jobs.messages)[-2:]:
             first, *rest = message_lines(outcome.message, width, scale)
-            layout.label(text=first, icon=OUTCOME_ICONS[outcome.level])
+            # a cancel (WARNING) is the user's own doing, not an error
+            icon = {"INFO": "INFO", "WARNING": "CANCEL"}.get(outcome.level, "ERROR")
+            layout.label(text=first, icon=icon)  # type: ignore[arg-type]
             for line in rest:
                 layout.label(text=line, icon="BLANK1")  # under the first line's text
 
