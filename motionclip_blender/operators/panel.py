@@ -124,9 +124,11 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
         scale = context.preferences.system.ui_scale if context.preferences is not None else 1.0
         for outcome in list(jobs.messages)[-2:]:
             first, *rest = message_lines(outcome.message, width, scale)
-            # a cancel (WARNING) is the user's own doing, not an error
-            icon = {"INFO": "INFO", "WARNING": "CANCEL"}.get(outcome.level, "ERROR")
-            layout.label(text=first, icon=icon)  # type: ignore[arg-type]
+            level = outcome.level  # a cancel (WARNING) is the user's own doing, not an error
+            layout.label(
+                text=first,
+                icon="INFO" if level == "INFO" else "CANCEL" if level == "WARNING" else "ERROR",
+            )
             for line in rest:
                 layout.label(text=line, icon="BLANK1")  # under the first line's text
 
