@@ -147,7 +147,6 @@ def decoded_latents(
     positions: PositionsFn = forward_kinematics,
     rate: float = FIT_RATE,
     progress: StepProgress | None = None,
-    decay: bool = False,
 ) -> torch.Tensor:
     """Latents (N, L) that the decoder turns into the pose-vector windows [(T_i, 147)], found by
     `steps` Adam steps of size `rate` from `initial` (N, L) on the reconstruction terms above
@@ -173,9 +172,8 @@ def decoded_latents(
             )
             loss = torch.stack([weights.get(name, 0.0) * value for name, value in terms.items()])
             (gradient,) = torch.autograd.grad(loss.sum(), latents)
-            scale = 0.5 * (1 + math.cos(math.pi * (step - 1) / steps)) if decay else 1.0
             with torch.no_grad():
-                adam_step(latents, gradient, moments, step, rate * scale)
+                adam_step(latents, gradient, moments, step, rate)
             done += 1
             if progress is not None:
                 progress(done, total)
