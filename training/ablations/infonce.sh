@@ -8,7 +8,8 @@
 #
 # Extra arguments go to every command (e.g. --set train.batch_size=64). Environment: PYTHON (the
 # interpreter, default python), OUT (default runs/infonce; each run in OUT/infonce-off and
-# OUT/infonce-on, its output in OUT/NAME.log), CACHE (data.cache, default .cache/prepared: the
+# OUT/infonce-on, its output in OUT/NAME.log; training refuses to replace an earlier run there,
+# so a second go needs another OUT), CACHE (data.cache, default .cache/prepared: the
 # prepared data, caption embeddings and the evaluation's action classifier, made once and shared),
 # CONTRASTIVE (the weight of the "on" run, default 0.1 as in small.toml).
 set -euo pipefail
