@@ -105,6 +105,7 @@ def fixture_text() -> str:
             r"line 20: the value -4e[+]38 is past float32's range",
         ),
         (lambda text: text.replace("1 2 3 90", "1 2 x 90"), r"line 20: a value is not a number"),
+        (lambda text: text.replace("1 2 3 90", "1 2 3 # 90"), r"line 20: 10 values; expected 9"),
         (
             lambda text: (
                 text.replace("Frames: 2", "Frames: 0")
@@ -154,6 +155,21 @@ def test_bad_files_name_the_problem(tmp_path: Path, edit, message: str) -> None:
     with pytest.raises(MotionFileError, match=message) as caught:
         bvh.read_bvh(path)
     assert str(path) in str(caught.value)
+
+
+def test_frames_read_in_bulk_are_the_values_read_word_by_word(tmp_path: Path) -> None:
+    """Frame lines go through numpy's parser (a long capture's words, split one by one, take
+    seconds and many times the file's memory); the word-by-word reading stays for errors."""
+    from motionclip_blender.core.frame_rows import read_lines, to_array
+
+    text = fixture_text().replace("1 2 3 90", "+1 2.50e0 3. 90")
+    lines = read_lines(write_text(tmp_path, text))
+    start = next(n for n, line in enumerate(lines) if line.startswith("Frame Time")) + 1
+    rows = [(n, line.split()) for n, line in enumerate(lines[start:], start + 1) if line.split()]
+    bulk = bvh._well_formed_frames(lines[start:], 2, 9)
+    assert bulk is not None and (bulk == to_array(tmp_path, rows, 9, "")).all()
+    assert bulk[1, :4].tolist() == [1.0, 2.5, 3.0, 90.0]
+    assert bvh._well_formed_frames(lines[start:], 3, 9) is None  # a count it does not hold
 
 
 def test_write_then_read_reproduces_joint_positions(tmp_path: Path) -> None:

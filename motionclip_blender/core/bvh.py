@@ -15,7 +15,9 @@ convention.
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NoReturn
@@ -27,7 +29,7 @@ import torch
 from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
-from .frame_rows import MAX_FLOAT32, read_lines, to_array
+from .frame_rows import MAX_FLOAT32, first_unusable, read_lines, to_array
 from .motion import Motion
 from .source_motion import SourceMotion, frame_rate
 
@@ -209,6 +211,10 @@ def _read_frames(
         raise MotionFileError(f"{path}, line {time_line}: {error}") from None
 
     width = sum(len(joint.channels) for joint in joints)
+    values = _well_formed_frames(lines[number:], frames, width)
+    if values is not None:
+        return values, fps
+    # Something is wrong: read word by word, to name the line.
     numbered = [(n, line.split()) for n, line in enumerate(lines[number:], number + 1)]
     rows = [(n, words) for n, words in numbered if words]
     if len(rows) != frames:
@@ -219,6 +225,22 @@ def _read_frames(
         )
     values = to_array(path, rows, width, "one per channel of the hierarchy")
     return values, fps
+
+
+def _well_formed_frames(lines: list[str], frames: int, width: int) -> np.ndarray | None:
+    """(frames, width) float64 values when the frame lines hold exactly that many usable numbers,
+    read by numpy's parser: a long capture's words, split one by one, take seconds and many
+    times the file's size in memory. None when anything is amiss."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns of an empty input, which fails below
+            text = io.StringIO("\n".join(lines))
+            values = np.loadtxt(text, dtype=np.float64, comments=None, ndmin=2)
+    except ValueError:
+        return None
+    if values.shape != (frames, width) or first_unusable(values) is not None:
+        return None
+    return values
 
 
 def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float, up: str) -> SourceMotion:
