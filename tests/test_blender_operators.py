@@ -1074,3 +1074,22 @@ def test_a_rig_another_operator_chose_is_kept_when_the_job_that_added_it_fails(
     rig = by_uid(bpy.data.objects, first.uid)
     rig.animation_data_create().action = bpy.data.actions.new("applied")  # the second's result
     assert not first.discard() and by_uid(bpy.data.objects, first.uid) is not None
+
+
+def test_curves_keyed_on_every_frame_are_read_in_bulk_as_evaluated(scene: Any) -> None:
+    """Keys on every frame (imports, this extension) are read as they are stored, which is what
+    evaluating the curve there gives; a curve with a modifier is still evaluated."""
+    from motionclip_blender.operators.sampling import curve_values
+
+    rig = generate("a person walks", seconds=2.0)
+    action = rig.animation_data.action
+    curve = next(c for c in actions.action_fcurves(action, rig) if "rotation" in c.data_path)
+    start, end = (int(f) for f in action.frame_range)
+    frames = [float(f) for f in range(start, end + 1)]
+    evaluated = torch.tensor([curve.evaluate(f) for f in frames], dtype=torch.float64)
+    assert torch.equal(curve_values(curve, frames), evaluated)
+    curve.modifiers.new("NOISE").strength = 5.0
+    noisy = torch.tensor([curve.evaluate(f) for f in frames], dtype=torch.float64)
+    assert not torch.equal(noisy, evaluated) and torch.equal(curve_values(curve, frames), noisy)
+    shorter = frames[:-1]  # the keys are not the frames asked for: evaluated
+    assert torch.equal(curve_values(curve, shorter), noisy[:-1])

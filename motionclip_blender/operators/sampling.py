@@ -94,15 +94,12 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         """(T, 4) the channel on every frame (its current value where the action has no curve,
         or with keyed=False); rotations have 3 or 4 values, location and scale 3, padded."""
         owner = pose.bones[bone] if bone else obj
-        current = list(getattr(owner, prop))
-        columns = []
+        current = torch.tensor(list(getattr(owner, prop)), dtype=torch.float64)
+        values = current.repeat(len(frames) if keyed else 1, 1)
         for index in range(len(current)):
             curve = curves.get((bone, prop, index)) if keyed else None
-            if curve is None:
-                columns.append([current[index]] * (len(frames) if keyed else 1))
-            else:
-                columns.append([curve.evaluate(frame) for frame in frames])
-        values = torch.tensor(columns, dtype=torch.float64).T
+            if curve is not None:
+                values[:, index] = curve_values(curve, frames)
         return torch.nn.functional.pad(values, (0, 4 - values.shape[1]))
 
     def object_channels(keyed: bool) -> ObjectChannels:
@@ -131,6 +128,21 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         scale=torch.stack([channel(name, "scale")[:, :3] for name in names], dim=1),
         fps=fps,
     )
+
+
+def curve_values(curve: bpy.types.FCurve, frames: list[float]) -> torch.Tensor:
+    """(T,) the F-curve on the frames: its keys' own values when it has one key on each of those
+    frames and no modifiers (as imports and this extension key), read in bulk; else evaluated
+    frame by frame, which costs most of reading a long action."""
+    import torch
+
+    points = curve.keyframe_points
+    if len(points) == len(frames) and not curve.modifiers:
+        keys = [0.0] * (2 * len(points))
+        points.foreach_get("co", keys)
+        if keys[0::2] == frames:
+            return torch.tensor(keys[1::2], dtype=torch.float64)
+    return torch.tensor([curve.evaluate(frame) for frame in frames], dtype=torch.float64)
 
 
 def scene_fps(scene: bpy.types.Scene) -> float:
