@@ -907,17 +907,56 @@ def test_the_panel_says_at_once_that_a_job_is_cancelling(monkeypatch: pytest.Mon
     monkeypatch.setattr(jobs, "_running", [job])
     monkeypatch.setattr(jobs, "messages", [])
     bars: list[str] = []
-    buttons: list[str] = []
-    row = SimpleNamespace(progress=lambda factor, text: bars.append(text))
-    layout = SimpleNamespace(
-        row=lambda align: row, operator=lambda name, icon: buttons.append(name)
-    )
+    buttons: list[tuple[str, str]] = []
+
+    def button(name: str, text: str, icon: str) -> SimpleNamespace:
+        buttons.append((text, icon))
+        return SimpleNamespace()
+
+    row = SimpleNamespace(progress=lambda factor, text: bars.append(text), operator=button)
+    layout = SimpleNamespace(row=lambda align: row, operator=button)
     context = SimpleNamespace(region=None, preferences=None)
     MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
-    assert bars == ["Generate: Generating"] and buttons == ["motionclip.cancel"]
+    assert bars == ["Generate: Generating"] and buttons == [("", "X")]
     job.progress.cancel_requested.set()  # the user pressed Cancel; the work has not seen it yet
     MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
-    assert bars[-1] == "Generate: cancelling at the next step" and buttons == ["motionclip.cancel"]
+    assert bars[-1] == "Generate: cancelling at the next step" and buttons == [("", "X")]
+
+
+def test_each_running_job_can_be_cancelled_alone(
+    scene: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow Blend and a quick Generate: the user stops the Blend, the Generate goes on; with
+    two or more still running, Cancel All stops them all."""
+    from types import SimpleNamespace
+
+    from motionclip_blender.operators.panel import MOTIONCLIP_PT_panel
+
+    blend, generate_job, edit = (
+        jobs.Job(name, lambda progress: None, lambda value: "") for name in ("B", "G", "E")
+    )
+    monkeypatch.setattr(jobs, "_running", [blend, generate_job, edit])
+    monkeypatch.setattr(jobs, "messages", [])
+    buttons: list[tuple[str, SimpleNamespace]] = []
+
+    def button(name: str, text: str, icon: str) -> SimpleNamespace:
+        buttons.append((text, SimpleNamespace(job=0)))
+        return buttons[-1][1]
+
+    row = SimpleNamespace(progress=lambda factor, text: None, operator=button)
+    layout = SimpleNamespace(row=lambda align: row, operator=button)
+    context = SimpleNamespace(region=None, preferences=None)
+    MOTIONCLIP_PT_panel.draw_jobs(None, layout, context)  # type: ignore[arg-type]
+    assert [text for text, _ in buttons] == ["", "", "", "Cancel All"]
+    assert [b.job for _, b in buttons] == [blend.number, generate_job.number, edit.number, 0]
+    assert bpy.ops.motionclip.cancel(job=blend.number) == {"FINISHED"}
+    assert [j.progress.cancel_requested.is_set() for j in (blend, generate_job, edit)] == [
+        True,
+        False,
+        False,
+    ]
+    assert bpy.ops.motionclip.cancel() == {"FINISHED"}  # Cancel All
+    assert all(j.progress.cancel_requested.is_set() for j in (generate_job, edit))
 
 
 def test_a_result_kept_from_an_older_version_is_refused_in_words(scene: Any) -> None:

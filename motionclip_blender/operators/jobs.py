@@ -18,6 +18,7 @@ Outcomes are words, never tracebacks: a MotionClipError's message, "cancelled", 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import threading
 import traceback
@@ -67,6 +68,9 @@ class Outcome:
     message: str
 
 
+_numbers = itertools.count(1)
+
+
 @dataclass
 class Job:
     """A named piece of work, and what to do on the main thread with its result.
@@ -83,6 +87,7 @@ class Job:
     discard: Callable[[], bool] | None = None  # undoes what the operator made up front
     rig: int | None = None
     progress: Progress = field(default_factory=Progress)
+    number: int = field(default_factory=lambda: next(_numbers))  # for a Cancel of this job alone
 
 
 _results: queue.Queue[tuple[Job, Any, BaseException | None]] = queue.Queue()
@@ -115,6 +120,13 @@ def cancel_all() -> None:
     """Ask every running job to stop at its next progress report."""
     for job in _running:
         job.progress.cancel_requested.set()
+
+
+def cancel(number: int) -> None:
+    """Ask the running job of that number, if it still runs, to stop at its next report."""
+    for job in _running:
+        if job.number == number:
+            job.progress.cancel_requested.set()
 
 
 def shutdown() -> None:

@@ -19,8 +19,15 @@ class MOTIONCLIP_OT_cancel(bpy.types.Operator):
     bl_idname = "motionclip.cancel"
     bl_label = "Cancel"
 
+    job: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Job", description="The job to stop (its number); 0 stops them all", default=0
+    )
+
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
-        jobs.cancel_all()
+        if self.job:
+            jobs.cancel(self.job)
+        else:
+            jobs.cancel_all()
         return {"FINISHED"}
 
 
@@ -118,8 +125,10 @@ class MOTIONCLIP_PT_panel(bpy.types.Panel):
             status = "cancelling at the next step" if cancelling else job.progress.message
             row = layout.row(align=True)
             row.progress(factor=job.progress.fraction, text=f"{job.name}: {status}")
-        if any(not job.progress.cancel_requested.is_set() for job in running):
-            layout.operator("motionclip.cancel", icon="CANCEL")
+            if not cancelling:  # each job its own button: a slow Blend need not stop a Generate
+                row.operator("motionclip.cancel", text="", icon="X").job = job.number
+        if sum(not job.progress.cancel_requested.is_set() for job in running) > 1:
+            layout.operator("motionclip.cancel", text="Cancel All", icon="CANCEL")
         width = context.region.width if context.region is not None else 300
         scale = context.preferences.system.ui_scale if context.preferences is not None else 1.0
         for outcome in list(jobs.messages)[-2:]:
