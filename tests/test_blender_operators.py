@@ -67,6 +67,17 @@ def test_generate_keys_the_model_motion_exactly(
         assert error < 1e-3, f"frame {frame}: {error * 1000:.2f} mm"
 
 
+@pytest.mark.parametrize(("fps", "seconds", "frames"), [(60, 1.03, 62), (25, 3.33, 83)])
+def test_generate_lasts_the_seconds_asked_for_at_the_scenes_rate(
+    scene: Any, fps: int, seconds: float, frames: int
+) -> None:
+    """The model's 20 fps would round 1.03 s up to 1.05 s (63 frames at 60 fps)."""
+    scene.render.fps = fps
+    rig = generate("a person walks", seconds=seconds)
+    start, end = rig.animation_data.action.frame_range
+    assert end - start + 1 == frames == round(seconds * fps)
+
+
 def test_generate_in_place_and_as_nla_strip(scene: Any) -> None:
     bpy.ops.motionclip.add_rig()
     rig = generate("a person runs", in_place=True, placement="NLA")
