@@ -413,9 +413,8 @@ class Trainer(TrainingStep):
     def load_state(self) -> None:
         """Continue from last.pt, at the configured rates and weight decay: optim.lr, its scales
         and optim.weight_decay may change on resuming, as train.steps may."""
+        check_run_folder(self.out, resume=True)
         path = self.out / "last.pt"
-        if not path.is_file():
-            raise MotionClipError(f"--resume: no training state at {path}")
         state = torch.load(path, map_location=self.process.device, weights_only=True)
         if state["data_key"] != self.data.key:
             raise MotionClipError(
