@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionclip_blender.core import bvh, joint_maps, mocap, preview, skeleton
+from motionclip_blender.core import bvh, joint_maps, kinematics, mocap, preview, skeleton
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.errors import MotionDataError, MotionFileError
 from motionclip_blender.core.motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
@@ -323,3 +323,18 @@ def test_a_bandai_clip_imports_without_a_pathological_slowdown() -> None:
     # about 0.05 s for the whole 9 s clip on one idle thread; the bound only catches a pathology
     # (e.g. per-frame Python loops), since shared machines are noisy
     assert seconds < 5.0
+
+
+def test_posing_in_chunks_imports_a_long_capture_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long captures are read, posed and solved POSE_CHUNK frames at a time (memory): slices of a
+    few frames, whose boundaries fall mid-motion, must give exactly the one-slice result."""
+    path = tmp_path / "long.bvh"
+    bvh.write_bvh(smooth_motion(seconds=1.5), path)
+    whole = mocap.import_motion(path)
+    monkeypatch.setattr(kinematics, "POSE_CHUNK", 7)
+    sliced = mocap.import_motion(path)
+    torch.testing.assert_close(sliced.rotations, whole.rotations, rtol=0, atol=1e-6)
+    torch.testing.assert_close(sliced.translation, whole.translation, rtol=0, atol=1e-6)
+    torch.testing.assert_close(sliced.joints(), whole.joints(), rtol=0, atol=1e-6)

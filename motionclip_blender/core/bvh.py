@@ -15,7 +15,6 @@ convention.
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
 from .frame_rows import MAX_FLOAT32, first_unusable, read_lines, to_array
+from .kinematics import frame_chunks
 from .motion import Motion
 from .source_motion import SourceMotion, frame_rate
 
@@ -234,8 +234,8 @@ def _well_formed_frames(lines: list[str], frames: int, width: int) -> np.ndarray
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy warns of an empty input, which fails below
-            text = io.StringIO("\n".join(lines))
-            values = np.loadtxt(text, dtype=np.float64, comments=None, ndmin=2)
+            # the lines themselves, not their joined text: a StringIO holds four bytes a character
+            values = np.loadtxt(lines, dtype=np.float64, comments=None, ndmin=2)
     except ValueError:
         return None
     if values.shape != (frames, width) or first_unusable(values) is not None:
@@ -267,8 +267,9 @@ def _source_motion(joints: list[_Joint], values: np.ndarray, fps: float, up: str
             group[0].append(index)
             group[1].append(rotation_columns)
     for order, (indices, columns) in by_order.items():
-        angles = data[:, torch.tensor(columns)]  # (frames, joints in group, len(order))
-        rotations[:, indices] = roma.euler_to_rotmat(order, angles, degrees=True)
+        for chunk in frame_chunks(frames):  # roma's intermediates are several times its result
+            angles = data[chunk, torch.tensor(columns)]  # (frames, joints in group, len(order))
+            rotations[chunk, indices] = roma.euler_to_rotmat(order, angles, degrees=True)
     return SourceMotion(
         names=tuple(joint.name for joint in joints),
         parents=tuple(joint.parent for joint in joints),

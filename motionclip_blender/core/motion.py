@@ -18,7 +18,7 @@ import torch
 from . import rotations as rot
 from . import skeleton
 from .errors import MotionDataError
-from .kinematics import forward_kinematics
+from .kinematics import forward_kinematics, frame_chunks
 
 UP_AXIS = 2  # Z
 FORWARD = (0.0, -1.0, 0.0)  # the way a canonical body faces
@@ -80,8 +80,15 @@ class Motion:
         return rot.axis_angle_to_matrix(self.rotations)
 
     def joints(self) -> torch.Tensor:
-        """(T, 24, 3) world joint positions, Z up."""
-        return forward_kinematics(self.rotation_matrices(), self.translation)
+        """(T, 24, 3) world joint positions, Z up (posed in frame_chunks, to bound the memory)."""
+        return torch.cat(
+            [
+                forward_kinematics(
+                    rot.axis_angle_to_matrix(self.rotations[frames]), self.translation[frames]
+                )
+                for frames in frame_chunks(self.num_frames)
+            ]
+        )
 
     def slice(self, start: int, stop: int | None = None) -> Motion:
         """Frames [start, stop), Python slice rules; raises if the result would be empty."""

@@ -41,6 +41,7 @@ from . import preview, skeleton
 from . import rotations as rot
 from .errors import MotionDataError
 from .joint_maps import JointMap, indices
+from .kinematics import frame_chunks
 from .motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
 from .source_motion import UP_AXES, SourceMotion
 
@@ -125,7 +126,8 @@ def retarget(source: SourceMotion, joint_map: JointMap) -> Retargeted:
     """Retarget a source motion onto SMPL with a joint map {SMPL joint: source joint}."""
     found = _found_joints(source, joint_map)
     to_z_up = TO_Z_UP[source.up]
-    turns, positions = source.forward_kinematics()
+    following = [joint for joint in REST_RELATIVE if joint in found]
+    turns, positions = source.forward_kinematics([found[joint] for joint in following])
     positions = positions.float() @ to_z_up.T
     smpl_legs = _leg_length(skeleton.rest_joints()[None], {joint: joint for joint in found})
     positions = positions * (smpl_legs / _source_leg_length(source, found, positions))
@@ -133,19 +135,38 @@ def retarget(source: SourceMotion, joint_map: JointMap) -> Retargeted:
     rest_positions = source.rest_pose().joint_positions().float() @ to_z_up.T
     at_rest = _solve_rotations(found, rest_positions, segments, {})[0]
     followed = {
-        joint: to_z_up @ turns[:, found[joint]].float() @ to_z_up.T @ at_rest[joint]
-        for joint in REST_RELATIVE
-        if joint in found
+        joint: to_z_up @ turns[:, column].float() @ to_z_up.T @ at_rest[joint]
+        for column, joint in enumerate(following)
     }
-    global_rotations = _solve_rotations(found, positions, segments, followed)
-    parents = torch.tensor(skeleton.PARENTS[1:])
-    local = global_rotations.clone()
-    local[:, 1:] = global_rotations[:, parents].transpose(-1, -2) @ global_rotations[:, 1:]
+    local = torch.cat(
+        [
+            _local_rotations(found, positions, segments, followed, frames)
+            for frames in frame_chunks(source.num_frames)
+        ]
+    )
     translation = positions[:, found[0]] - skeleton.rest_joints()[0]
-    motion = Motion(rot.matrix_to_axis_angle(local), translation, source.fps)
+    motion = Motion(local, translation, source.fps)
     on_floor = motion.on_floor(quantile=FLOOR_QUANTILE)
     shift = on_floor.translation[0] - motion.translation[0]
     return Retargeted(on_floor, positions + shift, tuple(segments))
+
+
+def _local_rotations(
+    found: dict[int, int],
+    positions: torch.Tensor,
+    segments: Sequence[Segment],
+    followed: dict[int, torch.Tensor],
+    frames: slice,
+) -> torch.Tensor:
+    """(F, 24, 3) SMPL's local axis-angle rotations in the frames `frames` of (T, J, 3)
+    `positions`: _solve_rotations of those frames alone, each joint taken relative to its parent.
+    Solved in slices because every frame's rotations would take gigabytes for a long capture."""
+    turned = {joint: rotation[frames] for joint, rotation in followed.items()}
+    global_rotations = _solve_rotations(found, positions[frames], segments, turned)
+    parents = torch.tensor(skeleton.PARENTS[1:])
+    local = global_rotations.clone()
+    local[:, 1:] = global_rotations[:, parents].transpose(-1, -2) @ global_rotations[:, 1:]
+    return rot.matrix_to_axis_angle(local)
 
 
 def direction_errors(result: Retargeted) -> torch.Tensor:
@@ -243,7 +264,7 @@ def upright_source(source: SourceMotion, joint_map: JointMap, detect: bool = Fal
     top = next((joint for joint in TRUNK_TOPS if joint in found), None)
     if 0 not in found or top is None:
         return source
-    rest, positions = source.rest_pose().joint_positions(), source.forward_kinematics()[1]
+    rest, positions = source.rest_pose().joint_positions(), source.joint_positions()
     start, end = found[0], found[top]
     rest_trunk, trunk = rest[:, end] - rest[:, start], positions[:, end] - positions[:, start]
     if _upright(rest_trunk, trunk, source.up):  # a zero rest trunk counts as lying (_tilt)
