@@ -67,6 +67,27 @@ def test_generate_keys_the_model_motion_exactly(
         assert error < 1e-3, f"frame {frame}: {error * 1000:.2f} mm"
 
 
+def test_generate_keys_the_rotation_channels_each_bone_plays(
+    scene: Any, tiny_checkpoint: Path, tiny_clip_path: Path
+) -> None:
+    """An animator may turn the rig's bones to Euler angles (or axis-angle) to edit curves:
+    quaternion keys would leave those bones still."""
+    assert bpy.ops.motionclip.add_rig() == {"FINISHED"}
+    rig = bpy.context.view_layer.objects.active
+    modes = itertools.cycle(("XYZ", "ZXY", "AXIS_ANGLE", "QUATERNION", "YZX"))
+    for bone, mode in zip(rig.pose.bones, modes, strict=False):
+        bone.rotation_mode = mode
+    generate("a person waves", seconds=2.0, seed=3)
+    session = inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+    expected = session.generate("a person waves", seconds=2.0, seed=3).resample(30.0)
+    joints = expected.joints().numpy()
+    start = scene.frame_current
+    for frame in range(0, expected.num_frames, 7):
+        scene.frame_set(start + frame)
+        error = np.abs(world_heads(rig, smpl_armature().names) - joints[frame]).max()
+        assert error < 1e-3, f"frame {frame}: {error * 1000:.2f} mm"
+
+
 @pytest.mark.parametrize(("fps", "seconds", "frames"), [(60, 1.03, 62), (25, 3.33, 83)])
 def test_generate_lasts_the_seconds_asked_for_at_the_scenes_rate(
     scene: Any, fps: int, seconds: float, frames: int

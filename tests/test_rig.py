@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import roma
 import torch
 
-from motionclip_blender.core import rig, skeleton
+from motionclip_blender.core import armature_pose, rig, rotations, skeleton
 from motionclip_blender.core.mannequin import mannequin_mesh
 from motionclip_blender.core.motion import rest_motion
 
@@ -66,3 +67,20 @@ def test_mannequin_has_a_part_on_every_bone() -> None:
         torch.testing.assert_close(centre, middle, atol=1e-6, rtol=0)
     height = mesh.vertices[:, 2].max() - mesh.vertices[:, 2].min()
     assert 1.6 < float(height) < 1.85  # a person-sized body
+
+
+def test_rotation_channels_of_every_mode_give_back_the_rotations_without_jumps() -> None:
+    """What write_action keys for a bone in each rotation mode plays back the same rotations
+    (armature_pose.channel_rotations reads them); Euler keys follow the turning continuously,
+    through whole turns and past gimbal lock, where the principal angles jump."""
+    time = torch.linspace(0, 1, 200, dtype=torch.float64)[:, None]
+    turning = torch.cat([6 * torch.pi * time, 2.5 * time, 0.3 * torch.sin(9 * time)], dim=-1)
+    wanted = roma.euler_to_rotmat("xyz", turning)  # Blender's 'XYZ' (channel_rotations)
+    xyzw = rotations.matrix_to_quaternion(wanted)
+    quaternions = rig.continuous_signs(torch.cat([xyzw[:, 3:], xyzw[:, :3]], dim=-1))
+    for mode in ("QUATERNION", "AXIS_ANGLE", *armature_pose.EULER_ORDERS):
+        values = armature_pose.rotation_channels(quaternions, mode)
+        padded = torch.nn.functional.pad(values, (0, 4 - values.shape[1]))
+        got = armature_pose.channel_rotations(padded, mode, "bone")
+        torch.testing.assert_close(got, wanted, atol=1e-9, rtol=0, msg=mode)
+    torch.testing.assert_close(armature_pose.rotation_channels(quaternions, "XYZ"), turning)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import roma
 import torch
 
@@ -23,6 +24,7 @@ from .rig import Armature, basis_to_motion
 from .source_motion import SourceMotion
 
 EULER_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
+Y_AXIS = (0.0, 1.0, 0.0)  # Blender's axis of a zero axis-angle rotation
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,42 @@ def channel_rotations(values: torch.Tensor, mode: str, owner: str) -> torch.Tens
         angles = values[:, ["XYZ".index(axis) for axis in mode]]
         return roma.euler_to_rotmat(mode.lower(), angles)
     raise ValueError(f"unknown rotation mode {mode!r} on {owner}")
+
+
+def rotation_channels(quaternions: torch.Tensor, mode: str) -> torch.Tensor:
+    """A bone's rotation channels in rotation mode `mode` for (T, 4) quaternions (w, x, y, z) with
+    continuous signs (core.rig.PoseChannels): the inverse of channel_rotations. (T, 4) for
+    'QUATERNION' (as given) and 'AXIS_ANGLE' (angle, x, y, z); (T, 3) Euler angles by axis,
+    continuous from key to key (_continuous_euler)."""
+    if mode == "QUATERNION":
+        return quaternions
+    if mode == "AXIS_ANGLE":
+        vector = quaternions[:, 1:]
+        sine = vector.norm(dim=-1, keepdim=True)
+        angle = 2 * torch.atan2(sine, quaternions[:, :1])
+        axis = torch.where(sine > 1e-12, vector / sine.clamp_min(1e-12), vector.new_tensor(Y_AXIS))
+        return torch.cat([angle, axis], dim=-1)
+    if mode in EULER_ORDERS:
+        xyzw = torch.cat([quaternions[:, 1:], quaternions[:, :1]], dim=-1)
+        angles = roma.rotmat_to_euler(mode.lower(), rot.quaternion_to_matrix(xyzw))
+        return _continuous_euler(angles)[:, [mode.index(axis) for axis in "XYZ"]]
+    raise ValueError(f"unknown rotation mode {mode!r}")
+
+
+def _continuous_euler(angles: torch.Tensor) -> torch.Tensor:
+    """(T, 3) Euler angles in the order of turning, each frame's changed to whichever of its
+    equivalents, (a, b, c) or (a + pi, pi - b, c + pi) with each angle moved by whole turns, is
+    nearest the frame before (as Blender's compatible Euler): keys then never swing round the
+    long way or flip between the two solutions near gimbal lock."""
+    values = angles.double().numpy()
+    chosen = values.copy()
+    flip = np.array([np.pi, -np.pi, np.pi])
+    for frame in range(1, len(values)):
+        previous = chosen[frame - 1]
+        candidates = np.stack([values[frame], values[frame] * (1, -1, 1) + flip])
+        candidates += 2 * np.pi * np.round((previous - candidates) / (2 * np.pi))
+        chosen[frame] = candidates[np.abs(candidates - previous).sum(axis=1).argmin()]
+    return torch.from_numpy(chosen).to(angles.dtype)
 
 
 def basis_rotations(samples: PoseSamples) -> torch.Tensor:

@@ -22,6 +22,14 @@ LINEAR = (
 )
 
 
+def rotation_property(mode: str) -> str:
+    """The property holding the rotation of an object or bone in rotation mode `mode`."""
+    return ROTATION_PROPERTY.get(mode, "rotation_euler")
+
+
+ROTATION_PROPERTY = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}
+
+
 def layered_actions() -> bool:
     """Whether this Blender has slotted, layered actions (4.4 and later)."""
     return "layers" in bpy.types.Action.bl_rna.properties
@@ -94,16 +102,19 @@ def write_action(
     name: str,
     frame_start: float,
 ) -> bpy.types.Action:
-    """A new action keying every frame of `channels` on the armature's bones, from frame_start."""
+    """A new action keying every frame of `channels` on the armature's bones, from frame_start,
+    each bone in the rotation channels its rotation mode plays (an animator may have turned the
+    rig's bones to Euler angles for the Graph Editor)."""
+    from ..core.armature_pose import rotation_channels
+
     action, channels_owner = new_action(obj, name)
     frames = frame_start + np.arange(channels.quaternions.shape[0], dtype=np.float32)
-    quaternions = channels.quaternions.float().numpy()
     for index, bone in enumerate(armature.names):
-        path = f'pose.bones["{bone}"].rotation_quaternion'
-        for component in range(4):
-            add_curve(
-                channels_owner, path, component, bone, frames, quaternions[:, index, component]
-            )
+        mode = obj.pose.bones[bone].rotation_mode
+        path = f'pose.bones["{bone}"].{rotation_property(mode)}'
+        values = rotation_channels(channels.quaternions[:, index], mode).float().numpy()
+        for component in range(values.shape[1]):
+            add_curve(channels_owner, path, component, bone, frames, values[:, component])
     root = armature.names[0]
     location = channels.root_location.float().numpy()
     for component in range(3):

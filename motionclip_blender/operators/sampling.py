@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeGuard, cast
 
 import bpy
 
-from .actions import action_fcurves, uses_action
+from .actions import action_fcurves, rotation_property, uses_action
 from .armature import RIG_TAG
 
 if TYPE_CHECKING:
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from ..core.armature_pose import PoseSamples
 
 BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
-ROTATION_PROPERTY = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}
 
 
 def is_smpl_rig(obj: bpy.types.Object | None) -> TypeGuard[bpy.types.Object]:
@@ -103,7 +102,7 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         return torch.nn.functional.pad(values, (0, 4 - values.shape[1]))
 
     def object_channels(keyed: bool) -> ObjectChannels:
-        prop = ROTATION_PROPERTY.get(obj.rotation_mode, "rotation_euler")
+        prop = rotation_property(obj.rotation_mode)
         return ObjectChannels(
             mode=obj.rotation_mode,
             location=channel("", "location", keyed)[:, :3],
@@ -112,8 +111,7 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         )
 
     rotations = [
-        channel(name, ROTATION_PROPERTY.get(mode, "rotation_euler"))
-        for name, mode in zip(names, modes, strict=True)
+        channel(name, rotation_property(mode)) for name, mode in zip(names, modes, strict=True)
     ]
     return PoseSamples(
         names=names,
