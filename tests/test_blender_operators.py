@@ -438,6 +438,23 @@ def test_a_rig_that_is_not_humanoid_is_named_with_what_it_lacks(scene: Any) -> N
     assert "tail_base" in str(error.value)  # the names it saw
 
 
+def test_an_smpl_rig_with_renamed_bones_is_refused_as_a_target_and_read_as_any_rig(
+    scene: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rig = generate("a person walks", seconds=2.0)
+    for side in ("left", "right"):
+        rig.data.bones[f"{side}_elbow"].name = f"elbow.{side[0].upper()}"
+    with pytest.raises(RuntimeError, match="has no bone 'left_elbow', 'right_elbow'"):
+        generate("a person jumps", seconds=2.0)
+    with pytest.raises(RuntimeError, match="has no bone 'left_elbow'"):
+        bpy.ops.motionclip.edit(from_text="walk", to_text="run")
+    capfd.readouterr()
+    # read by its bone names, as any humanoid rig: here they no longer say where the elbows are
+    with pytest.raises(RuntimeError, match="elbow") as error:
+        bpy.ops.motionclip.find_similar(labels="walk")
+    assert "unexpectedly" not in str(error.value) and "Traceback" not in capfd.readouterr().err
+
+
 def test_an_action_shorter_than_a_second_is_refused(scene: Any) -> None:
     bpy.ops.motionclip.add_rig()
     rig = bpy.context.view_layer.objects.active

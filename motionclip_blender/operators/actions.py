@@ -107,10 +107,12 @@ def write_action(
     rig's bones to Euler angles for the Graph Editor)."""
     from ..core.armature_pose import rotation_channels
 
+    pose = obj.pose
+    assert pose is not None, "an armature object has a pose"
     action, channels_owner = new_action(obj, name)
     frames = frame_start + np.arange(channels.quaternions.shape[0], dtype=np.float32)
     for index, bone in enumerate(armature.names):
-        mode = obj.pose.bones[bone].rotation_mode
+        mode = pose.bones[bone].rotation_mode
         path = f'pose.bones["{bone}"].{rotation_property(mode)}'
         values = rotation_channels(channels.quaternions[:, index], mode).float().numpy()
         for component in range(values.shape[1]):

@@ -14,7 +14,7 @@ from .armature import build_armature
 from .body import add_body
 from .placement import check_can_animate
 from .preferences import smpl_model_folder
-from .sampling import is_smpl_rig, rig_for_action, sample_action, scene_fps
+from .sampling import bone_names, is_smpl_rig, rig_for_action, sample_action, scene_fps
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -80,7 +80,8 @@ def read_action(
         raise MotionClipError(f"action '{action.name}' animates no armature's bones in this file")
     assert context.scene is not None
     samples = sample_action(rig, action, scene_fps(context.scene))
-    return ActionMotion(action.name, action.session_uid, samples, is_smpl_rig(rig))
+    smpl_rig = is_smpl_rig(rig) and not missing_smpl_bones(rig)  # else read as any humanoid
+    return ActionMotion(action.name, action.session_uid, samples, smpl_rig)
 
 
 def find_action(name: str) -> bpy.types.Action:
@@ -173,7 +174,7 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     """
     obj = active_armature(context)
     if is_smpl_rig(obj):
-        check_can_animate(obj)
+        check_smpl_target(obj)
         return TargetRig(obj.session_uid, obj.name)
     rig = add_smpl_rig(context, smpl_model_folder(context))
     parts = (rig.session_uid, *(child.session_uid for child in rig.children))
@@ -182,13 +183,35 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
 
 def target_rig(target: TargetRig) -> bpy.types.Object:
     """When applying a result: the target's rig, whatever it is called now, unless the user
-    removed it meanwhile or made it one that cannot be animated (check_can_animate), checked
+    removed it meanwhile or made it one that cannot take it (check_smpl_target), checked
     before anything is written."""
     obj = by_uid(bpy.data.objects, target.uid)
     if obj is None:
         raise MotionClipError(f"the armature '{target.name}' was removed while the model worked")
-    check_can_animate(obj)
+    check_smpl_target(obj)
     return obj
+
+
+def missing_smpl_bones(obj: bpy.types.Object) -> list[str]:
+    """The SMPL bones an armature the extension built no longer has (renamed or deleted)."""
+    from ..core.skeleton import JOINT_NAMES
+
+    present = bone_names(obj)
+    return [name for name in JOINT_NAMES if name not in present]
+
+
+def check_smpl_target(obj: bpy.types.Object) -> None:
+    """A MotionClipError unless the SMPL rig `obj` can take a result: animatable
+    (check_can_animate), with every SMPL bone the keys go on."""
+    check_can_animate(obj)
+    missing = missing_smpl_bones(obj)
+    if missing:
+        shown = ", ".join(f"'{name}'" for name in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise MotionClipError(
+            f"armature '{obj.name}' was built as an SMPL rig but has no bone {shown}{more} "
+            "(renamed or deleted): name its bones back, or add a new rig with Add SMPL Rig"
+        )
 
 
 def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types.Object:
