@@ -455,6 +455,25 @@ def test_an_smpl_rig_with_renamed_bones_is_refused_as_a_target_and_read_as_any_r
     assert "unexpectedly" not in str(error.value) and "Traceback" not in capfd.readouterr().err
 
 
+def test_an_action_with_a_curve_for_a_deleted_bone_is_read_on_the_rig_that_plays_it(
+    scene: Any,
+) -> None:
+    """Blender keeps an F-curve whose bone was deleted and plays the rest of the action."""
+    rig = generate("a person walks", seconds=2.0)
+    walk = rig.animation_data.action
+    owner: Any = walk
+    if actions.layered_actions():
+        owner = walk.layers[0].strips[0].channelbag(actions.action_slot(walk, rig))
+    frames = np.array([1.0, 2.0], dtype=np.float32)
+    path = 'pose.bones["deleted_finger"].rotation_quaternion'
+    actions.add_curve(owner, path, 0, "deleted_finger", frames, np.ones(2, dtype=np.float32))
+    generate("a person jumps", seconds=2.0)  # walk stays on the rig, stashed
+    assert bpy.ops.motionclip.blend(action_a=walk.name, action_b="a person jumps") == {"FINISHED"}
+    assert bpy.ops.motionclip.find_similar(labels="walk") == {"FINISHED"}
+    names = [result.name for result in bpy.context.window_manager.motionclip.results]
+    assert walk.name in names
+
+
 def test_an_action_shorter_than_a_second_is_refused(scene: Any) -> None:
     bpy.ops.motionclip.add_rig()
     rig = bpy.context.view_layer.objects.active

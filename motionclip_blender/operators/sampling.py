@@ -47,8 +47,9 @@ def animated_bones(action: bpy.types.Action, obj: bpy.types.Object) -> set[str]:
 def rig_for_action(
     action: bpy.types.Action, preferred: bpy.types.Object | None
 ) -> bpy.types.Object | None:
-    """An armature that can play `action`, whose bones cover the action's: first one that plays
-    it (the preferred one if it does), then the preferred one, then any other in the file.
+    """An armature that can play `action`: first one that plays it (the preferred one if it
+    does) and has some of its bones, then the preferred one, then any other in the file, whose
+    bones cover the action's.
 
     An armature that plays the action comes first because another with the same bone names
     (two rigs from one naming scheme) would read its channels against the wrong rest pose.
@@ -57,9 +58,12 @@ def rig_for_action(
     if preferred is not None and preferred.type == "ARMATURE":
         armatures.insert(0, preferred)
     players = [obj for obj in armatures if uses_action(obj, action)]
-    for obj in players + [obj for obj in armatures if obj not in players]:
+    for obj in players:
+        if animated_bones(action, obj) & bone_names(obj):
+            return obj  # curves for bones it lacks (deleted since) play nothing: ignored
+    for obj in armatures:
         bones = animated_bones(action, obj)
-        if bones and bones <= bone_names(obj):
+        if obj not in players and bones and bones <= bone_names(obj):
             return obj
     return None
 
