@@ -474,6 +474,24 @@ def test_an_action_with_a_curve_for_a_deleted_bone_is_read_on_the_rig_that_plays
     assert walk.name in names
 
 
+def test_a_new_active_action_replaces_the_nla_at_full_influence(
+    scene: Any, capfd: pytest.CaptureFixture[str], tiny_checkpoint: Path, tiny_clip_path: Path
+) -> None:
+    """The rig's action was set to Combine at half influence over its NLA strips: a new active
+    action under those settings would play mixed, not as generated."""
+    rig = generate("a person walks", seconds=2.0, placement="NLA")
+    rig.animation_data.action_blend_type = "COMBINE"
+    rig.animation_data.action_influence = 0.5
+    capfd.readouterr()
+    generate("a person waves", seconds=2.0, seed=3)
+    assert "blending set to Replace at full influence (was Combine, 50%)" in capfd.readouterr().out
+    session = inference.load(tiny_checkpoint, clip_weights=tiny_clip_path)
+    expected = session.generate("a person waves", seconds=2.0, seed=3).resample(30.0)
+    scene.frame_set(scene.frame_current + 11)
+    error = np.abs(world_heads(rig, smpl_armature().names) - expected.joints().numpy()[11]).max()
+    assert error < 1e-3, f"{error * 1000:.2f} mm"
+
+
 def test_an_action_shorter_than_a_second_is_refused(scene: Any) -> None:
     bpy.ops.motionclip.add_rig()
     rig = bpy.context.view_layer.objects.active

@@ -50,8 +50,21 @@ def place_action(obj: bpy.types.Object, action: bpy.types.Action, placement: str
     return (
         "as the active action"
         + (f" ('{stashed}' stashed)" if stashed else "")
+        + play_in_full(animation)
         + fit_scene_range(obj, action.frame_range[0], action.frame_range[1])
     )
+
+
+def play_in_full(animation: bpy.types.AnimData) -> str:
+    """Make the active action replace the NLA's result at full influence, so the new motion
+    plays as generated (with Combine, Add or a lower influence it is mixed with the strips
+    below). Returns words for the report when a setting changed, or ''."""
+    before = animation.action_blend_type, animation.action_influence
+    if before == ("REPLACE", 1.0):
+        return ""
+    animation.action_blend_type, animation.action_influence = "REPLACE", 1.0
+    blend = before[0].title()
+    return f"; its blending set to Replace at full influence (was {blend}, {before[1]:.0%})"
 
 
 def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], start: int) -> str:
