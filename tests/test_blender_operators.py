@@ -903,6 +903,26 @@ def test_a_rig_linked_from_a_library_is_refused(scene: Any, tmp_path: Path) -> N
     assert snapshot_actions() == before and rig.animation_data.action.name == "a person walks"
 
 
+def test_with_a_linked_collection_active_the_new_rig_goes_in_the_scenes_collection(
+    scene: Any, tmp_path: Path
+) -> None:
+    """Objects cannot be added to a collection linked from a library (File > Link)."""
+    bpy.context.scene.collection.children.link(bpy.data.collections.new("Set"))
+    library = tmp_path / "set.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(library))
+    fresh_scene()
+    with bpy.data.libraries.load(str(library), link=True) as (_source, linked):
+        linked.collections = ["Set"]
+    bpy.context.scene.collection.children.link(linked.collections[0])
+    layers = bpy.context.view_layer.layer_collection
+    bpy.context.view_layer.active_layer_collection = layers.children["Set"]
+    rig = generate("a person walks", seconds=2.0)
+    assert rig.animation_data.action.name == "a person walks"
+    assert [obj.users_collection[:] for obj in bpy.data.objects] == [
+        (bpy.context.scene.collection,)
+    ] * 2  # the rig and its body, and nothing left outside
+
+
 def test_a_replaced_clip_weights_file_is_loaded_afresh(
     tiny_checkpoint: Path, tmp_path: Path
 ) -> None:

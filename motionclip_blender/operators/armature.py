@@ -13,14 +13,25 @@ if TYPE_CHECKING:
 RIG_TAG = "motionclip_smpl_rig"  # custom property marking armatures this extension built
 
 
+def new_objects_collection(context: bpy.types.Context) -> bpy.types.Collection:
+    """Where new objects go: the active collection, or the scene's own when the active one is
+    linked from a library or overridden, where objects cannot be added."""
+    collection, scene = context.collection, context.scene
+    assert collection is not None and scene is not None, "needs a scene"
+    if collection.library is not None or collection.override_library is not None:
+        return scene.collection
+    return collection
+
+
 def build_armature(context: bpy.types.Context, armature: Armature, name: str) -> bpy.types.Object:
-    """A new armature object with one bone per SMPL joint, linked to the active collection.
+    """A new armature object with one bone per SMPL joint, linked to the active collection
+    (new_objects_collection).
 
     Bones get the heads, tails and rolls of the description, so Blender's Bone.matrix_local equals
     armature.matrices and core.rig's channel conversion is exact. Leaves the object in Object mode.
     """
-    collection, view_layer = context.collection, context.view_layer
-    assert collection is not None and view_layer is not None, "needs a scene's view layer"
+    collection, view_layer = new_objects_collection(context), context.view_layer
+    assert view_layer is not None, "needs a scene's view layer"
     data = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, data)
     obj[RIG_TAG] = True

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, cast
 
 import bpy
 
+from .armature import new_objects_collection
+
 if TYPE_CHECKING:
     from ..core.mannequin import Mesh
 
@@ -16,8 +18,7 @@ def add_body(
 ) -> bpy.types.Object:
     """A mesh object for `mesh`, parented to `rig`, skinned by mesh.weights (column j is the
     weight of the bone named bone_names[j]); vertices with equal weights are added together."""
-    collection = context.collection
-    assert collection is not None, "needs a collection to link into"
+    collection = new_objects_collection(context)
     data = bpy.data.meshes.new(f"{rig.name}_body")
     data.from_pydata(mesh.vertices.tolist(), [], mesh.faces)
     data.shade_smooth()
