@@ -213,6 +213,36 @@ def test_core_pose_maths_match_blender_on_an_euler_rig(scene: Any, tmp_path: Pat
         assert np.abs(through_source[frame] - blender).max() < 1e-4
 
 
+def test_core_pose_maths_follow_the_bones_relations_as_blender_does(
+    scene: Any, tmp_path: Path
+) -> None:
+    """Inherit Rotation off (a thigh), Local Location off (the root, keyed), Inherit Scale None
+    and Average (a knee, the neck): exact; under a parent scaled in the pose, refused."""
+    from motionclip_blender.core import armature_pose
+    from motionclip_blender.core.errors import MotionDataError
+    from motionclip_blender.operators.sampling import sample_action
+
+    bvh.write_bvh(smooth_motion(seconds=1.0), tmp_path / "take.bvh")
+    bpy.ops.import_anim.bvh(filepath=str(tmp_path / "take.bvh"))
+    rig = bpy.context.view_layer.objects.active
+    bones = rig.data.bones
+    bones["left_hip"].use_inherit_rotation = False
+    bones["pelvis"].use_local_location = False
+    bones["right_knee"].inherit_scale = "NONE"
+    bones["neck"].inherit_scale = "AVERAGE"
+    bpy.context.view_layer.update()
+    samples = sample_action(rig, rig.animation_data.action, 30.0)
+    heads = armature_pose.world_heads(samples).numpy()
+    start = int(rig.animation_data.action.frame_range[0])
+    for frame in (0, 17):
+        scene.frame_set(start + frame)
+        assert np.abs(heads[frame] - world_heads(rig, samples.names)).max() < 1e-4
+    rig.pose.bones["spine3"].scale = (1.3, 1.3, 1.3)
+    scaled = sample_action(rig, rig.animation_data.action, 30.0)
+    with pytest.raises(MotionDataError, match=r"bone 'neck' .* under 'spine3', which is scaled"):
+        armature_pose.world_heads(scaled)
+
+
 @pytest.mark.parametrize("mode", ["XYZ", "QUATERNION"])
 def test_motion_keyed_on_the_armature_object_is_read_wherever_the_playhead_is(
     scene: Any, tmp_path: Path, mode: str
@@ -220,7 +250,8 @@ def test_motion_keyed_on_the_armature_object_is_read_wherever_the_playhead_is(
     """An animator may turn or move the whole armature object in the action: that is part of
     the motion, and reading it must not depend on the frame the scene is at."""
     from motionclip_blender.core import armature_pose
-    from motionclip_blender.operators.sampling import ROTATION_PROPERTY, sample_action
+    from motionclip_blender.operators.actions import rotation_property
+    from motionclip_blender.operators.sampling import sample_action
 
     bvh.write_bvh(smooth_motion(seconds=1.0), tmp_path / "take.bvh")
     bpy.ops.import_anim.bvh(filepath=str(tmp_path / "take.bvh"))
@@ -234,7 +265,7 @@ def test_motion_keyed_on_the_armature_object_is_read_wherever_the_playhead_is(
         else:
             rig.rotation_euler = (0.0, 0.0, turn)
         rig.keyframe_insert("location", frame=frame)
-        rig.keyframe_insert(ROTATION_PROPERTY.get(mode, "rotation_euler"), frame=frame)
+        rig.keyframe_insert(rotation_property(mode), frame=frame)
     rig.scale = (2.0, 2.0, 2.0)  # unkeyed: as it is
     readings = []
     for now in (start, end):

@@ -18,6 +18,7 @@ import torch
 
 from . import joint_maps, skeleton
 from . import rotations as rot
+from .errors import MotionDataError
 from .motion import Motion
 from .retarget import retarget
 from .rig import Armature, basis_to_motion
@@ -42,6 +43,16 @@ class ObjectChannels:
 
 
 @dataclass(frozen=True)
+class BoneRelations:
+    """How a bone follows its parent (Bone Properties > Relations and Transform); Blender's
+    defaults are True, True and 'FULL'."""
+
+    inherit_rotation: bool = True
+    local_location: bool = True  # False: location channels move it in its parent's axes
+    inherit_scale: str = "FULL"
+
+
+@dataclass(frozen=True)
 class PoseSamples:
     """An armature's rest pose and one action sampled on whole frames.
 
@@ -51,6 +62,7 @@ class PoseSamples:
     object_now: its channels then (N = 1); object_keyed: its channels on the T frames, where
         the action keys them (the object's own motion, not only its bones'), else object_now's.
     rotation_modes: each bone's rotation_mode: 'QUATERNION', 'AXIS_ANGLE' or an Euler order.
+    relations: each bone's BoneRelations.
     location: (T, J, 3); scale: (T, J, 3).
     rotation: (T, J, 4) the bone's rotation channels: quaternion (w, x, y, z), axis-angle
         (angle, x, y, z), or Euler angles in the first three values.
@@ -64,10 +76,17 @@ class PoseSamples:
     object_now: ObjectChannels
     object_keyed: ObjectChannels
     rotation_modes: tuple[str, ...]
+    relations: tuple[BoneRelations, ...]
     location: torch.Tensor
     rotation: torch.Tensor
     scale: torch.Tensor
     fps: float
+
+    @property
+    def plain_relations(self) -> bool:
+        """Whether every bone follows its parent with Blender's default relations, as
+        smpl_rig_motion (channels straight to SMPL rotations) needs."""
+        return all(relations == BoneRelations() for relations in self.relations)
 
 
 def channel_rotations(values: torch.Tensor, mode: str, owner: str) -> torch.Tensor:
@@ -156,22 +175,48 @@ def object_matrices(samples: PoseSamples) -> torch.Tensor:
 
 
 def pose_matrices(samples: PoseSamples) -> torch.Tensor:
-    """(T, J, 4, 4) posed bone matrices in armature space, by Blender's rule
-    pose = parent_pose @ parent_rest^-1 @ rest @ basis (basis = translate @ rotate @ scale)."""
-    frames, bones = samples.location.shape[:2]
-    basis = torch.zeros(frames, bones, 4, 4, dtype=torch.float64)
-    basis[..., :3, :3] = basis_rotations(samples) * samples.scale.double()[..., None, :]
-    basis[..., :3, 3] = samples.location.double()
-    basis[..., 3, 3] = 1.0
+    """(T, J, 4, 4) posed bone matrices in armature space, by Blender's rule: with its default
+    relations a bone's pose is parent_pose @ parent_rest^-1 @ rest @ basis (basis = translate @
+    rotate @ scale). A bone that does not inherit rotation keeps its rest orientation under its
+    posed head; one without local location moves in its parent's posed axes (the armature's for a
+    root). Inherit Scale other than Full changes nothing while the parent's pose has no scale;
+    a bone with any of these settings under a scaled parent raises MotionDataError."""
+    frames = samples.location.shape[0]
+    rotate_scale = basis_rotations(samples) * samples.scale.double()[..., None, :]
+    location = samples.location.double()
     rest = samples.rest.double()
     posed: list[torch.Tensor] = []
     for bone, parent in enumerate(samples.parents):
-        if parent < 0:
-            posed.append(rest[bone] @ basis[:, bone])
-        else:
-            offset = torch.linalg.inv(rest[parent]) @ rest[bone]
-            posed.append(posed[parent] @ offset @ basis[:, bone])
+        relations = samples.relations[bone]
+        follows = rest[bone].expand(frames, 4, 4)
+        if parent >= 0:
+            follows = posed[parent] @ torch.linalg.inv(rest[parent]) @ rest[bone]
+            if relations != BoneRelations():
+                _check_unscaled(posed[parent], samples.names[bone], samples.names[parent])
+        turns = follows if relations.inherit_rotation else rest[bone].expand(frames, 4, 4)
+        moves = follows[..., :3, :3]
+        if not relations.local_location:
+            moves = posed[parent][..., :3, :3] if parent >= 0 else torch.eye(3).double()
+        matrix = torch.zeros(frames, 4, 4, dtype=torch.float64)
+        matrix[:, :3, :3] = turns[..., :3, :3] @ rotate_scale[:, bone]
+        matrix[:, :3, 3] = (moves @ location[:, bone, :, None])[..., 0] + follows[..., :3, 3]
+        matrix[:, 3, 3] = 1.0
+        posed.append(matrix)
     return torch.stack(posed, dim=1)
+
+
+def _check_unscaled(parent_pose: torch.Tensor, bone: str, parent: str) -> None:
+    """MotionDataError when (T, 4, 4) `parent_pose` scales or shears on some frame: pose_matrices
+    follows a bone's non-default relations only under an unscaled parent."""
+    axes = parent_pose[:, :3, :3]
+    gram = axes.transpose(-1, -2) @ axes
+    if (gram - torch.eye(3, dtype=gram.dtype)).abs().max() > 1e-4:
+        raise MotionDataError(
+            f"bone '{bone}' has Inherit Rotation, Local Location or Inherit Scale changed from "
+            f"the defaults under '{parent}', which is scaled in the pose: such a rig is not "
+            "read; restore the bone's defaults (Bone Properties > Relations and Transform) or "
+            f"the parent's scale"
+        )
 
 
 def world_heads(samples: PoseSamples) -> torch.Tensor:

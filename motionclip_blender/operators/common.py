@@ -80,7 +80,8 @@ def read_action(
         raise MotionClipError(f"action '{action.name}' animates no armature's bones in this file")
     assert context.scene is not None
     samples = sample_action(rig, action, scene_fps(context.scene))
-    smpl_rig = is_smpl_rig(rig) and not missing_smpl_bones(rig)  # else read as any humanoid
+    # else read as any humanoid: by its bone names, and through Blender's full pose rules
+    smpl_rig = is_smpl_rig(rig) and not missing_smpl_bones(rig) and samples.plain_relations
     return ActionMotion(action.name, action.session_uid, samples, smpl_rig)
 
 

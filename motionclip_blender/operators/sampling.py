@@ -75,7 +75,7 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
     """
     import torch
 
-    from ..core.armature_pose import ObjectChannels, PoseSamples
+    from ..core.armature_pose import BoneRelations, ObjectChannels, PoseSamples
 
     pose = obj.pose
     assert pose is not None
@@ -125,6 +125,10 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         object_now=object_channels(keyed=False),
         object_keyed=object_channels(keyed=True),
         rotation_modes=modes,
+        relations=tuple(
+            BoneRelations(bone.use_inherit_rotation, bone.use_local_location, bone.inherit_scale)
+            for bone in bones
+        ),
         location=torch.stack([channel(name, "location")[:, :3] for name in names], dim=1),
         rotation=torch.stack(rotations, dim=1),
         scale=torch.stack([channel(name, "scale")[:, :3] for name in names], dim=1),
