@@ -88,11 +88,14 @@ def test_generate_keys_the_rotation_channels_each_bone_plays(
         assert error < 1e-3, f"frame {frame}: {error * 1000:.2f} mm"
 
 
-@pytest.mark.parametrize(("fps", "seconds", "frames"), [(60, 1.03, 62), (25, 3.33, 83)])
+@pytest.mark.parametrize(
+    ("fps", "seconds", "frames"), [(60, 1.03, 62), (25, 3.33, 83), (60, 1.02, 61), (24, 1.07, 26)]
+)
 def test_generate_lasts_the_seconds_asked_for_at_the_scenes_rate(
     scene: Any, fps: int, seconds: float, frames: int
 ) -> None:
-    """The model's 20 fps would round 1.03 s up to 1.05 s (63 frames at 60 fps)."""
+    """The model's 20 fps would round 1.03 s up to 1.05 s (63 frames at 60 fps) and 1.02 s down
+    to 1.0 s (60)."""
     scene.render.fps = fps
     rig = generate("a person walks", seconds=seconds)
     start, end = rig.animation_data.action.frame_range
@@ -335,6 +338,18 @@ def test_edit_makes_a_new_action(scene: Any) -> None:
     (new,) = set(bpy.data.actions.keys()) - before
     assert new.endswith("walk to run")
     assert rig.animation_data.nla_tracks[-1].strips[0].action.name == new
+
+
+def test_edit_keeps_the_actions_length_at_the_scenes_rate(scene: Any) -> None:
+    """61 frames at 60 fps are 61 / 3 model frames, which the model's 20 fps rounds to 20."""
+    scene.render.fps = 60
+    rig = generate("a person walks", seconds=61 / 60)
+    assert rig.animation_data.action.frame_range[1] - rig.animation_data.action.frame_range[0] == 60
+    before = set(bpy.data.actions.keys())
+    assert bpy.ops.motionclip.edit(from_text="walk", to_text="run") == {"FINISHED"}
+    (new,) = set(bpy.data.actions.keys()) - before
+    start, end = bpy.data.actions[new].frame_range
+    assert end - start + 1 == 61
 
 
 def test_edit_strength_defaults_to_the_measured_one(scene: Any) -> None:

@@ -132,6 +132,13 @@ def test_in_place_keeps_height_and_drops_travel() -> None:
             30.0,
             "first at frame 3",
         ),
+        (
+            torch.zeros(5, 24, 3),
+            torch.tensor([[0, 0, 0]] * 2 + [[0, 2e5, 0]] * 3),
+            30.0,
+            "translation values beyond 100000 metres .first at frame 2",
+        ),
+        (torch.full((5, 24, 3), 2e4), torch.zeros(5, 3), 30.0, "rotations values beyond"),
     ],
 )
 def test_invalid_motions_are_rejected(
@@ -144,6 +151,24 @@ def test_invalid_motions_are_rejected(
 def test_resample_rejects_a_bad_rate() -> None:
     with pytest.raises(MotionDataError, match="positive"):
         rest_motion().resample(0)
+
+
+def test_resample_to_a_frame_count_continues_one_interval_then_holds() -> None:
+    """Blender's Generate and Edit keep a length the model's 20 fps rounds: 1.02 s at 60 fps is
+    61 frames, but 20 model frames (1.0 s) resample to 60."""
+    translation = torch.arange(20, dtype=torch.float32)[:, None] * torch.tensor([1.0, 0.0, 0.0])
+    motion = Motion(torch.zeros(20, 24, 3), translation, 20.0)
+    assert motion.resample(60.0).num_frames == 60
+    longer = motion.resample(60.0, frames=61)
+    assert longer.num_frames == 61 and longer.fps == 60.0
+    torch.testing.assert_close(longer.slice(0, 60).translation, motion.resample(60.0).translation)
+    assert longer.translation[60, 0] == pytest.approx(20.0)  # the last interval continued
+    far = motion.resample(20.0, frames=25)  # at most one interval past the end, then held
+    assert far.translation[:, 0].tolist() == [*range(20), 20, 20, 20, 20, 20]
+    shorter = motion.resample(20.0, frames=5)
+    assert torch.equal(shorter.translation, motion.translation[:5])
+    with pytest.raises(MotionDataError, match="at least one frame"):
+        motion.resample(30.0, frames=0)
 
 
 def test_a_single_pose_is_held_for_its_duration_at_another_rate() -> None:

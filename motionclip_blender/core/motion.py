@@ -23,6 +23,8 @@ from .kinematics import forward_kinematics, frame_chunks
 UP_AXIS = 2  # Z
 FORWARD = (0.0, -1.0, 0.0)  # the way a canonical body faces
 UPRIGHT_ROOT_AXIS_ANGLE = (math.pi / 2, 0.0, 0.0)  # SMPL's Y-up body standing in the Z-up world
+# Values no body's motion has, which overflow float32 maths downstream (a latent of NaN).
+LARGEST = {"rotations": (1e4, "radians"), "translation": (1e5, "metres")}
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,14 @@ class Motion:
             if bad.any():
                 frame = int(bad.reshape(values.shape[0], -1).any(dim=1).nonzero()[0])
                 raise MotionDataError(f"NaN or inf values in {name} (first at frame {frame})")
+            limit, unit = LARGEST[name]
+            huge = values.abs() > limit
+            if huge.any():
+                frame = int(huge.reshape(values.shape[0], -1).any(dim=1).nonzero()[0])
+                raise MotionDataError(
+                    f"{name} values beyond {limit:g} {unit} (first at frame {frame}): not a "
+                    "body's motion (check the file's units)"
+                )
 
     @property
     def num_frames(self) -> int:
@@ -100,22 +110,26 @@ class Motion:
             return self.num_frames
         return max(1, round(self.num_frames * fps / self.fps))
 
-    def resample(self, fps: float) -> Motion:
+    def resample(self, fps: float, frames: int | None = None) -> Motion:
         """The same motion at another frame rate: slerp for rotations, linear for translation.
 
-        The duration (frames / fps) is kept: frame k samples time k / fps and the first frame is
-        kept exactly. A sample past the last source frame (less than one frame past it) continues
-        the motion of the last interval.
+        The duration (frames / fps) is kept, unless `frames` asks for another count (a length
+        the caller must keep, which the source's own frame rate rounded): frame k samples time
+        k / fps and the first frame is kept exactly. A sample past the last source frame
+        continues the motion of the last interval, for at most one more interval (then holds).
         """
         if not (math.isfinite(fps) and fps > 0):
             raise MotionDataError(f"target frame rate must be a positive number, got {fps}")
-        if fps == self.fps:
+        count = self.frames_at(fps) if frames is None else frames
+        if count < 1:
+            raise MotionDataError(f"a resampled motion needs at least one frame, got {count}")
+        if fps == self.fps and count == self.num_frames:
             return Motion(self.rotations, self.translation, float(fps))
-        count = self.frames_at(fps)
-        if self.num_frames == 1:  # one pose, held for the same duration
+        if self.num_frames == 1:  # one pose, held
             rotations, translation = self.rotations.repeat(count, 1, 1), self.translation
             return Motion(rotations, translation.repeat(count, 1), float(fps))
         position = torch.arange(count, dtype=torch.float64) * (self.fps / fps)
+        position = position.clamp(max=self.num_frames)
         lower = position.floor().long().clamp(max=self.num_frames - 2)
         weight = (position - lower).to(self.rotations.dtype)
         quats = rot.axis_angle_to_quaternion(self.rotations)

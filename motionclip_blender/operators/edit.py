@@ -69,9 +69,12 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
             refining = progress.counter(0.2, 0.95, "Refining the latents")
             motion = source.motion_for(session)
             edited = session.edit(motion, from_text, to_text, strength, steps, refining)
-            channels = motion_to_channels(edited.resample(fps), armature)
-            report = session.edit_report(from_text, to_text)
             longest = session.config.max_seconds
+            # as many frames as the action (or its first `longest` seconds), which the model's
+            # 20 fps would round (61 frames at 60 fps came back as 60)
+            frames = min(motion.num_frames, round(longest * fps))
+            channels = motion_to_channels(edited.resample(fps, frames), armature)
+            report = session.edit_report(from_text, to_text)
             if motion.duration > longest:  # the model reads at most that much
                 report = (
                     f"only its first {longest:g} s, of {motion.duration:.1f} s, were edited"

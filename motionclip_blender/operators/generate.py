@@ -75,9 +75,9 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
             motion = session.generate(prompt, seconds=seconds, seed=seed or None)
             if in_place:
                 motion = motion.in_place()
-            # The model's 20 fps rounds the length (1.03 s is 21 frames, 1.05 s): cut at the
-            # scene's own frame nearest to the seconds asked for.
-            scene_motion = motion.resample(fps).slice(0, max(1, round(seconds * fps)))
+            # The model's 20 fps rounds the length (1.03 s is 21 frames, 1.05 s; 1.02 s is 20,
+            # 1.0 s): resample to the scene's own frame count nearest to the seconds asked for.
+            scene_motion = motion.resample(fps, frames=max(1, round(seconds * fps)))
             return motion_to_channels(scene_motion, armature), session.prompt_report(prompt)
 
         def apply(result: "tuple[PoseChannels, str]") -> str:
