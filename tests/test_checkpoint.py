@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from motionclip_blender.core import checkpoint as checkpoint_module
+from motionclip_blender.core import inference
 from motionclip_blender.core.checkpoint import (
     FORMAT_VERSION,
     CaptionLatents,
@@ -297,3 +298,28 @@ def test_caption_latents_written_before_their_texts_still_load(
     assert (
         loaded is not None and loaded.texts == () and torch.equal(loaded.latents, torch.ones(3, 32))
     )
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_caption_latents_stored_at_another_precision_generate(
+    tiny_checkpoint: Path, tiny_clip_path: Path, tmp_path: Path, dtype: torch.dtype
+) -> None:
+    """A checkpoint written by other code may store them as float16 or float64: generation
+    compared them with float32 text embeddings ('expected m1 and m2 to have the same dtype')."""
+    texts = ["a person walks", "a person runs", "a person jumps"]
+    embeddings = inference.load(tiny_checkpoint, clip_weights=tiny_clip_path).encode_text(texts)
+    captions = {
+        "embeddings": embeddings.to(dtype),
+        "latents": torch.randn(3, 32).to(dtype),
+        "temperature": 0.1,
+        "texts": texts,
+    }
+    path = rewritten(
+        tiny_checkpoint,
+        tmp_path / "other.pt",
+        caption_latents=captions,
+        text_latent_scaling="nearest_captions",
+    )
+    session = inference.load(path, clip_weights=tiny_clip_path)
+    assert session.generate("a person walks", seconds=1.0).num_frames == 20
+    assert "a person" in session.prompt_report("a person walks")

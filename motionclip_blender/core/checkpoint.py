@@ -333,11 +333,16 @@ def _caption_latents(stored: object, dim: int) -> CaptionLatents | None:
     if not (
         isinstance(embeddings, torch.Tensor)
         and isinstance(latents, torch.Tensor)
+        and embeddings.is_floating_point()
+        and latents.is_floating_point()
         and embeddings.ndim == latents.ndim == 2
         and len(embeddings) > 0
         and embeddings.shape[1] == latents.shape[1] == dim
     ):
-        raise CheckpointError(f"caption_latents needs two (K, {dim}) tensors with K > 0")
+        raise CheckpointError(
+            f"caption_latents needs two (K, {dim}) tensors of floating-point numbers with K > 0"
+        )
+    embeddings, latents = embeddings.float(), latents.float()  # what the text space gives
     if "latent_index" in stored:
         latents = _selected_latents(latents, stored["latent_index"], len(embeddings))
     elif len(latents) != len(embeddings):
