@@ -14,7 +14,9 @@ import torch
 from PIL import Image
 
 from motionclip_blender.core import files, inference, skeleton
+from motionclip_blender.core.captions import STYLES, captions
 from motionclip_blender.core.checkpoint import bundled_checkpoint_path, load_checkpoint
+from motionclip_blender.core.vocabulary import DEFAULT_LABELS
 from training.evaluate_edits import travel_speed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,3 +140,11 @@ def test_the_readmes_fine_tune_command_fits_the_bundled_model() -> None:
     config = load_config(ROOT / "training" / "configs" / "small.toml", overrides)
     bundled = load_checkpoint(bundled_checkpoint_path())
     check_initial_checkpoint(config, bundled, bundled.config.latent_dim)
+
+
+def test_the_default_labels_are_ones_the_bundled_model_was_trained_on() -> None:
+    """An unseen label may rank first by its wording alone, whatever the motion."""
+    texts = set(load_checkpoint(bundled_checkpoint_path()).caption_latents.texts)
+    for label in DEFAULT_LABELS:
+        sentences = {text for style in ("", *STYLES) for text in captions(label, style)}
+        assert sentences & texts, f"'{label}' is none of the bundled model's training labels"
