@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 import pytest
+import roma
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,3 +120,16 @@ def test_slerp_takes_the_shortest_arc() -> None:
 def test_wxyz_reorder() -> None:
     wxyz = torch.tensor([1.0, 0.0, 0.0, 0.0])
     torch.testing.assert_close(rot.quaternion_wxyz_to_xyzw(wxyz), torch.tensor([0.0, 0, 0, 1]))
+
+
+def test_vectors_registration_is_roma_s_kabsch_solution_and_never_a_reflection() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 5, 3, generator=generator)
+    weights = torch.rand(400, 5, generator=generator)
+    turns = rot.axis_angle_to_matrix(2 * torch.randn(400, 3, generator=generator))
+    y = (turns[:, None] @ x[..., None])[..., 0] + 0.5 * torch.randn(400, 5, 3, generator=generator)
+    y[:100] = -x[:100]  # a point reflection of x: the best proper rotation, not the reflection
+    found = rot.vectors_registration(x, y, weights)
+    expected = roma.rigid_vectors_registration(x, y, weights=weights)
+    torch.testing.assert_close(found, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.det(found), torch.ones(400), atol=1e-5, rtol=0)

@@ -377,9 +377,7 @@ def _solve_rotations(
         weights = torch.stack(
             [torch.as_tensor(vector[2]).expand(frames) for vector in vectors], dim=1
         )
-        rotation = roma.rigid_vectors_registration(
-            _unit(rest_vectors), _unit(targets), weights=weights
-        )
+        rotation = rot.vectors_registration(_unit(rest_vectors), _unit(targets), weights)
         if len(primary) == 1:
             rest_direction, target, _ = primary[0]
             rotation = _swing(rotation @ _unit(rest_direction), _unit(target)) @ rotation

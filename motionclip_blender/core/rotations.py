@@ -86,3 +86,21 @@ def quaternion_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> tor
 def angle_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Geodesic angle in radians between two batches of rotation matrices (..., 3, 3) -> (...)."""
     return roma.rotmat_geodesic_distance(a, b)
+
+
+def vectors_registration(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) the rotation R that minimises sum_i w_i |R x_i - y_i|^2 over vectors x, y
+    (..., N, 3) with weights (..., N) (the Kabsch solution, as roma.rigid_vectors_registration).
+
+    Written here because roma rules out reflections with torch.det, whose batched LU takes a
+    hundred times longer on two threads than on one (3 ms against 0.03 ms for 300 matrices,
+    most of retargeting's time); the sign of the 3x3 determinant is a triple product here.
+    """
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    covariance = torch.einsum("...k,...ki,...kj->...ij", weights, y, x)
+    left, _, right = torch.linalg.svd(covariance)
+    product = left @ right
+    determinant = (torch.linalg.cross(product[..., 0], product[..., 1]) * product[..., 2]).sum(-1)
+    flip = torch.ones_like(left[..., 0, :])
+    flip[..., 2] = torch.where(determinant < 0, -1.0, 1.0)
+    return (left * flip[..., None, :]) @ right
