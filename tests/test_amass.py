@@ -112,6 +112,11 @@ def good_arrays(frames: int = 4) -> dict[str, Any]:
             r"'poses' frame 2 holds 1e\+30; expected axis-angle values within 1000 radians",
         ),
         ({"trans": np.array([[0, 0, 0], [0, 0, 1e39]] * 2)}, r"'trans' frame 1 holds 1e\+39"),
+        # Finite in float32, but no body's path: the model would turn it into NaN.
+        (
+            {"trans": np.array([[0, 0, 0], [1e20, 0, 0]] * 2)},
+            r"'trans' frame 1 holds 1e\+20; expected metres within 100000",
+        ),
     ],
 )
 def test_bad_files_name_the_file_and_the_problem(
@@ -123,6 +128,27 @@ def test_bad_files_name_the_file_and_the_problem(
     with pytest.raises(MotionFileError, match=message) as error:
         files.read_motion(path)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">f4", ">i4", np.longdouble, np.float16])
+def test_arrays_of_any_byte_order_and_precision_load(tmp_path: Path, dtype: Any) -> None:
+    """Big-endian and float128 arrays, which torch refuses, are read as native float64."""
+    arrays = {**good_arrays(), "poses": np.full((4, 72), 2.0), "trans": np.full((4, 3), -3.0)}
+    np.savez(tmp_path / "m.npz", **{key: value.astype(dtype) for key, value in arrays.items()})
+    motion = files.read_motion(tmp_path / "m.npz")
+    assert (motion.rotations == 2.0).all() and (motion.translation == -3.0).all()
+    assert motion.fps == 30.0
+
+
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).max <= np.finfo(np.float64).max, reason="longdouble is float64 here"
+)
+def test_a_float128_value_past_float64_is_named(tmp_path: Path) -> None:
+    trans = np.zeros((4, 3), dtype=np.longdouble)
+    trans[2, 1] = np.longdouble("1e400")
+    np.savez(tmp_path / "huge.npz", **{**good_arrays(), "trans": trans})
+    with pytest.raises(MotionFileError, match=r"huge\.npz: 'trans' holds float\d+ values past"):
+        files.read_motion(tmp_path / "huge.npz")
 
 
 def test_angles_of_a_few_turns_still_load(tmp_path: Path) -> None:

@@ -75,6 +75,26 @@ def test_a_utf8_byte_order_mark_is_skipped(tmp_path: Path) -> None:
     torch.testing.assert_close(source.joint_positions(), plain.joint_positions())
 
 
+def test_a_latin1_file_keeps_its_joint_names(tmp_path: Path) -> None:
+    """Files not in UTF-8 are read as Latin-1, which some exporters write: a joint map can then
+    name their joints (decoded as UTF-8 they became U+FFFD)."""
+    path = tmp_path / "latin1.bvh"
+    text = fixture_text().replace("JOINT Spine", "JOINT Hüfte").encode("latin-1")
+    for start in (b"", b"\xef\xbb\xbf"):  # a byte-order mark too, as an editor may add
+        path.write_bytes(start + text)
+        assert bvh.read_bvh(path).names == ("Hips", "Hüfte", "Hüfte_end")
+
+
+def test_a_hierarchy_deeper_than_the_recursion_limit_is_read(tmp_path: Path) -> None:
+    depth = 1500  # each joint inside the one before: past Python's recursion limit of 1000
+    text = "HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Xposition Yposition Zposition\n"
+    text += "".join(f"JOINT j{i}\n{{\nOFFSET 0 1 0\n" for i in range(depth))
+    text += "}\n" * (depth + 1) + "MOTION\nFrames: 1\nFrame Time: 0.04\n0 0 0\n"
+    source = bvh.read_bvh(write_text(tmp_path, text))
+    assert source.parents == (-1, *range(depth))
+    assert source.joint_positions()[0, -1, 1] == depth
+
+
 def write_text(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "bad.bvh"
     path.write_text(text)
@@ -97,12 +117,13 @@ def fixture_text() -> str:
         (lambda text: text.replace("1 2 3 90 0 0", "1 2 3 90 0"), r"line 20: 8 values; expected 9"),
         (lambda text: text.replace("1 2 3 90", "1 2 nan 90"), r"line 20: NaN or infinite"),
         (
-            lambda text: text.replace("OFFSET 0 10 0", "OFFSET 0 5e38 0"),
-            r"line 8: expected an OFFSET number within float32's range, found '5e38'",
+            lambda text: text.replace("OFFSET 0 10 0", "OFFSET 0 2e7 0"),
+            r"line 8: expected an OFFSET number within ±1e[+]07, found '2e7'",
         ),
+        # Finite in float32, but no motion's values: a glitch the model would turn into NaN.
         (
-            lambda text: text.replace("1 2 3 90", "1 2 -4e38 90"),
-            r"line 20: the value -4e[+]38 is past float32's range",
+            lambda text: text.replace("1 2 3 90", "1 2 -1e23 90"),
+            r"line 20: the value -1e[+]23 is beyond ±1e[+]07",
         ),
         (lambda text: text.replace("1 2 3 90", "1 2 x 90"), r"line 20: a value is not a number"),
         (lambda text: text.replace("1 2 3 90", "1 2 3 # 90"), r"line 20: 10 values; expected 9"),
@@ -133,7 +154,7 @@ def fixture_text() -> str:
         ],
         (
             lambda text: text.replace("OFFSET 0 10 0", "OFFSET 0 nan 0"),
-            r"line 8: expected an OFFSET number within float32's range, found 'nan'",
+            r"line 8: expected an OFFSET number within ±1e[+]07, found 'nan'",
         ),
         *[
             (
@@ -147,6 +168,31 @@ def fixture_text() -> str:
         (
             lambda text: text.replace("Frames: 2\n", "Frames: 2\n\n").replace("0.04", "0"),
             r"line 19: frame time must be",
+        ),
+        (
+            lambda text: text.replace("JOINT Spine", "JOINT Hips"),
+            r"line 6: joint 'Hips' has the same name as joint 'Hips' at line 2",
+        ),
+        (
+            lambda text: text.replace("JOINT Spine", "JOINT mixamorig:HIPS"),
+            r"line 6: joint 'mixamorig:HIPS' has the same name as joint 'Hips' at line 2 \(names "
+            "match without case",
+        ),
+        (
+            lambda text: text.replace("ROOT Hips", "ROOT Spine_end"),  # Spine's End Site's name
+            r"line 10: joint 'Spine_end' has the same name as joint 'Spine_end' at line 2",
+        ),
+        (
+            lambda text: text.replace("}\nMOTION", "}\n}\nMOTION"),
+            r"line 16: unexpected '}' after the ROOT joint's closing brace; expected MOTION",
+        ),
+        (
+            lambda text: text.replace("}\nMOTION", "}\nsome notes\nMOTION"),
+            r"line 16: unexpected 'some' after the ROOT joint's closing brace",
+        ),
+        (
+            lambda text: text.replace("}\nMOTION", "}\nROOT Other\n{\n}\nMOTION"),
+            r"line 16: a second ROOT is not supported",
         ),
     ],
 )

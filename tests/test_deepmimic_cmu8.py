@@ -27,6 +27,17 @@ def rest_frame() -> list[float]:
     return values
 
 
+def zero_quaternion(joint: str) -> list[float]:
+    """rest_frame with the spherical joint's quaternion all zeros."""
+    frame, column = rest_frame(), 4
+    for name, _, _, kind in deepmimic.JOINTS:
+        if name == joint:
+            frame[column : column + 4] = [0.0] * 4
+            return frame
+        column += kind
+    raise ValueError(joint)
+
+
 def test_deepmimic_rest_frame_and_knee_angle(tmp_path: Path) -> None:
     bent = rest_frame()
     knee = 4 + 4 + 4 + 4 + 4  # duration, root position, root, chest, neck, right hip
@@ -46,11 +57,21 @@ def test_deepmimic_rest_frame_and_knee_angle(tmp_path: Path) -> None:
         ([], "no frames"),
         ([[0.1] * 43], "frame 0 has length 43; a humanoid3d frame has 44 values"),
         ([[float("nan")] * 44], "frame 0: NaN or infinite value"),
-        # Past float32's range: motions are computed in float32, where it would be infinite.
+        # Finite in float32, but no motion's values: a glitch the model would turn into NaN.
         (
-            [rest_frame(), [*rest_frame()[:2], 1e39, *rest_frame()[3:]]],
-            "frame 1: the value 1e[+]39 is past float32's range",
+            [rest_frame(), [*rest_frame()[:2], 1e20, *rest_frame()[3:]]],
+            "frame 1: the value 1e[+]20 is beyond ±1e[+]07",
         ),
+        (
+            [rest_frame(), [*rest_frame()[:4], 0, 0, 0, 0, *rest_frame()[8:]]],
+            "frame 1: joint 'root'",
+        ),
+        (
+            [rest_frame(), rest_frame(), zero_quaternion("right_hip")],
+            "frame 2: joint 'right_hip' has a quaternion of length 0; expected a rotation",
+        ),
+        ([zero_quaternion("chest")], "frame 0: joint 'chest' has a quaternion of length 0"),
+        ([zero_quaternion("right_ankle")], "frame 0: joint 'right_ankle' has a quaternion"),
         ([rest_frame(), None], "frame 1 is not a list"),
         ([rest_frame(), [[1]] * 44], r"frame 1 holds \[1\], not a number"),
         ([[*rest_frame()[:5], "1", *rest_frame()[6:]]], r'frame 0 holds "1", not a number'),
@@ -75,6 +96,12 @@ def test_deepmimic_last_frame_may_last_zero_seconds(tmp_path: Path) -> None:
     assert source.fps == 30.0 and source.num_frames == 2
 
 
+def test_deepmimic_with_a_utf8_byte_order_mark_is_not_taken_for_cmu8(tmp_path: Path) -> None:
+    path = deepmimic_file(tmp_path, [rest_frame(), rest_frame()])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert mocap.read_source(path).names == tuple(name for name, *_ in deepmimic.JOINTS)
+
+
 def test_cmu8_layout_and_bad_input(tmp_path: Path) -> None:
     path = tmp_path / "walking_1.txt"
     path.write_text("\n".join(",".join(["0"] * cmu8.FRAME_WIDTH) for _ in range(3)) + "\n")
@@ -83,6 +110,9 @@ def test_cmu8_layout_and_bad_input(tmp_path: Path) -> None:
     torch.testing.assert_close(source.rotations[0, 5], torch.eye(3, dtype=torch.float64))
     path.write_text(",".join(["0"] * cmu8.FRAME_WIDTH) + "\n" + ",".join(["0"] * 116))
     with pytest.raises(MotionFileError, match=r"line 2: 116 values; expected 117"):
+        mocap.read_source(path)
+    path.write_text(",".join(["0"] * cmu8.FRAME_WIDTH) + "\n" + ",".join(["1e20"] * 117))
+    with pytest.raises(MotionFileError, match=r"line 2: the value 1e\+20 is beyond ±1e\+07"):
         mocap.read_source(path)
     path.write_text("")
     with pytest.raises(MotionFileError, match="no frames"):

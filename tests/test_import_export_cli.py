@@ -138,6 +138,26 @@ def test_a_file_that_cannot_be_written_is_named_and_leaves_nothing(
         amass.write_npz(smooth_motion(seconds=1.0), tmp_path / "out.npz")
 
 
+def test_output_names_as_long_as_the_file_system_allows_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporary file beside an output has a short name of its own, not one built from the
+    output's name, which would pass the file system's limit (255 bytes on Linux)."""
+    monkeypatch.chdir(tmp_path)
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX")
+    npz, bvh_name = ("a" * (longest - 4) + suffix for suffix in (".npz", ".bvh"))
+    bvh.write_bvh(smooth_motion(seconds=1.0), tmp_path / "take.bvh")
+    assert main(["import", "take.bvh", "-o", npz]) == 0
+    assert main(["export", npz, "-o", bvh_name]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([bvh_name, npz, "take.bvh"])
+
+
+def test_writing_a_name_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MotionFileError, match=r"cannot write here \(File name too long\)"):
+        amass.write_npz(smooth_motion(seconds=1.0), tmp_path / ("a" * 300 + ".npz"))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("fps", ["0", "1e-9", "1e6", "nan", "fast"])
 def test_an_unusable_import_frame_rate_is_named_as_the_option(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fps: str

@@ -43,6 +43,13 @@ def test_user_json_map(tmp_path: Path) -> None:
     assert label == str(path) and joint_map["pelvis"] == names[joint_maps.REQUIRED.index("pelvis")]
 
 
+def test_user_json_map_with_a_utf8_byte_order_mark(tmp_path: Path) -> None:
+    """Some Windows editors start UTF-8 files with a byte-order mark, which JSON does not allow."""
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps({"pelvis": "Hüfte"}, ensure_ascii=False), encoding="utf-8-sig")
+    assert joint_maps.read_map(path) == {"pelvis": "Hüfte"}
+
+
 def test_user_json_map_entry_naming_no_source_joint_is_refused(tmp_path: Path) -> None:
     names = [f"b{i}" for i in range(len(joint_maps.REQUIRED))]
     entries = dict(zip(joint_maps.REQUIRED, names, strict=True)) | {"spine3": "Spine_2_TYPO"}

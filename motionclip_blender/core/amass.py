@@ -19,8 +19,7 @@ import torch
 from . import skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
-from .frame_rows import MAX_FLOAT32
-from .motion import Motion
+from .motion import LARGEST, Motion
 from .source_motion import MAX_FRAME_TIME, MIN_FRAME_TIME
 
 BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X
@@ -29,6 +28,8 @@ FRAMERATE_KEYS = ("mocap_framerate", "mocap_frame_rate")  # AMASS SMPL-H, AMASS 
 # The largest axis-angle value read, in radians. A rotation needs at most pi; a few turns more
 # are harmless, but values far beyond lose all precision and, past float32's range, become NaN.
 MAX_ANGLE = 1e3
+# The largest translation read, in metres: Motion's own bound, named here by the file's key.
+MAX_METRES = LARGEST["translation"][0]
 DTYPE_KINDS = {"b": "booleans", "c": "complex numbers", "S": "text", "U": "text"}
 
 
@@ -70,7 +71,7 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
     if trans.shape != (frames, 3):
         raise MotionFileError(f"{path}: 'trans' has shape {trans.shape}; expected ({frames}, 3)")
     _check_range(path, "poses", poses, MAX_ANGLE, f"axis-angle values within {MAX_ANGLE:g} radians")
-    _check_range(path, "trans", trans, MAX_FLOAT32, f"metres within {MAX_FLOAT32:.2g}")
+    _check_range(path, "trans", trans, MAX_METRES, f"metres within {MAX_METRES:g}")
     rate_key = next((key for key in FRAMERATE_KEYS if key in arrays), None)
     if rate_key is None:
         raise MotionFileError(f"{path}: no 'mocap_framerate' (frames per second)")
@@ -98,13 +99,21 @@ def read_npz(path: str | os.PathLike[str]) -> Motion:
 
 
 def _numbers(path: Path, arrays: dict[str, np.ndarray], key: str) -> np.ndarray:
-    """arrays[key], which must hold real numbers: integers or floats, not text, booleans or
-    complex numbers."""
+    """arrays[key] as native float64. It must hold real numbers (integers or floats, not text,
+    booleans or complex numbers), of any byte order or precision: torch takes neither big-endian
+    (">f8") nor float128 arrays."""
     values = arrays[key]
     if values.dtype.kind not in "iuf":
         kind = DTYPE_KINDS.get(values.dtype.kind, f"{values.dtype} values")
         raise MotionFileError(f"{path}: '{key}' holds {kind}; expected numbers")
-    return values
+    with np.errstate(over="ignore"):  # a float128 value past float64's range: named below
+        converted = values.astype(np.float64, copy=False)
+    if (np.isinf(converted) & np.isfinite(values)).any():
+        raise MotionFileError(
+            f"{path}: '{key}' holds {values.dtype} values past float64's range; expected numbers "
+            "a motion can have"
+        )
+    return converted
 
 
 def _check_range(path: Path, key: str, values: np.ndarray, limit: float, expected: str) -> None:

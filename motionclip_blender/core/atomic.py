@@ -30,12 +30,12 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """
     if not path.parent.is_dir():
         raise MotionFileError(f"{path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise MotionFileError(f"{path}: is a folder; give a file name")
     try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".part", dir=path.parent
-        )
+        if path.is_dir():  # raises for a name too long
+            raise MotionFileError(f"{path}: is a folder; give a file name")
+        # A name of its own, hidden and short: one built from path's name would be too long
+        # for the file system when path's name is near its 255-byte limit.
+        handle, temporary = tempfile.mkstemp(prefix=".motionclip-", suffix=".part", dir=path.parent)
     except OSError as error:
         raise MotionFileError(f"{path}: cannot write here ({error.strerror})") from None
     try:

@@ -9,8 +9,9 @@ Reading rules: any channel order; rotation channels compose in the order listed 
 joint's OFFSET (so a root OFFSET is ignored when the root has position channels); End Sites become
 joints named "<parent>_end" ("End Site" in any case, a name after it ignored); a joint's name is
 the rest of its ROOT/JOINT line, words joined with "_" as Blender does; a channel listed twice in
-one joint is an error; CRLF line ends, tabs and a UTF-8 byte-order mark are fine. BVH is Y-up by
-convention.
+one joint, two joints of one name (without case or namespace prefix, as joint maps match them)
+and anything but MOTION after the ROOT block (a second ROOT) are errors; CRLF line ends, tabs, a
+UTF-8 byte-order mark and Latin-1 text are fine. BVH is Y-up by convention.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ import numpy as np
 import roma
 import torch
 
-from . import skeleton
+from . import joint_maps, skeleton
 from .atomic import write_atomically
 from .errors import MotionDataError, MotionFileError
-from .frame_rows import MAX_FLOAT32, first_unusable, read_lines, to_array
+from .frame_rows import MAX_VALUE, first_unusable, read_lines, to_array
 from .kinematics import frame_chunks
 from .motion import Motion
 from .source_motion import SourceMotion, frame_rate
@@ -58,7 +59,7 @@ class _Tokens:
         self.line = 0
 
     def next(self, expected: str) -> str:
-        if self.position == len(self.words):
+        if self.done():
             raise MotionFileError(
                 f"{self.path}: the hierarchy ends early (line {self.line}); expected {expected}"
             )
@@ -83,15 +84,14 @@ class _Tokens:
             self.fail(f"expected '{keyword}', found '{word}'")
 
     def number(self, what: str) -> float:
-        """The next word as a finite number within float32's range (motions are computed in
-        float32)."""
+        """The next word as a finite number within ±MAX_VALUE (no motion's positions reach it)."""
         word = self.next(what)
         try:
             value = float(word)
         except ValueError:
             self.fail(f"expected {what}, found '{word}'")
-        if not abs(value) <= MAX_FLOAT32:  # NaN and infinities too
-            self.fail(f"expected {what} within float32's range, found '{word}'")
+        if not abs(value) <= MAX_VALUE:  # NaN and infinities too
+            self.fail(f"expected {what} within ±{MAX_VALUE:g}, found '{word}'")
         return value
 
     def count(self, what: str) -> int:
@@ -100,6 +100,10 @@ class _Tokens:
         if not (value.is_integer() and value >= 0):
             self.fail(f"expected {what} (a whole number, 0 or more), found '{value:g}'")
         return int(value)
+
+    def done(self) -> bool:
+        """Whether every word has been read."""
+        return self.position == len(self.words)
 
     def fail(self, message: str) -> NoReturn:
         raise MotionFileError(f"{self.path}, line {self.line}: {message}")
@@ -118,14 +122,44 @@ def read_bvh(path: str | os.PathLike[str], up: str = "y") -> SourceMotion:
     tokens = _Tokens(path, lines[:motion_line])
     tokens.expect("HIERARCHY")
     tokens.expect("ROOT")
-    joints: list[_Joint] = []
-    _read_joint(tokens, joints, parent=-1)
+    joints = _read_hierarchy(tokens)
+    _check_hierarchy_ends(tokens)
     values, fps = _read_frames(path, lines, motion_line, joints)
     return _source_motion(joints, values, fps, up)
 
 
-def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
-    """Read one joint block (after ROOT/JOINT) and, recursively, its children.
+def _read_hierarchy(tokens: _Tokens) -> list[_Joint]:
+    """The joints of the ROOT block (its ROOT word read), each after its parent.
+
+    A loop over the open joints rather than recursion: a chain of a thousand joints would pass
+    Python's recursion limit.
+    """
+    joints: list[_Joint] = []
+    seen: dict[str, tuple[str, int]] = {}  # each name as matched: the name and its line
+    open_joints = [_start_joint(tokens, joints, seen, parent=-1)]
+    while open_joints:
+        index = open_joints[-1]
+        joint = joints[index]
+        word = tokens.next("'}'")
+        if word == "OFFSET":
+            joint.offset = _read_offset(tokens)
+        elif word == "CHANNELS":
+            _read_channels(tokens, joint)
+        elif word == "JOINT":
+            open_joints.append(_start_joint(tokens, joints, seen, index))
+        elif word.lower() == "end":
+            _read_end_site(tokens, joints, seen, index, word)
+        elif word == "}":
+            open_joints.pop()
+        else:
+            tokens.fail(f"unexpected '{word}' in joint '{joint.name}'")
+    return joints
+
+
+def _start_joint(
+    tokens: _Tokens, joints: list[_Joint], seen: dict[str, tuple[str, int]], parent: int
+) -> int:
+    """Add the joint whose ROOT/JOINT word was just read, up to its '{'; its index.
 
     The name is the rest of the ROOT/JOINT line, its words joined with "_" as Blender does
     ("Bip01 L Thigh" -> "Bip01_L_Thigh").
@@ -133,47 +167,73 @@ def _read_joint(tokens: _Tokens, joints: list[_Joint], parent: int) -> None:
     name = "_".join(tokens.rest_of_line())
     if not name:
         tokens.fail("expected a joint name after ROOT or JOINT, on the same line")
-    joint = _Joint(name, parent, (0.0, 0.0, 0.0))
-    index = len(joints)
-    joints.append(joint)
+    _add_joint(tokens, joints, seen, _Joint(name, parent, (0.0, 0.0, 0.0)))
     tokens.expect("{")
-    while True:
-        word = tokens.next("'}'")
-        if word == "OFFSET":
-            joint.offset = tuple(tokens.number("an OFFSET number") for _ in range(3))  # type: ignore[assignment]
-        elif word == "CHANNELS":
-            line = tokens.line
-            count = tokens.count("the number of channels")
-            for listed in range(count):
-                channel = tokens.next("a channel name")
-                if channel.capitalize() not in CHANNEL_NAMES:
-                    tokens.line = line
-                    tokens.fail(
-                        f"CHANNELS of joint '{joint.name}' says {count} channels but "
-                        f"lists {listed} before '{channel}'; channel names are "
-                        f"{', '.join(CHANNEL_NAMES)}"
-                    )
-                if channel.capitalize() in joint.channels:  # its values would overwrite others
-                    tokens.fail(
-                        f"channel '{channel.capitalize()}' listed twice in joint '{joint.name}'"
-                    )
-                joint.channels.append(channel.capitalize())
-        elif word == "JOINT":
-            _read_joint(tokens, joints, index)
-        elif word.lower() == "end":
-            site = tokens.next("'Site'")
-            if site.lower() != "site":
-                tokens.fail(f"expected 'Site' after '{word}', found '{site}'")
-            tokens.rest_of_line()  # a name after End Site, which Blender ignores too
-            tokens.expect("{")
-            tokens.expect("OFFSET")
-            offset = tuple(tokens.number("an OFFSET number") for _ in range(3))
-            tokens.expect("}")
-            joints.append(_Joint(f"{joint.name}_end", index, offset))  # type: ignore[arg-type]
-        elif word == "}":
-            return
-        else:
-            tokens.fail(f"unexpected '{word}' in joint '{joint.name}'")
+    return len(joints) - 1
+
+
+def _add_joint(
+    tokens: _Tokens, joints: list[_Joint], seen: dict[str, tuple[str, int]], joint: _Joint
+) -> None:
+    """Append a joint whose name no other joint has: joint maps match names without case or
+    namespace prefix, so of two such joints one would silently drive the SMPL joint."""
+    key = joint_maps.normalize(joint.name)
+    if key in seen:
+        other, line = seen[key]
+        tokens.fail(
+            f"joint '{joint.name}' has the same name as joint '{other}' at line {line} (names "
+            "match without case or namespace prefix); a joint map could not tell them apart"
+        )
+    seen[key] = (joint.name, tokens.line)
+    joints.append(joint)
+
+
+def _read_offset(tokens: _Tokens) -> tuple[float, float, float]:
+    """The three numbers after OFFSET."""
+    x, y, z = (tokens.number("an OFFSET number") for _ in range(3))
+    return x, y, z
+
+
+def _read_channels(tokens: _Tokens, joint: _Joint) -> None:
+    """The count and names after CHANNELS, into joint.channels."""
+    line = tokens.line
+    count = tokens.count("the number of channels")
+    for listed in range(count):
+        channel = tokens.next("a channel name")
+        if channel.capitalize() not in CHANNEL_NAMES:
+            tokens.line = line
+            tokens.fail(
+                f"CHANNELS of joint '{joint.name}' says {count} channels but lists {listed} "
+                f"before '{channel}'; channel names are {', '.join(CHANNEL_NAMES)}"
+            )
+        if channel.capitalize() in joint.channels:  # its values would overwrite others
+            tokens.fail(f"channel '{channel.capitalize()}' listed twice in joint '{joint.name}'")
+        joint.channels.append(channel.capitalize())
+
+
+def _read_end_site(
+    tokens: _Tokens, joints: list[_Joint], seen: dict[str, tuple[str, int]], parent: int, word: str
+) -> None:
+    """An End Site block (its first word, `word`, read) as the joint "<parent>_end"."""
+    site = tokens.next("'Site'")
+    if site.lower() != "site":
+        tokens.fail(f"expected 'Site' after '{word}', found '{site}'")
+    tokens.rest_of_line()  # a name after End Site, which Blender ignores too
+    end = _Joint(f"{joints[parent].name}_end", parent, (0.0, 0.0, 0.0))
+    _add_joint(tokens, joints, seen, end)
+    tokens.expect("{")
+    tokens.expect("OFFSET")
+    end.offset = _read_offset(tokens)
+    tokens.expect("}")
+
+
+def _check_hierarchy_ends(tokens: _Tokens) -> None:
+    """Nothing but MOTION may follow the ROOT block: anything else would be ignored unread."""
+    if not tokens.done():
+        word = tokens.next("MOTION")
+        if word == "ROOT":
+            tokens.fail("a second ROOT is not supported; a BVH file is read as one skeleton")
+        tokens.fail(f"unexpected '{word}' after the ROOT joint's closing brace; expected MOTION")
 
 
 def _read_frames(

@@ -54,6 +54,9 @@ JOINTS: tuple[tuple[str, int, tuple[float, float, float], int], ...] = (
 )
 # fmt: on
 FRAME_WIDTH = 1 + 3 + sum(kind for *_, kind in JOINTS)  # 44
+# A spherical joint's quaternion is normalized when read; one shorter than this has no direction
+# to normalize (all zeros gives NaN, a tiny one noise).
+MIN_QUATERNION_LENGTH = 1e-6
 
 
 def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
@@ -100,6 +103,7 @@ def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
     if unusable is not None:
         number, what = unusable
         raise MotionFileError(f"{path}: frame {number}: {what}")
+    _check_quaternions(path, values)
     durations = values[:-1, 0] if len(values) > 1 else values[:, 0]  # the last one may be 0
     too_short_or_long = ~((durations >= MIN_FRAME_TIME) & (durations <= MAX_FRAME_TIME))
     if too_short_or_long.any():
@@ -110,6 +114,33 @@ def read_deepmimic(path: str | os.PathLike[str]) -> SourceMotion:
         )
     duration = float(np.median(durations))
     return _source_motion(torch.from_numpy(values), frame_rate(duration))
+
+
+def _check_quaternions(path: Path, values: np.ndarray) -> None:
+    """Raise, naming the first frame and its joint, when a spherical joint's quaternion is
+    shorter than MIN_QUATERNION_LENGTH (such as all four values 0)."""
+    columns = _quaternion_columns()
+    lengths = np.stack(
+        [np.linalg.norm(values[:, column : column + 4], axis=1) for _, column in columns], axis=1
+    )
+    short = lengths < MIN_QUATERNION_LENGTH
+    if short.any():
+        number = int(short.any(axis=1).nonzero()[0][0])
+        joint = int(short[number].nonzero()[0][0])
+        raise MotionFileError(
+            f"{path}: frame {number}: joint '{columns[joint][0]}' has a quaternion of length "
+            f"{lengths[number, joint]:g}; expected a rotation quaternion (w, x, y, z) of length 1"
+        )
+
+
+def _quaternion_columns() -> list[tuple[str, int]]:
+    """Each spherical joint's name and the frame column its quaternion (w, x, y, z) starts at."""
+    columns, column = [], 4  # after the duration and the root position
+    for name, _, _, kind in JOINTS:
+        if kind == 4:
+            columns.append((name, column))
+        column += kind
+    return columns
 
 
 def _is_number(value: object) -> bool:

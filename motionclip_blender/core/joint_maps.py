@@ -163,10 +163,11 @@ def resolve(spec: str | None, names: Sequence[str]) -> tuple[str, JointMap]:
 
 
 def read_map(path: str | os.PathLike[str]) -> JointMap:
-    """A user's JSON map, {"pelvis": "Hips", "left_hip": "LeftUpLeg", ...}."""
+    """A user's JSON map, {"pelvis": "Hips", "left_hip": "LeftUpLeg", ...}, in UTF-8 (a
+    byte-order mark, which some Windows editors write, skipped)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise MotionFileError(f"{path}: no such joint map file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

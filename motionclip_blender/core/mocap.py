@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def _read_source(path: Path, up: str) -> SourceMotion:
             )
         try:
             with path.open("rb") as stream:
-                first = stream.read(64).lstrip()[:1]
+                # A UTF-8 byte-order mark, which some Windows editors write, may come first.
+                first = stream.read(64).removeprefix(codecs.BOM_UTF8).lstrip()[:1]
         except FileNotFoundError:
             raise MotionFileError(f"{path}: no such file") from None
         except OSError as error:
