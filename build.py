@@ -30,6 +30,7 @@ from motionclip_blender.core.errors import MotionClipError
 ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "motionclip_blender"
 MANIFEST = "blender_manifest.toml"
+CODE_LICENCE = "LICENSE"  # the GPL-3.0 text, at the repository's root and the package's
 PYTHON_VERSION = "3.11"  # Blender 4.2 to 5.0
 
 # Per Blender platform: uv's name for it (to resolve) and pip's wheel tags (to download). Blender
@@ -191,6 +192,7 @@ def build(platform: str, with_wheels: bool, output: Path, find_links: list[Path]
         stage = work / "package"
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(PACKAGE, stage, ignore=ignore)
+        shutil.copy(ROOT / CODE_LICENCE, stage / CODE_LICENCE)  # the GPL asks for its text
         wheels = download_wheels(platform, work, find_links) if with_wheels else []
         if wheels:
             (stage / "wheels").mkdir()

@@ -44,7 +44,7 @@ def test_built_package_installs_enables_and_generates(
     (package,) = output.glob("*.zip")
     assert package.name == f"motionclip_blender-0.1.0-{CURRENT_PLATFORM.replace('-', '_')}.zip"
     names = zipfile.ZipFile(package).namelist()
-    shipped = {"__init__.py", "blender_manifest.toml", "operators/generate.py"}
+    shipped = {"__init__.py", "blender_manifest.toml", "operators/generate.py", "LICENSE"}
     # the weights travel with their non-commercial licence
     assert shipped | {"weights/motionclip-minilm.pt", "weights/LICENCE.md"} <= set(names)
     assert not [name for name in names if "__pycache__" in name or name.startswith("tests")]
