@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -536,6 +537,23 @@ def test_a_new_active_action_replaces_the_nla_at_full_influence(
     scene.frame_set(scene.frame_current + 11)
     error = np.abs(world_heads(rig, smpl_armature().names) - expected.joints().numpy()[11]).max()
     assert error < 1e-3, f"{error * 1000:.2f} mm"
+
+
+@pytest.mark.parametrize(
+    ("module", "call"),
+    [
+        ("motionclip_blender.core.mannequin", lambda: bpy.ops.motionclip.add_rig()),
+        ("motionclip_blender.core.rig", lambda: bpy.ops.motionclip.generate(prompt="a walk")),
+    ],
+)
+def test_dependencies_that_cannot_load_are_reported_in_one_line(
+    scene: Any, monkeypatch: pytest.MonkeyPatch, module: str, call: Any
+) -> None:
+    """As when the bundled torch does not load (a failed install, an older macOS)."""
+    monkeypatch.setitem(sys.modules, module, None)  # importing it raises ImportError
+    with pytest.raises(RuntimeError, match="cannot load what it needs") as error:
+        call()
+    assert "Traceback" not in str(error.value)
 
 
 def test_an_action_shorter_than_a_second_is_refused(scene: Any) -> None:

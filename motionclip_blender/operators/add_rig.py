@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import bpy
 
 from ..core.errors import MotionClipError
-from .common import add_smpl_rig
+from .common import add_smpl_rig, needs_dependencies
 from .preferences import smpl_model_folder
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ class MOTIONCLIP_OT_add_rig(bpy.types.Operator):
     bl_label = "Add SMPL Rig"
     bl_options = {"REGISTER", "UNDO"}
 
+    @needs_dependencies
     def execute(self, context: bpy.types.Context) -> set[OperatorReturnItems]:
         try:
             rig = add_smpl_rig(context, smpl_model_folder(context))

@@ -12,6 +12,7 @@ from .common import (
     action_name,
     ensure_target_rig,
     find_action,
+    needs_dependencies,
     read_action,
     run_job,
     target_rig,
@@ -49,6 +50,7 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
     )
     steps: bpy.props.IntProperty(name="Steps", default=3, min=1, max=16)  # type: ignore[valid-type]
 
+    @needs_dependencies
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
         from ..core.rig import motion_to_channels, smpl_armature
 

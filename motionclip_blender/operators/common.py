@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -24,8 +25,32 @@ if TYPE_CHECKING:
     from ..core.motion import Motion
 
 IdType = TypeVar("IdType", bound=bpy.types.ID)
+OperatorType = TypeVar("OperatorType", bound=bpy.types.Operator)
 ELLIPSIS = "…"
 MAX_NAME = 60  # bytes: Blender 4.5 names hold 63 bytes of UTF-8 (5.0 more)
+
+
+Execute = Callable[[OperatorType, bpy.types.Context], "set[OperatorReturnItems]"]
+
+
+def needs_dependencies(execute: Execute[OperatorType]) -> Execute[OperatorType]:
+    """An operator's execute that reports in one line, instead of a traceback, that the core
+    modules it imports cannot load their dependencies (torch and the other bundled wheels: a
+    failed install, or a Mac older than the bundled torch's macOS 14)."""
+
+    @functools.wraps(execute)
+    def checked(operator: OperatorType, context: bpy.types.Context) -> set[OperatorReturnItems]:
+        try:
+            return execute(operator, context)
+        except ImportError as error:
+            operator.report(
+                {"ERROR"},
+                f"MotionCLIP cannot load what it needs ({error}): reinstall the extension from its "
+                "package for this system (the bundled torch needs macOS 14 or later on a Mac)",
+            )
+            return {"CANCELLED"}
+
+    return checked
 
 
 def run_job(operator: bpy.types.Operator, job: jobs.Job) -> set[OperatorReturnItems]:

@@ -7,7 +7,15 @@ import bpy
 from ..core.errors import MotionClipError
 from . import jobs
 from .actions import write_action
-from .common import action_name, active_action, ensure_target_rig, read_action, run_job, target_rig
+from .common import (
+    action_name,
+    active_action,
+    ensure_target_rig,
+    needs_dependencies,
+    read_action,
+    run_job,
+    target_rig,
+)
 from .placement import PLACEMENTS, place_action
 from .preferences import model_settings, refine_steps
 from .sampling import scene_fps
@@ -43,6 +51,7 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
         name="Placement", items=PLACEMENTS, default="NLA"
     )
 
+    @needs_dependencies
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
         from ..core.rig import motion_to_channels, smpl_armature
 

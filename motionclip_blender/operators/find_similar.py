@@ -16,6 +16,7 @@ from .common import (
     active_action,
     by_uid,
     ensure_target_rig,
+    needs_dependencies,
     read_action,
     run_job,
     target_rig,
@@ -54,6 +55,7 @@ class MOTIONCLIP_OT_find_similar(bpy.types.Operator):
         description='Comma-separated verb phrases ("walk backwards") or sentences',
     )
 
+    @needs_dependencies
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
         import torch
 
@@ -178,6 +180,7 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
 
     index: bpy.props.IntProperty(name="Result")  # type: ignore[valid-type]
 
+    @needs_dependencies
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
         from ..core import files
         from ..core.rig import motion_to_channels, smpl_armature

@@ -9,7 +9,7 @@ import bpy
 from ..core.errors import MotionClipError
 from . import jobs
 from .actions import write_action
-from .common import action_name, ensure_target_rig, run_job, target_rig
+from .common import action_name, ensure_target_rig, needs_dependencies, run_job, target_rig
 from .placement import PLACEMENTS, place_action
 from .preferences import model_settings
 from .sampling import scene_fps
@@ -47,6 +47,7 @@ class MOTIONCLIP_OT_generate(bpy.types.Operator):
         name="Placement", items=PLACEMENTS, default="ACTIVE"
     )
 
+    @needs_dependencies
     def execute(self, context: bpy.types.Context) -> "set[OperatorReturnItems]":
         from ..core.rig import motion_to_channels, smpl_armature
 
