@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from motionclip_blender.core import captions
+from motionclip_blender.core.checkpoint import bundled_checkpoint_path, load_checkpoint
+from training import sources
+
+from .conftest import shared_dataset
 
 
 def test_captions_phrase_labels_with_and_without_style() -> None:
@@ -37,3 +43,45 @@ def test_recognition_scores_a_verb_phrase_by_its_phrasings_and_a_sentence_as_it_
     ]
     assert captions.label_phrasings("A man waves") == ["A man waves"]
     assert captions.label_phrasings("someone jumps over a box") == ["someone jumps over a box"]
+
+
+@pytest.mark.parametrize(
+    "text", ["Walking forward", "jumping jacks", "slow walk", "walk, slowly", "walk.", "T-pose"]
+)
+def test_a_short_caption_that_is_no_verb_phrase_is_used_as_written(text: str) -> None:
+    """Not inflected as if it were one ("a person walkings forward", "jumpinging jacks")."""
+    content = sources.content_phrase(text)
+    assert captions.captions(content, "", text) == [text]
+    assert captions.captions(content, "happy", text) == [text]
+    assert captions.captions(content) == [content]
+
+
+def test_a_short_verb_phrase_caption_is_still_phrased() -> None:
+    assert captions.captions("walk forward", "", "Walk forward")[:2] == [
+        "a person walks forward",
+        "someone is walking forward",
+    ]
+    assert captions.captions("squat down")[0] == "a person squats down"
+    assert captions.captions("squat down")[3] == "squatting down"
+
+
+@pytest.mark.parametrize(
+    "label", ["a man walks slowly forward", "läuft schnell – 走る", "jumping jacks", "Walking"]
+)
+def test_a_label_that_is_no_verb_phrase_is_prompted_as_written(label: str) -> None:
+    """As training used it (a user's caption as written), not "a person as man walks ..."."""
+    assert captions.content_prompt(label) == label
+    assert captions.label_phrasings(label) == [label]
+    assert captions.content_prompt("walk backwards") == "a person walks backwards"
+
+
+def test_the_bundled_models_training_captions_are_made_again_from_the_shared_sets() -> None:
+    """The shared sets' labels are phrased as the bundled model was trained on: every one is a
+    verb phrase, and every caption stored in the checkpoint is one they make."""
+    clips = [
+        clip for name, read in sources.SHARED_READERS.items() for clip in read(shared_dataset(name))
+    ]
+    assert all(captions.is_verb_phrase(clip.content) for clip in clips)
+    made = {text for clip in clips for text in captions.captions(clip.content, clip.style)}
+    trained = load_checkpoint(bundled_checkpoint_path()).caption_latents
+    assert trained is not None and set(trained.texts) <= made

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from motionclip_blender.core.captions import is_verb_phrase
 from motionclip_blender.core.errors import MotionClipError
 
 from .config import AmassFolder, BvhFolder
@@ -226,14 +227,8 @@ def bvh_folder_clips(source: BvhFolder) -> list[Clip]:
     folder, labels = Path(source.folder), Path(source.labels)
     if not folder.is_dir():
         raise DataSourceError(f"{folder}: no such BVH folder")
-    try:
-        rows = list(csv.reader(labels.read_text(encoding="utf-8-sig").splitlines()))
-    except FileNotFoundError:
-        raise DataSourceError(f"{labels}: no such label file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataSourceError(f"{labels}: cannot read the label CSV ({error})") from None
     clips, missing = [], []
-    for number, row in enumerate(rows, start=1):
+    for number, row in _label_rows(labels):
         header = [cell.strip().lower() for cell in row] == ["file", "text"]
         if not any(cell.strip() for cell in row) or (number == 1 and header):
             continue
@@ -259,23 +254,46 @@ def bvh_folder_clips(source: BvhFolder) -> list[Clip]:
     return clips
 
 
+def _label_rows(labels: Path) -> list[tuple[int, list[str]]]:
+    """The rows of a label CSV, each with the line it starts on. csv itself splits the file
+    (opened with newline=""), so a quoted field keeps its line breaks and a label keeps the
+    characters str.splitlines() would also split at (U+0085, U+2028)."""
+    rows = []
+    try:
+        with labels.open(encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file)
+            start = 1
+            for row in reader:
+                rows.append((start, row))
+                start = reader.line_num + 1
+    except FileNotFoundError:
+        raise DataSourceError(f"{labels}: no such label file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataSourceError(f"{labels}: cannot read the label CSV ({error})") from None
+    return rows
+
+
 def amass_clips(source: AmassFolder) -> list[Clip]:
     """One clip per BABEL label of each AMASS sequence that is present in the folder.
 
     BABEL files map ids to {"feat_p": "CMU/CMU/86/86_05_poses.npz", "seq_ann": {"labels": [...]},
     "frame_ann": {"labels": [{"proc_label", "act_cat", "start_t", "end_t"}, ...]} or null}. Frame
-    labels give segments; sequences without them get their sequence label. The content is the
-    first action category (BABEL's classes) and the text the processed label. Sequences whose
-    file is absent are counted and reported in one warning. Every entry is checked, present or
-    not: one of another layout is an error naming the BABEL file and the entry's id.
+    labels give segments; sequences without them get their sequence label. The text is the
+    processed label, and so is the content when it is a verb phrase (_babel_content_label).
+    Sequences whose file is absent are counted and reported in one warning; an entry that yields
+    no clip at all is an error (a folder one level off, no BABEL file), as training would go on
+    without its data. Every entry is checked, present or not: one of another layout is an error
+    naming the BABEL file and the entry's id.
     """
     folder = Path(source.folder)
     if not folder.is_dir():
         raise DataSourceError(f"{folder}: no such AMASS folder")
     clips: list[Clip] = []
-    absent = 0
+    absent: list[Path] = []
+    sequences = 0
     for babel_path in map(Path, source.babel):
         for key, sequence in _babel_sequences(babel_path).items():
+            sequences += 1
             where = f"{babel_path}, sequence {key}"
             feat_p = sequence["feat_p"]
             if not isinstance(feat_p, str) or not feat_p.strip():
@@ -291,12 +309,32 @@ def amass_clips(source: AmassFolder) -> list[Clip]:
                 for what, number, label in _babel_labels(sequence, where)
             ]
             if path is None:
-                absent += 1
+                absent.append(relative)
             else:
                 clips += sequence_clips
+    if not clips:
+        raise DataSourceError(
+            f"[[data.amass]] folder {folder}, babel {source.babel}: no clips, "
+            + _why_no_amass_clips(folder, sequences, absent)
+        )
     if absent:
-        logger.warning("%d BABEL sequence(s) skipped: their .npz is not under %s", absent, folder)
+        logger.warning(
+            "%d BABEL sequence(s) skipped: their .npz is not under %s", len(absent), folder
+        )
     return clips
+
+
+def _why_no_amass_clips(folder: Path, sequences: int, absent: list[Path]) -> str:
+    """Why an [[data.amass]] entry yields no clip, for its error message."""
+    if sequences == 0:
+        return "its BABEL file list names no sequence (babel = [] or empty files)"
+    if absent and len(absent) == sequences:
+        first = absent[0]
+        return (
+            f"none of its {sequences} BABEL sequence(s) has its .npz under the folder: the "
+            f"first, {first}, is neither {folder / first} nor {folder / Path(*first.parts[1:])}"
+        )
+    return "the sequences whose .npz is present have no labels"
 
 
 def _babel_sequences(path: Path) -> dict[str, dict[str, Any]]:
@@ -349,7 +387,7 @@ def _babel_clip(path: Path, group: str, label: Any, where: str) -> Clip:
     categories = label.get("act_cat") or []
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         raise DataSourceError(f"{where}: 'act_cat' must be a list of strings, got {categories!r}")
-    raw = categories[0] if categories else text
+    raw = _babel_content_label(text, categories)
     start = _babel_time(label, "start_t", 0.0, where)
     stop = _babel_time(label, "end_t", math.inf, where)
     return Clip(
@@ -364,6 +402,15 @@ def _babel_clip(path: Path, group: str, label: Any, where: str) -> Clip:
         start=start,
         stop=stop,
     )
+
+
+def _babel_content_label(text: str, categories: list[str]) -> str:
+    """The label a BABEL clip's content is made from: its processed label ("walk forward"),
+    the more specific, when it is a verb phrase captions can phrase; else its first action
+    category ("walk"), BABEL's coarser class; else the processed label as it is."""
+    if categories and not is_verb_phrase(content_phrase(text)):
+        return categories[0]
+    return text
 
 
 def _babel_time(label: dict[str, Any], key: str, default: float, where: str) -> float:

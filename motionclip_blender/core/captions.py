@@ -2,10 +2,12 @@
 
 A content label is a verb phrase in the base form ("walk backwards"); a style, when there is one,
 becomes an adjective for the person ("an elderly person walking") or a manner ("walks in an
-elderly way"). Training captions windows with these phrasings; zero-shot recognition scores a
-label by the mean text latent of the same phrasings (`label_phrasings`, CLIP's prompt
-ensembling), which ranks labels better than any one of them. `content_prompt` and `style_prompt`
-are the single prompts of generation and of the paper's one-prompt protocol.
+elderly way"). A label or caption that does not start with a verb this module knows (a sentence,
+a noun or gerund phrase, another language) is used as written, never inflected. Training
+captions windows with these phrasings; zero-shot recognition scores a label by the mean text
+latent of the same phrasings (`label_phrasings`, CLIP's prompt ensembling), which ranks labels
+better than any one of them. `content_prompt` and `style_prompt` are the single prompts of
+generation and of the paper's one-prompt protocol.
 """
 
 from __future__ import annotations
@@ -32,7 +34,22 @@ STYLES = {
     "youthful": ("youthful", "in a youthful way"),
 }
 THIRD_PERSON = {"be": "is", "do": "does", "go": "goes", "have": "has"}
-GERUND = {"be": "being", "see": "seeing"}
+GERUND = {"be": "being", "see": "seeing", "squat": "squatting"}
+# Base-form verbs a label may start with to be inflected: those of motion-capture labels, leaving
+# out words that as often start a noun phrase ("slow walk", "side step", "lower body stretch").
+VERBS = frozenset(
+    """
+    aim applaud ascend balance beckon bend block bounce bow call carry catch celebrate cheer
+    clap clean climb crawl creep cross crouch cry dance dash descend direct dive do dodge drag
+    dribble drink drop duck eat fall fight flap flip fly get glide go grab greet guide hang hike
+    hit hold hop hug jog juggle jump kick kneel knock laugh lean leap lie lift limp look make
+    march mime mop nod open pass pick pivot play point pray pull punch push put raise reach
+    respond rise roll rotate rub run salute scratch search serve shake shoot shrug shuffle sing
+    sit skate skip slash slide sneak spin sprint squat stab stagger stalk stand start step stir
+    stomp stop strafe stretch stride strike stroll strut stumble sway sweep swim swing talk tap
+    throw tiptoe touch trip turn twirl twist walk wander wash wave wiggle wipe wobble write
+    """.split()  # noqa: SIM905 (a list literal would take a line a verb)
+)
 VOWELS = set("aeiou")
 
 
@@ -101,10 +118,22 @@ def is_sentence(text: str) -> bool:
     return len(text.split()) >= 4 or has_subject(text)
 
 
+def is_verb_phrase(text: str) -> bool:
+    """Whether a text starts with a base-form verb this module knows ("walk forward"), so that
+    inflecting it is safe: not "walking forward", "slow walk", "walk, slowly" or "a man walks"."""
+    words = text.split()
+    return bool(words) and words[0] in VERBS
+
+
 def captions(content: str, style: str = "", text: str = "") -> list[str]:
-    """Several phrasings of a label (distinct, in a fixed order); a user's sentence comes first."""
-    if text and is_sentence(text):
-        return [text]
+    """Several phrasings of a label (distinct, in a fixed order); a user's sentence comes first.
+
+    A user's sentence, or a label that is not a verb phrase ("jumping jacks", "T-pose"), is the
+    one caption, as written: a template such as "a person doing X" would be ungrammatical for
+    some of them ("a person doing walking forward"), and the words as written are what a user
+    will type as a prompt or recognition label."""
+    if (text and is_sentence(text)) or not is_verb_phrase(content):
+        return [text or content]
     does, doing = third_person(content), gerund(content)
     sentences = [f"a person {does}", f"someone is {doing}", f"a human {does}", doing]
     if style:
@@ -119,8 +148,9 @@ def captions(content: str, style: str = "", text: str = "") -> list[str]:
 
 
 def content_prompt(content: str) -> str:
-    """The prompt of a content label for generation and one-prompt zero-shot recognition."""
-    return f"a person {third_person(content)}"
+    """The prompt of a content label for generation and one-prompt zero-shot recognition; a
+    label that is not a verb phrase is its own prompt, as it was its own caption (`captions`)."""
+    return f"a person {third_person(content)}" if is_verb_phrase(content) else content
 
 
 def style_prompt(style: str) -> str:
@@ -129,6 +159,6 @@ def style_prompt(style: str) -> str:
 
 
 def label_phrasings(label: str) -> list[str]:
-    """The sentences a recognition label is scored with: one that starts with who moves ("a man
-    waves") as it is, a verb phrase ("wave goodbye with one hand") in every content phrasing."""
-    return [label] if has_subject(label) else captions(label)
+    """The sentences a recognition label is scored with: a verb phrase ("wave goodbye with one
+    hand") in every content phrasing, any other label ("a man waves") as it is (see `captions`)."""
+    return captions(label)
