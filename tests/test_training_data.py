@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from motionclip_blender.core.captions import captions
 from training import sources
 from training.config import ConfigError, load_config
 from training.prepare import cache_path, collect_clips, prepare
@@ -75,10 +76,40 @@ def test_amass_and_babel_fixtures_are_read(tmp_path: Path) -> None:
     babel.write_text(json.dumps(document))
     clips = sources.amass_clips(sources.AmassFolder(str(tmp_path), [str(babel)]))
     assert [(c.content, c.text, c.start, c.stop) for c in clips[:2]] == [
-        ("walk", "walk slowly", 0.0, 1.5),
-        ("turn", "turn around", 1.5, 4.0),
+        ("walk slowly", "walk slowly", 0.0, 1.5),
+        ("turn around", "turn around", 1.5, 4.0),
     ]
-    assert {c.content for c in clips} == {"walk", "turn", *LABELS}
+    assert {c.content for c in clips} == {"walk slowly", "turn around", *LABELS[1:]}
+
+
+def test_babel_content_is_the_processed_label_when_it_is_a_verb_phrase(tmp_path: Path) -> None:
+    """The processed label ("walk forward") is not thrown away for the coarser action category
+    ("walk"); one that captions cannot phrase falls back to the category as the content."""
+    babel = amass_dataset(tmp_path, sequences_per_label=1, labels=("walk", "jump"))
+    document = json.loads(babel.read_text())
+    document["0"]["seq_ann"]["labels"] = [{"proc_label": "walk forward", "act_cat": ["walk"]}]
+    document["1"]["seq_ann"]["labels"] = [{"proc_label": "jumping jacks", "act_cat": ["jump"]}]
+    babel.write_text(json.dumps(document))
+    clips = sources.amass_clips(sources.AmassFolder(str(tmp_path), [str(babel)]))
+    assert [(c.content, c.raw_label, c.text) for c in clips] == [
+        ("walk forward", "walk forward", "walk forward"),
+        ("jump", "jump", "jumping jacks"),
+    ]
+    assert captions(clips[0].content, clips[0].style, clips[0].text)[0] == "a person walks forward"
+
+
+def test_an_amass_entry_without_clips_is_an_error(tmp_path: Path) -> None:
+    """Not a warning after which training goes on without the data the user asked for."""
+    babel = amass_dataset(tmp_path / "amass", sequences_per_label=1)
+    one_level_down = sources.AmassFolder(str(tmp_path / "amass" / "ACCAD"), [str(babel)])
+    with pytest.raises(
+        sources.DataSourceError,
+        match=r"\[\[data\.amass\]\] folder .*/amass/ACCAD, .*: no clips, none of its 4 BABEL "
+        r"sequence\(s\) has its \.npz under the folder: the first, ACCAD/ACCAD/s0/walk_0_poses",
+    ):
+        sources.amass_clips(one_level_down)
+    with pytest.raises(sources.DataSourceError, match=r"no clips, .*names no sequence"):
+        sources.amass_clips(sources.AmassFolder(str(tmp_path / "amass"), []))
 
 
 def test_prepared_data_is_cached_and_keyed_by_inputs(tmp_path: Path, tiny_clip_path: Path) -> None:
@@ -157,6 +188,42 @@ def bvh_config(config, folder: Path, labels: Path):  # type: ignore[no-untyped-d
     return dataclasses.replace(config, data=data)
 
 
+def test_label_csv_rows_are_split_by_csv_not_by_line_breaks_in_labels(tmp_path: Path) -> None:
+    """A quoted label may span lines, and U+0085 or U+2028 in one is no row break; errors still
+    name the line a row starts on."""
+    for name in ("a.bvh", "b.bvh", "c.bvh"):
+        (tmp_path / name).touch()
+    labels = tmp_path / "labels.csv"
+    rows = 'file,text\na.bvh,"a man\nwalks"\nb.bvh,walk\x85fast\r\nc.bvh,wave\u2028hands\n'
+    labels.write_text(rows, encoding="utf-8", newline="")
+    clips = sources.bvh_folder_clips(sources.BvhFolder(str(tmp_path), str(labels)))
+    assert [clip.text for clip in clips] == ["a man walks", "walk fast", "wave hands"]
+    labels.write_text(rows + "c.bvh\n", encoding="utf-8", newline="")
+    with pytest.raises(sources.DataSourceError, match=r"labels\.csv, line 6: expected two"):
+        sources.bvh_folder_clips(sources.BvhFolder(str(tmp_path), str(labels)))
+
+
+def test_source_repeats_of_an_unconfigured_source_are_refused_before_any_data_is_prepared(
+    tmp_path: Path,
+) -> None:
+    """The README's fine-tune starts from small.toml, whose source_repeats name cmu8 and
+    deepmimic: with other data they are named when the configuration loads."""
+    small = Path(__file__).parents[1] / "training" / "configs" / "small.toml"
+    message = (
+        r"train.source_repeats names \['cmu8'\], which no configured data source gives "
+        r"\(the sources: \['deepmimic', 'bvh'\]\); remove them from train.source_repeats"
+    )
+    bvh = 'data.bvh=[{folder = "motions", labels = "motions/labels.csv"}]'
+    with pytest.raises(ConfigError, match=message):
+        load_config(small, ['data.sets=["deepmimic"]', bvh])
+    assert load_config(small, ["train.source_repeats={ bvh = 2 }", bvh]).data.sources() == [
+        "bandai",
+        "deepmimic",
+        "cmu8",
+        "bvh",
+    ]
+
+
 def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> None:
     folder = tmp_path / "bvh"
     folder.mkdir()
@@ -183,14 +250,14 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, tiny_clip_path: Path) -> N
         load_config(bad)
     with pytest.raises(ConfigError, match=r"train\.steps must be of type int"):
         load_config(tmp_path / "c.toml", ["train.steps='many'"])
-    repeats = load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 4 }"])
-    assert repeats.train.source_repeats == {"cmu8": 4}
-    with pytest.raises(ConfigError, match=r"train\.source_repeats\.cmu8 must be of type int"):
-        load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 'often' }"])
+    repeats = load_config(tmp_path / "c.toml", ["train.source_repeats={ amass = 4 }"])
+    assert repeats.train.source_repeats == {"amass": 4}
+    with pytest.raises(ConfigError, match=r"train\.source_repeats\.amass must be of type int"):
+        load_config(tmp_path / "c.toml", ["train.source_repeats={ amass = 'often' }"])
     with pytest.raises(ConfigError, match=r"train\.source_repeats must be a table"):
         load_config(tmp_path / "c.toml", ["train.source_repeats=4"])
-    with pytest.raises(ConfigError, match=r"source_repeats must be at least 1, got \{'cmu8': 0\}"):
-        load_config(tmp_path / "c.toml", ["train.source_repeats={ cmu8 = 0 }"])
+    with pytest.raises(ConfigError, match=r"source_repeats must be at least 1, got \{'amass': 0\}"):
+        load_config(tmp_path / "c.toml", ["train.source_repeats={ amass = 0 }"])
     assert load_config(tmp_path / "c.toml", ["train.label_floor=32"]).train.label_floor == 32
     with pytest.raises(ConfigError, match=r"train\.label_floor must be 0 or more, got -1"):
         load_config(tmp_path / "c.toml", ["train.label_floor=-1"])

@@ -24,9 +24,10 @@ from training.action_classifier import cached_classifier
 from training.config import load_config
 from training.prepare import prepare
 from training.prepared import PreparedData, WindowLabels
+from training.text_to_latent import TEMPERATURES
 
 from .tiny_models import tiny_config
-from .training_setup import LABELS, amass_dataset, write_config
+from .training_setup import LABELS, amass_dataset, bvh_dataset, write_config
 
 METRICS = {
     "mpjpe_mm",
@@ -120,6 +121,46 @@ def test_evaluation_writes_every_metric(tmp_path: Path, tiny_clip_path: Path) ->
     assert saved.text_latent_scaling == evaluate.best_text_latent_scaling(
         validation, saved.text_latent_scaling
     )
+
+
+UNIQUE_CAPTIONS = ("walk", "wave", "jump", "kick", "run", "bow", "crawl", "spin", "clap", "sit")
+GENERATED = {"generated_classifier_accuracy", "frechet_distance", "real_classifier_accuracy"}
+
+
+def test_held_out_labels_never_trained_on_leave_out_only_the_judged_generation_metrics(
+    tmp_path: Path, tiny_clip_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every BVH file with its own caption (README): no validation or test label is one the
+    action classifier learnt, so no generated motion can be judged; training and evaluation
+    finish without those figures, and say why."""
+    folder = tmp_path / "bvh"
+    labels = bvh_dataset(folder, UNIQUE_CAPTIONS)
+    config = write_config(
+        tmp_path / "c.toml",
+        folder,
+        tiny_clip_path,
+        data={
+            "amass": [],
+            "bvh": [{"folder": str(folder), "labels": str(labels)}],
+            "validation_fraction": 0.2,
+            "test_fraction": 0.2,
+        },
+        train={"batch_size": 4, "fit_caption_latents": 2},
+    )
+    assert train.main(["--config", str(config)]) == 0
+    saved = load_checkpoint(tmp_path / "run" / "model.pt")
+    assert "validation_mpjpe_mm" in saved.metrics
+    assert not {f"validation_{name}" for name in GENERATED} & saved.metrics.keys()
+    assert saved.caption_latents is not None
+    assert saved.caption_latents.temperature == TEMPERATURES[0]
+    assert "the validation windows was seen in training" in caplog.text
+
+    checkpoint = str(tmp_path / "run" / "model.pt")
+    assert evaluate.main(["--checkpoint", checkpoint, "--config", str(config)]) == 0
+    metrics = json.loads((tmp_path / "run" / "evaluation-test.json").read_text())
+    assert "mpjpe_mm" in metrics and "frechet_distance_real" in metrics
+    assert not GENERATED & metrics.keys()
+    assert "the test windows was seen in training" in caplog.text
 
 
 def test_frame_errors_tell_the_root_orientation_from_the_body_pose() -> None:

@@ -21,6 +21,7 @@ from motionclip_blender.core.reconstruction import decoded_latents
 from training.batches import Batch
 from training.config import ConfigError, OptimConfig, load_config
 from training.evaluate import encode_windows
+from training.prepare import prepare
 from training.train import (
     Process,
     Trainer,
@@ -29,6 +30,7 @@ from training.train import (
     parameter_groups,
     replayed_windows,
     start_process,
+    training_lineage,
 )
 
 from .tiny_models import TINY_CLIP_DIM, relative_change, tiny_config
@@ -100,6 +102,31 @@ def test_resume_continues_from_the_saved_step(tmp_path: Path, tiny_clip_path: Pa
     assert (tmp_path / "b" / "run" / "loss_curve.png").stat().st_size > 1000
     motion = session.generate("a person walks", seconds=1.5)
     assert motion.num_frames == 15
+
+
+def test_resume_follows_the_prepared_datas_content_not_the_code_that_prepared_it(
+    tmp_path: Path,
+    tiny_clip_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "bvh"
+    amass_dataset(data)
+    config = str(write_config(tmp_path / "c.toml", data, tiny_clip_path, train={"steps": 2}))
+    assert main(["--config", config]) == 0
+    before = prepare(load_config(config))
+    monkeypatch.setattr("training.prepare.PIPELINE_VERSION", 2)  # as an edit to the import code
+    same = prepare(load_config(config))
+    assert same.key != before.key and same.content_key() == before.content_key()
+    assert main(["--config", config, "--set", "train.steps=3", "--resume"]) == 0
+
+    amass_dataset(data, seconds=3.0)  # other motions: other windows
+    other = prepare(load_config(config)).content_key()
+    assert main(["--config", config, "--set", "train.steps=4", "--resume"]) == 2
+    assert (
+        f"trained on prepared data {before.content_key()}, but the configuration now prepares "
+        f"{other}, other data" in capsys.readouterr().err
+    )
 
 
 def trained_run(tmp_path: Path, tiny_clip_path: Path) -> tuple[Path, Path]:
@@ -311,6 +338,32 @@ def test_resume_keeps_the_init_checkpoints_normalisation(
     torch.testing.assert_close(resumed.std, own.std, rtol=0, atol=0)
 
 
+def test_a_fine_tune_keeps_the_init_checkpoints_training_data_and_licence(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    data, trained = trained_run(tmp_path, tiny_clip_path)
+    initial = load_checkpoint(trained)
+    assert initial.licence == "AMASS and BABEL licences (non-commercial research)"
+    earlier = "train split of prepared data 0123 at 20 fps (bandai: 9 windows, 1 min)"
+    licence = f"CC BY-NC 4.0, Bandai (non-commercial); {initial.licence}; MIT (DeepMimic)"
+    init = replace(initial, training_data=earlier, licence=licence)
+    save_checkpoint(init, tmp_path / "init.pt")
+
+    def run_config(steps: int) -> Path:
+        return write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": steps})
+
+    assert main(["--config", str(run_config(1)), "--init", str(tmp_path / "init.pt")]) == 0
+    assert main(["--config", str(run_config(2)), "--resume"]) == 0  # kept in last.pt
+    tuned = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
+    # the weights derive from both data sets; a licence and a data set already listed, once
+    assert tuned.licence == (
+        "AMASS and BABEL licences (non-commercial research); CC BY-NC 4.0, Bandai "
+        "(non-commercial); MIT (DeepMimic)"
+    )
+    assert tuned.training_data == f"{earlier}; then {initial.training_data}"
+    assert training_lineage(tuned.training_data, initial.training_data) == tuned.training_data
+
+
 def test_freeze_encoder_trains_the_decoder_only(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -500,6 +553,10 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
         ("train.checkpoint_every=0", "train.checkpoint_every must be at least 1"),
         ("model.min_seconds=3.0", "model.min_seconds must be above 0 and at most model.max"),
         ("data.validation_fraction=-0.5", "must be 0 or more, their sum under 1"),
+        ("loss.rotation=-100", "loss.rotation must be a weight of 0 or more, got -100.0"),
+        ("loss.joints=nan", "loss.joints must be a weight of 0 or more, got nan"),
+        ("model.width=-64", "model.width must be 0 (the preset's) or more, got -64"),
+        ("model.layers=-1", "model.layers must be 0 (the preset's) or more, got -1"),
     ],
 )
 def test_settings_that_would_train_wrongly_are_refused_by_name(

@@ -23,6 +23,19 @@ TIME_WARP_SPEED = 1.25  # the default widest warp: speeds from 1 / 1.25 to 1.25 
 
 SHARED_SETS = ("bandai", "deepmimic", "cmu8")
 DEVICE = r"auto|cpu|cuda(:\d+)?"  # train.device: auto is cuda when there is one, else cpu
+# [model] sizes where 0 keeps the preset's value (training.train.model_config)
+MODEL_SIZES = ("width", "layers", "heads", "feedforward", "decoder_feedforward", "decoder_memory")
+# [loss] weights of the loss terms: a negative one would train to increase its term
+LOSS_WEIGHTS = (
+    "rotation",
+    "joints",
+    "in_place",
+    "velocity",
+    "foot_contact",
+    "text",
+    "image",
+    "contrastive",
+)
 
 
 class ConfigError(MotionClipError):
@@ -63,6 +76,12 @@ class DataConfig:
     seed: int = 0
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
+
+    def sources(self) -> list[str]:
+        """The names of the configured data sources, as windows' `source` gives them (what
+        train.source_repeats names): the shared sets, "bvh" and "amass"."""
+        folders = [name for name, given in (("bvh", self.bvh), ("amass", self.amass)) if given]
+        return [*self.sets, *folders]
 
 
 @dataclass(frozen=True)
@@ -203,6 +222,14 @@ class TrainConfig:
             raise ConfigError(f"optim.warmup_steps must be 0 or more, got {optim.warmup_steps}")
         if not self.loss.temperature > 0:
             raise ConfigError(f"loss.temperature must be positive, got {self.loss.temperature}")
+        for name in LOSS_WEIGHTS:
+            weight = getattr(self.loss, name)
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ConfigError(f"loss.{name} must be a weight of 0 or more, got {weight}")
+        for name in MODEL_SIZES:
+            size = getattr(self.model, name)
+            if size < 0:
+                raise ConfigError(f"model.{name} must be 0 (the preset's) or more, got {size}")
         if not re.fullmatch(DEVICE, train.device):
             raise ConfigError(
                 f"train.device must be auto, cpu, cuda or cuda:N, got {train.device!r}"
@@ -222,6 +249,13 @@ class TrainConfig:
         low = {source: n for source, n in self.train.source_repeats.items() if n < 1}
         if low:
             raise ConfigError(f"train.source_repeats must be at least 1, got {low}")
+        unconfigured = sorted(set(self.train.source_repeats) - set(data.sources()))
+        if unconfigured:
+            raise ConfigError(
+                f"train.source_repeats names {unconfigured}, which no configured data source "
+                f"gives (the sources: {data.sources()}); remove them from train.source_repeats, "
+                "or add them to the data"
+            )
         if self.train.label_floor < 0:
             raise ConfigError(f"train.label_floor must be 0 or more, got {self.train.label_floor}")
         if self.train.replay_floor < 0:

@@ -33,7 +33,9 @@ for the bundled model into runs/bundled (never into the shipped weights folder):
   measurement; and the accuracy per prompted label (`generated_by_label[walk]`, ...) next to
   the classifier's accuracy on the real windows of that label (`real_by_label[walk]`) and its
   mean over labels (`real_classifier_label_accuracy`), the ceiling the generated figure, itself
-  a mean over labels, is compared with;
+  a mean over labels, is compared with; these figures of generated motions are left out, with a
+  note, when none of the split's content labels was seen in training (the classifier knows only
+  those), as when every BVH file has its own caption;
 - prompts worded unlike any caption (UNSEEN_PROMPTS): the fraction of each one's generated motions
   that the classifier recognises as an accepted label (`unseen[prompt]`), and their mean; the
   same for a wider set of paraphrases (PARAPHRASE_PROMPTS: `paraphrase[prompt]`,
@@ -48,6 +50,7 @@ import argparse
 import bisect
 import dataclasses
 import json
+import logging
 import math
 import sys
 from collections.abc import Sequence
@@ -81,12 +84,18 @@ from .config import TrainConfig, command_parser, load_config
 from .prepare import prepare
 from .prepared import PreparedData
 
+logger = logging.getLogger(__name__)
+
 BATCH = 64
 GENERATED_PER_LABEL = 4
 VARIATION = 0.1
 DIVERSITY_PAIRS = 300
 UNSEEN_SECONDS = 4.0
 LENGTH_BANDS_S = (2.0, 4.0, 6.0)  # edges (s) of the window-length bands errors are also given for
+UNJUDGED = (  # logged with the split and what is left out when judged_labels finds none
+    "no content label of the %s windows was seen in training, so the action classifier, which "
+    "knows only those, cannot judge motions generated from them: %s"
+)
 # prompts worded unlike any training caption -> the content labels that count as a right answer
 UNSEEN_PROMPTS: dict[str, tuple[str, ...]] = {
     "someone strolls forward": ("walk",),
@@ -392,11 +401,42 @@ def generation_metrics(
     session: MotionClip, data: PreparedData, windows: list[int], config: TrainConfig
 ) -> dict[str, float]:
     """Classifier accuracy, Frechet distance, diversity and foot skating of motions generated
-    with the checkpoint's text-latent scaling, and the accuracy under every other scaling."""
+    with the checkpoint's text-latent scaling, and the accuracy under every other scaling; the
+    metrics of generated motions only where some content label of `windows` is one the
+    classifier knows (judged_labels), the others always."""
     classifier = cached_classifier(data, Path(config.data.cache))
     real_joints, real_mask = joint_tracks([data.window(i) for i in windows])
     real_features = classifier.features(real_joints, real_mask)
     training_features = window_features(classifier, data, data.indices("train"))
+    metrics = {
+        "frechet_distance_real": frechet_distance(real_features, training_features),
+        "diversity_real": diversity(real_features),
+        "foot_skating_real_m_s": foot_skating(real_joints, real_mask, session.fps),
+    }
+    if judged_labels(data, windows, classifier.classes):
+        metrics |= judged_generation_metrics(
+            session, data, windows, classifier, (real_joints, real_mask, real_features)
+        )
+    else:
+        split = data.labels[windows[0]].split
+        logger.warning(UNJUDGED, split, "its generated motions' metrics are left out")
+    metrics |= prompt_accuracies(session, classifier, UNSEEN_PROMPTS, "unseen")
+    metrics |= prompt_accuracies(session, classifier, PARAPHRASE_PROMPTS, "paraphrase")
+    metrics |= prompt_understanding(session, data, PARAPHRASE_PROMPTS, "paraphrase")
+    return metrics
+
+
+def judged_generation_metrics(
+    session: MotionClip,
+    data: PreparedData,
+    windows: list[int],
+    classifier: ClassifierEnsemble,
+    real: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+) -> dict[str, float]:
+    """generation_metrics' figures that need a label the classifier knows: those of the motions
+    generated from the judged labels of `windows`, and the classifier's accuracy on the real
+    ones; `real`: joint_tracks of the windows and the classifier's features of them."""
+    real_joints, real_mask, real_features = real
     real_targets = torch.tensor(
         [
             classifier.classes.index(data.labels[i].content)
@@ -417,16 +457,13 @@ def generation_metrics(
     metrics = {
         "generated_classifier_accuracy": accuracy(logits, targets),
         "real_classifier_accuracy": accuracy(real_logits, real_targets),
-        "real_classifier_label_accuracy": sum(real_by_label.values()) / max(len(real_by_label), 1),
+        "real_classifier_label_accuracy": sum(real_by_label.values()) / len(real_by_label),
         "frechet_distance": frechet_distance(features, real_features),
-        "frechet_distance_real": frechet_distance(real_features, training_features),
         "frechet_distance_matched": frechet_distance(
             features[label_matched_rows(targets, real_targets[known])], real_features[known]
         ),
         "diversity_generated": diversity(features),
-        "diversity_real": diversity(real_features),
         "foot_skating_generated_m_s": foot_skating(joints, mask, session.fps),
-        "foot_skating_real_m_s": foot_skating(real_joints, real_mask, session.fps),
     }
     metrics |= label_accuracies(logits, targets, classifier.classes, "generated_by_label")
     metrics |= real_by_label
@@ -435,9 +472,6 @@ def generation_metrics(
             metrics[f"generated_classifier_accuracy[{scaling}]"] = generated_accuracy(
                 session, data, windows, classifier, scaling
             )
-    metrics |= prompt_accuracies(session, classifier, UNSEEN_PROMPTS, "unseen")
-    metrics |= prompt_accuracies(session, classifier, PARAPHRASE_PROMPTS, "paraphrase")
-    metrics |= prompt_understanding(session, data, PARAPHRASE_PROMPTS, "paraphrase")
     return metrics
 
 
@@ -472,7 +506,7 @@ def generated_accuracy(
     scaling: TextLatentScaling | None = None,
 ) -> float:
     """Fraction of the motions generated from the content labels of `windows` (label_generations)
-    that the classifier recognises as their label."""
+    that the classifier recognises as their label; `windows` must have a judged label."""
     generated, targets = label_generations(session, data, windows, classifier.classes, scaling)
     return accuracy(classifier(*joint_tracks(generated)), targets)
 
@@ -480,7 +514,10 @@ def generated_accuracy(
 def best_text_latent_scaling(
     metrics: dict[str, float], current: TextLatentScaling
 ) -> TextLatentScaling:
-    """The scaling whose generated motions the classifier recognised best (`current` on ties)."""
+    """The scaling whose generated motions the classifier recognised best (`current` on ties, and
+    when `metrics` hold no generated motions' accuracy: no label was judged)."""
+    if "generated_classifier_accuracy" not in metrics:
+        return current
     accuracies = {
         scaling: metrics[f"generated_classifier_accuracy[{scaling}]"]
         for scaling in TEXT_LATENT_SCALINGS
@@ -526,12 +563,19 @@ def label_generations(
     classifier knows, as long as the label's median window: pose vectors [(T_i, 147)] and the
     class index (N,) of each."""
     generated, targets = [], []
-    for label in sorted({data.labels[i].content for i in windows} & set(classes)):
+    for label in judged_labels(data, windows, classes):
         lengths = [len(data.window(i)) for i in windows if data.labels[i].content == label]
         seconds = sorted(lengths)[len(lengths) // 2] / session.fps
         generated += generations(session, captions.content_prompt(label), seconds, scaling)
         targets += [classes.index(label)] * GENERATED_PER_LABEL
     return generated, torch.tensor(targets)
+
+
+def judged_labels(data: PreparedData, windows: list[int], classes: list[str]) -> list[str]:
+    """The content labels of `windows` that the classifier knows (`classes`, the training split's
+    labels), sorted: only motions generated from those can be judged. None when every window's
+    label is unseen in training, as when every file of a BVH folder has its own caption."""
+    return sorted({data.labels[i].content for i in windows} & set(classes))
 
 
 def generations(

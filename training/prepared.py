@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,13 @@ class WindowLabels:
 
 
 LABEL_FIELDS = tuple(f.name for f in dataclasses.fields(WindowLabels))
+
+
+def joined_licences(licences: Iterable[str]) -> str:
+    """Licences, each once, most restrictive (non-commercial) first, '; '-joined; a licence that
+    is itself such a list (a checkpoint's) counts as its parts, so joining it again repeats none."""
+    names = {name for licence in licences for name in licence.split("; ")}
+    return "; ".join(sorted(names, key=lambda name: ("non-commercial" not in name, name)))
 
 
 @dataclass
@@ -75,8 +83,7 @@ class PreparedData:
 
     def licence(self, split: str = "train") -> str:
         """The licences of a split's data, most restrictive first, '; '-joined."""
-        names = {labels.licence for labels in self.labels if labels.split == split}
-        return "; ".join(sorted(names, key=lambda name: ("non-commercial" not in name, name)))
+        return joined_licences(labels.licence for labels in self.labels if labels.split == split)
 
     def content_key(self) -> str:
         """A digest (20 hex digits) of what the data holds: frame rate, windows and labels. Unlike

@@ -8,9 +8,10 @@ One process or many: under torchrun (WORLD_SIZE set) each process joins a proces
 GPUs, gloo on CPUs) and trains on its DistributedSampler share; train.batch_size is per process.
 The output folder (train.out) receives log.csv (one row per logged step), loss_curve.png,
 last.pt (the training state that --resume continues from) and model.pt, a checkpoint in the
-format inference loads, with the training data, licence and validation metrics filled in; a
-new run refuses a folder that holds another run's last.pt or model.pt. Ctrl-C stops a run, its
-last state kept for --resume.
+format inference loads, with the training data, licence and validation metrics filled in (with
+--init, the checkpoint's training data and licence too: the weights derive from it); a new run
+refuses a folder that holds another run's last.pt or model.pt. Ctrl-C stops a run, its last
+state kept for --resume.
 --init starts from a checkpoint's weights and normalisation (the bundled model's, or a run's
 model.pt) with a fresh optimiser and schedule: step 1 of train.steps, warm-up included; with
 train.steps = 0 it only runs the end pass, refitting that model's text-to-latent maps and
@@ -53,18 +54,20 @@ from motionclip_blender.core.text_spaces import TextSpace, load_text_space
 from . import losses
 from .action_classifier import cached_classifier
 from .batches import Batch, BatchMaker
-from .config import OptimConfig, TrainConfig, command_parser, load_config
+from .config import MODEL_SIZES, OptimConfig, TrainConfig, command_parser, load_config
 from .curve import draw_curves
 from .embeddings import caption_embeddings
 from .evaluate import (
+    UNJUDGED,
     best_text_latent_scaling,
     encode_windows,
     evaluate_checkpoint,
     generated_accuracy,
+    judged_labels,
 )
 from .mirror import mirror_text
 from .prepare import prepare, training_data_description
-from .prepared import PreparedData
+from .prepared import PreparedData, joined_licences
 from .text_to_latent import (
     TEMPERATURES,
     caption_medoid_rows,
@@ -78,6 +81,7 @@ logger = logging.getLogger(__name__)
 TERMS = (*RECONSTRUCTION_TERMS, "text", "image", "contrastive")
 LOG_COLUMNS = ("step", "epoch", "lr", "loss", *TERMS, "validation_loss", "samples_per_s")
 VALIDATION_WINDOWS = 256  # windows of the validation split scored at each checkpoint
+THEN = "; then "  # between the training data of an --init checkpoint and of the run from it
 
 
 @dataclass(frozen=True)
@@ -130,14 +134,7 @@ def model_config(config: TrainConfig, latent_dim: int) -> ModelConfig:
         "min_seconds": section.min_seconds,
         "max_seconds": section.max_seconds,
     }
-    for name in (
-        "width",
-        "layers",
-        "heads",
-        "feedforward",
-        "decoder_feedforward",
-        "decoder_memory",
-    ):
+    for name in MODEL_SIZES:
         if getattr(section, name) > 0:
             changes[name] = getattr(section, name)
     for name in ("encoder_velocity", "corrector"):
@@ -336,6 +333,8 @@ class Trainer(TrainingStep):
         self.kept_caption_latents = (
             init.caption_latents if init is not None and config.train.freeze_decoder else None
         )
+        # The weights derive from the init's: its training data and licence stay with them.
+        self.inherited = None if init is None else (init.training_data, init.licence)
         self.batches = self.batch_maker(frozenset())
         self.step = 0
         self.saved_step: int | None = None  # the step last.pt holds, once saved or resumed
@@ -401,12 +400,14 @@ class Trainer(TrainingStep):
             "scaler": self.scaler.state_dict(),
             "rng": torch.get_rng_state(),
             "config": dataclasses.asdict(self.config),
-            "data_key": self.data.key,
+            "data_content_key": self.data.content_key(),  # unlike data.key, code edits keep it
             # an --init run normalises with its init's statistics, not the data's: resume keeps them
             "statistics": dataclasses.asdict(self.statistics),
         }
         if self.kept_caption_latents is not None:
             state["caption_latents"] = dataclasses.asdict(self.kept_caption_latents)
+        if self.inherited is not None:
+            state["inherited"] = list(self.inherited)
         write_atomically(self.out / "last.pt", lambda stream: torch.save(state, stream))
         self.saved_step = self.step
 
@@ -416,10 +417,12 @@ class Trainer(TrainingStep):
         check_run_folder(self.out, resume=True)
         path = self.out / "last.pt"
         state = torch.load(path, map_location=self.process.device, weights_only=True)
-        if state["data_key"] != self.data.key:
+        trained_on, prepared = resumed_data_keys(state, self.data)
+        if trained_on != prepared:
             raise MotionClipError(
-                f"--resume: {path} was trained on prepared data {state['data_key']}, but the "
-                f"configuration now prepares {self.data.key}; start a new run (another train.out)"
+                f"--resume: {path} was trained on prepared data {trained_on}, but the "
+                f"configuration now prepares {prepared}, other data; start a new run (another "
+                "train.out)"
             )
         for part in ("encoder", "decoder"):
             frozen = state["config"]["train"].get(f"freeze_{part}", False)
@@ -467,6 +470,9 @@ class Trainer(TrainingStep):
                 float(kept["temperature"]),
                 tuple(kept["texts"]),
             )
+        if "inherited" in state:
+            training_data, licence = state["inherited"]
+            self.inherited = (training_data, licence)
 
     def checkpoint(
         self,
@@ -484,10 +490,26 @@ class Trainer(TrainingStep):
             motion_latent_norm=motion_latent_norm(self.model, self.data, self.statistics),
             text_to_latent=text_to_latent,
             caption_latents=caption_latents,
-            training_data=training_data_description(self.data),
-            licence=self.data.licence("train"),
+            training_data=self.training_data(),
+            licence=self.licence(),
             metrics=metrics or {},
         )
+
+    def training_data(self) -> str:
+        """What the weights were trained on: this run's training split, after the initial
+        checkpoint's training data when there was one."""
+        description = training_data_description(self.data)
+        if self.inherited is None:
+            return description
+        return training_lineage(self.inherited[0], description)
+
+    def licence(self) -> str:
+        """The weights' licence: this run's training data's, joined with the initial
+        checkpoint's when there was one (a fine-tune is bound by the data of both)."""
+        licences = [self.data.licence("train")]
+        if self.inherited is not None:
+            licences.append(self.inherited[1])
+        return joined_licences(licences)
 
     # --- the loop --------------------------------------------------------------------------------
 
@@ -548,6 +570,13 @@ class Trainer(TrainingStep):
                 log.draw(self.out / "loss_curve.png")
         progress.close()
         self.process.barrier()
+
+
+def training_lineage(earlier: str, description: str) -> str:
+    """The training data of a model trained on `description` from weights trained on `earlier`
+    (perhaps itself a lineage): both in order, joined by THEN, each part once."""
+    parts = earlier.split(THEN)
+    return THEN.join(parts if description in parts else [*parts, description])
 
 
 def check_text_space(config: TrainConfig, init: checkpoints.Checkpoint) -> None:
@@ -640,8 +669,9 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     """Both maps of training.text_to_latent from the training windows' latents and captions:
     fit_text_to_latent over every (caption, latent) pair, with the ridge that best predicts
     latents from a caption phrasing left out (choose_ridge); and the caption medoids, with the
-    temperature under which the validation split's generated motions are recognised best, or,
-    when the decoder was frozen, the initial checkpoint's, which it still decodes the same."""
+    temperature under which the validation split's generated motions are recognised best (the
+    first when none of them can be judged: evaluate.judged_labels), or, when the decoder was
+    frozen, the initial checkpoint's, which it still decodes the same."""
     windows = trainer.data.indices("train")
     latents = encode_windows(trainer.model, trainer.data, windows, trainer.statistics).cpu()
     rows, phrasings, embeddings = [], [], []
@@ -653,9 +683,10 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     inputs, targets = torch.stack(embeddings), latents[rows]
     ridge = choose_ridge(inputs, targets, torch.tensor(phrasings))
     logger.info("text-to-latent map: ridge %g, chosen with a caption phrasing held out", ridge)
+    mapping = fit_text_to_latent(inputs, targets, ridge)
     if trainer.kept_caption_latents is not None:
         logger.info("nearest captions: the initial checkpoint's, kept (train.freeze_decoder)")
-        return fit_text_to_latent(inputs, targets, ridge), trainer.kept_caption_latents
+        return mapping, trainer.kept_caption_latents
     described = caption_rows(trainer.data, windows)
     nearest = checkpoints.CaptionLatents(
         torch.stack([trainer.captions[text].cpu() for text in described]),
@@ -665,6 +696,11 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
     )
     validation = trainer.data.indices("validation")
     classifier = cached_classifier(trainer.data, Path(trainer.config.data.cache))
+    if not judged_labels(trainer.data, validation, classifier.classes):
+        logger.warning(
+            UNJUDGED, "validation", f"nearest captions keep temperature {TEMPERATURES[0]:g}"
+        )
+        return mapping, nearest
 
     base = trainer.checkpoint(scaling="nearest_captions", caption_latents=nearest)
 
@@ -681,9 +717,7 @@ def text_to_latent_maps(trainer: Trainer) -> tuple[torch.Tensor, checkpoints.Cap
         temperature,
         {t: round(a, 3) for t, a in accuracies.items()},
     )
-    return fit_text_to_latent(inputs, targets, ridge), dataclasses.replace(
-        nearest, temperature=temperature
-    )
+    return mapping, dataclasses.replace(nearest, temperature=temperature)
 
 
 def medoid_latents(
@@ -783,6 +817,15 @@ class LogFile:
             for name in ("loss", "validation_loss", "rotation", "joints", "text")
         }
         draw_curves(steps, series, path)
+
+
+def resumed_data_keys(state: dict[str, Any], data: PreparedData) -> tuple[str, str]:
+    """The key of the prepared data a training state was trained on, and the same key of `data`:
+    their content keys (PreparedData.content_key), so that an edit to the code that prepares the
+    same data does not stop a resume; states written before those were kept hold data.key."""
+    if "data_content_key" in state:
+        return state["data_content_key"], data.content_key()
+    return state["data_key"], data.key
 
 
 def check_run_folder(out: Path, resume: bool) -> None:
