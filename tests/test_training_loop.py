@@ -557,6 +557,11 @@ def test_zero_steps_only_refits_the_caption_latents_of_the_init_checkpoint(
         ("loss.joints=nan", "loss.joints must be a weight of 0 or more, got nan"),
         ("model.width=-64", "model.width must be 0 (the preset's) or more, got -64"),
         ("model.layers=-1", "model.layers must be 0 (the preset's) or more, got -1"),
+        ("model.fps=0.0", "model.fps must be a positive frame rate, got 0.0"),
+        ("model.dropout=1.5", "model.dropout must be a probability in [0, 1), or negative"),
+        ("train.time_warp_speed=nan", "train.time_warp_speed must be at least 1, got nan"),
+        ("loss.temperature=inf", "loss.temperature must be positive, got inf"),
+        ("image.resolution=-1", "image.resolution must be at least 1, got -1"),
     ],
 )
 def test_settings_that_would_train_wrongly_are_refused_by_name(

@@ -220,8 +220,20 @@ class TrainConfig:
             )
         if optim.warmup_steps < 0:
             raise ConfigError(f"optim.warmup_steps must be 0 or more, got {optim.warmup_steps}")
-        if not self.loss.temperature > 0:
+        if not (math.isfinite(self.loss.temperature) and self.loss.temperature > 0):
             raise ConfigError(f"loss.temperature must be positive, got {self.loss.temperature}")
+        if not (math.isfinite(self.model.fps) and self.model.fps > 0):
+            raise ConfigError(f"model.fps must be a positive frame rate, got {self.model.fps}")
+        if not self.model.dropout < 1:  # NaN too
+            raise ConfigError(
+                "model.dropout must be a probability in [0, 1), or negative for the preset's, got "
+                f"{self.model.dropout}"
+            )
+        for name in ("frames_per_window", "resolution"):
+            if getattr(self.image, name) < 1:
+                raise ConfigError(
+                    f"image.{name} must be at least 1, got {getattr(self.image, name)}"
+                )
         for name in LOSS_WEIGHTS:
             weight = getattr(self.loss, name)
             if not (math.isfinite(weight) and weight >= 0):
@@ -287,7 +299,7 @@ class TrainConfig:
             raise ConfigError(
                 f"train.time_warp must be a probability in [0, 1], got {self.train.time_warp}"
             )
-        if self.train.time_warp_speed < 1:
+        if not (math.isfinite(self.train.time_warp_speed) and self.train.time_warp_speed >= 1):
             raise ConfigError(
                 f"train.time_warp_speed must be at least 1, got {self.train.time_warp_speed}"
             )
