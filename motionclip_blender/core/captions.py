@@ -33,8 +33,7 @@ STYLES = {
     "tired": ("tired", "wearily"),
     "youthful": ("youthful", "in a youthful way"),
 }
-THIRD_PERSON = {"be": "is", "do": "does", "go": "goes", "have": "has"}
-GERUND = {"be": "being", "see": "seeing", "squat": "squatting"}
+GERUND = {"squat": "squatting"}  # the one verb of VERBS whose gerund the rules below miss
 # Base-form verbs a label may start with to be inflected: those of motion-capture labels, leaving
 # out words that as often start a noun phrase ("slow walk", "side step", "lower body stretch").
 VERBS = frozenset(
@@ -56,9 +55,7 @@ VOWELS = set("aeiou")
 def third_person(phrase: str) -> str:
     """'walk backwards' -> 'walks backwards'."""
     verb, _, rest = phrase.partition(" ")
-    if verb in THIRD_PERSON:
-        inflected = THIRD_PERSON[verb]
-    elif verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
         inflected = verb + "es"
     elif len(verb) > 1 and verb.endswith("y") and verb[-2] not in VOWELS:
         inflected = verb[:-1] + "ies"
@@ -122,7 +119,7 @@ def is_verb_phrase(text: str) -> bool:
     """Whether a text starts with a base-form verb this module knows ("walk forward"), so that
     inflecting it is safe: not "walking forward", "slow walk", "walk, slowly" or "a man walks"."""
     words = text.split()
-    return bool(words) and words[0] in VERBS
+    return bool(words) and words[0].lower() in VERBS  # "Walk" as "walk": the encoders ignore case
 
 
 def captions(content: str, style: str = "", text: str = "") -> list[str]:
