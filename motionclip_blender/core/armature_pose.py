@@ -129,16 +129,22 @@ def _continuous_euler(angles: torch.Tensor) -> torch.Tensor:
     """(T, 3) Euler angles in the order of turning, each frame's changed to whichever of its
     equivalents, (a, b, c) or (a + pi, pi - b, c + pi) with each angle moved by whole turns, is
     nearest the frame before (as Blender's compatible Euler): keys then never swing round the
-    long way or flip between the two solutions near gimbal lock."""
-    values = angles.double().numpy()
-    chosen = values.copy()
-    flip = np.array([np.pi, -np.pi, np.pi])
-    for frame in range(1, len(values)):
-        previous = chosen[frame - 1]
-        candidates = np.stack([values[frame], values[frame] * (1, -1, 1) + flip])
-        candidates += 2 * np.pi * np.round((previous - candidates) / (2 * np.pi))
-        chosen[frame] = candidates[np.abs(candidates - previous).sum(axis=1).argmin()]
-    return torch.from_numpy(chosen).to(angles.dtype)
+    long way or flip between the two solutions near gimbal lock.
+
+    Vectorised, as a long motion's keys are written on Blender's main thread: the map between
+    the two solutions keeps distances, so whether a frame takes the other solution than the one
+    before depends on the principal angles alone, and the choice is their running parity.
+    """
+    principal = angles.double().numpy()
+    other = principal * (1, -1, 1) + np.pi
+
+    def apart(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return np.abs((first - second + np.pi) % (2 * np.pi) - np.pi).sum(axis=-1)
+
+    switches = apart(principal[1:], other[:-1]) < apart(principal[1:], principal[:-1])
+    odd = np.concatenate([[False], np.cumsum(switches) % 2 == 1])
+    chosen = np.where(odd[:, None], other, principal)
+    return torch.from_numpy(np.unwrap(chosen, axis=0)).to(angles.dtype)
 
 
 def basis_rotations(samples: PoseSamples) -> torch.Tensor:
