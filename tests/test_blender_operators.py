@@ -502,6 +502,21 @@ def test_an_smpl_rig_with_renamed_bones_is_refused_as_a_target_and_read_as_any_r
     assert "unexpectedly" not in str(error.value) and "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("use_inherit_rotation", False), ("use_local_location", False), ("inherit_scale", "NONE")],
+)
+def test_an_smpl_rig_whose_bones_no_longer_follow_their_parent_is_refused_as_a_target(
+    scene: Any, setting: str, value: Any
+) -> None:
+    """Keys from core.rig assume Blender's default relations: with Local Location off on the
+    pelvis a generated motion played 1.2 m off."""
+    rig = generate("a person walks", seconds=2.0)
+    setattr(rig.data.bones["pelvis"], setting, value)
+    with pytest.raises(RuntimeError, match="'pelvis': Inherit Rotation, Local Location or Inh"):
+        generate("a person jumps", seconds=2.0)
+
+
 def test_an_action_with_a_curve_for_a_deleted_bone_is_read_on_the_rig_that_plays_it(
     scene: Any,
 ) -> None:

@@ -218,12 +218,17 @@ def target_rig(target: TargetRig) -> bpy.types.Object:
     return obj
 
 
-def missing_smpl_bones(obj: bpy.types.Object) -> list[str]:
-    """The SMPL bones an armature the extension built no longer has (renamed or deleted)."""
+def smpl_bone_names() -> tuple[str, ...]:
+    """The SMPL rig's bone names, core.skeleton's joint names (torch is imported with it)."""
     from ..core.skeleton import JOINT_NAMES
 
+    return JOINT_NAMES
+
+
+def missing_smpl_bones(obj: bpy.types.Object) -> list[str]:
+    """The SMPL bones an armature the extension built no longer has (renamed or deleted)."""
     present = bone_names(obj)
-    return [name for name in JOINT_NAMES if name not in present]
+    return [name for name in smpl_bone_names() if name not in present]
 
 
 def check_smpl_target(obj: bpy.types.Object) -> None:
@@ -232,12 +237,30 @@ def check_smpl_target(obj: bpy.types.Object) -> None:
     check_can_animate(obj)
     missing = missing_smpl_bones(obj)
     if missing:
-        shown = ", ".join(f"'{name}'" for name in missing[:3])
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise MotionClipError(
-            f"armature '{obj.name}' was built as an SMPL rig but has no bone {shown}{more} "
+            f"armature '{obj.name}' was built as an SMPL rig but has no bone {listed(missing)} "
             "(renamed or deleted): name its bones back, or add a new rig with Add SMPL Rig"
         )
+    bones = cast(bpy.types.Armature, obj.data).bones
+    changed = [name for name in smpl_bone_names() if not follows_parent_fully(bones[name])]
+    if changed:
+        raise MotionClipError(
+            f"armature '{obj.name}' has bones that do not follow their parent as built "
+            f"({listed(changed)}: Inherit Rotation, Local Location or Inherit Scale changed), "
+            "so SMPL keys would play wrong on them: restore them (Bone Properties > Relations "
+            "and Transform), or add a new rig with Add SMPL Rig"
+        )
+
+
+def follows_parent_fully(bone: bpy.types.Bone) -> bool:
+    """Whether a bone has Blender's default relations, which keys from core.rig assume."""
+    return bone.use_inherit_rotation and bone.use_local_location and bone.inherit_scale == "FULL"
+
+
+def listed(names: list[str]) -> str:
+    """The first three names quoted, and how many more."""
+    shown = ", ".join(f"'{name}'" for name in names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types.Object:
