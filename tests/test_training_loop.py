@@ -364,6 +364,19 @@ def test_a_fine_tune_keeps_the_init_checkpoints_training_data_and_licence(
     assert training_lineage(tuned.training_data, initial.training_data) == tuned.training_data
 
 
+def test_a_fine_tune_of_a_checkpoint_that_records_no_training_data_passes_none_on(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
+    """Checkpoint's defaults ("untrained", licence "none") are no record to carry forward."""
+    data, trained = trained_run(tmp_path, tiny_clip_path)
+    initial = load_checkpoint(trained)
+    save_checkpoint(replace(initial, training_data="untrained", licence="none"), tmp_path / "i.pt")
+    config = write_config(tmp_path / "b" / "c.toml", data, tiny_clip_path, train={"steps": 1})
+    assert main(["--config", str(config), "--init", str(tmp_path / "i.pt")]) == 0
+    tuned = load_checkpoint(tmp_path / "b" / "run" / "model.pt")
+    assert (tuned.training_data, tuned.licence) == (initial.training_data, initial.licence)
+
+
 def test_freeze_encoder_trains_the_decoder_only(
     tmp_path: Path, tiny_clip_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

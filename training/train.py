@@ -81,6 +81,9 @@ logger = logging.getLogger(__name__)
 TERMS = (*RECONSTRUCTION_TERMS, "text", "image", "contrastive")
 LOG_COLUMNS = ("step", "epoch", "lr", "loss", *TERMS, "validation_loss", "samples_per_s")
 VALIDATION_WINDOWS = 256  # windows of the validation split scored at each checkpoint
+# A checkpoint's training data when it records none (Checkpoint's default, or left empty): an
+# --init from it passes nothing on, rather than "untrained; then ..." and licence "none; ...".
+UNRECORDED = ("", "untrained")
 THEN = "; then "  # between the training data of an --init checkpoint and of the run from it
 
 
@@ -334,7 +337,8 @@ class Trainer(TrainingStep):
             init.caption_latents if init is not None and config.train.freeze_decoder else None
         )
         # The weights derive from the init's: its training data and licence stay with them.
-        self.inherited = None if init is None else (init.training_data, init.licence)
+        recorded = init is not None and init.training_data not in UNRECORDED
+        self.inherited = (init.training_data, init.licence) if init and recorded else None
         self.batches = self.batch_maker(frozenset())
         self.step = 0
         self.saved_step: int | None = None  # the step last.pt holds, once saved or resumed
