@@ -313,6 +313,18 @@ def test_blend_places_in_betweens_one_after_another(scene: Any) -> None:
     assert all(a.frame_end < b.frame_start for a, b in itertools.pairwise(strips))
 
 
+def test_blends_last_their_interpolated_seconds_at_the_scenes_rate(scene: Any) -> None:
+    """At 60 fps, 61 and 120 frames blended at 25 % last 1.2625 s, 76 frames; the model's 20 fps
+    rounds that to 25 frames, 1.25 s, which resampled gives 75."""
+    scene.render.fps = 60
+    generate("a person walks", seconds=61 / 60, placement="NLA")
+    generate("a person jumps", seconds=2.0, placement="NLA")
+    options = {"mode": "WEIGHT", "weight": 0.25}
+    assert bpy.ops.motionclip.blend(action_a="a person walks", action_b="a person jumps", **options)
+    start, end = bpy.data.actions["a person walks x a person jumps 25%"].frame_range
+    assert end - start + 1 == 76
+
+
 def test_blending_the_same_actions_again_reuses_their_refined_latents(
     scene: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -738,6 +750,31 @@ def test_a_shared_action_is_read_through_the_rigs_own_slot(scene: Any) -> None:
     samples = read_action(bpy.context, shared, rig).samples
     index = samples.names.index("left_shoulder")
     assert samples.rotation[29, index].tolist() == pytest.approx([0.7071, 0.7071, 0, 0], abs=1e-4)
+
+
+@pytest.mark.skipif(not actions.layered_actions(), reason="action slots came with Blender 4.4")
+def test_a_rig_plays_its_own_slots_frames_and_keeps_its_slot_when_stashed(scene: Any) -> None:
+    """The empty's slot keys frames 1-100, the rig's 1-30: read over the action's whole range,
+    the rig held its last pose for 70 frames; stashed without its slot, it played nothing."""
+    empty = bpy.data.objects.new("Empty", None)
+    bpy.context.scene.collection.objects.link(empty)
+    for frame, x in ((1, 0.0), (100, 1.0)):
+        empty.location.x = x
+        empty.keyframe_insert("location", frame=frame)
+    shared = empty.animation_data.action
+    bpy.ops.motionclip.add_rig()
+    rig = bpy.context.view_layer.objects.active
+    rig.animation_data_create()
+    rig.animation_data.action = shared
+    slot = rig.animation_data.action_slot = shared.slots.new(id_type="OBJECT", name=rig.name)
+    shoulder = rig.pose.bones["left_shoulder"]
+    for frame, quaternion in ((1, (1, 0, 0, 0)), (30, (0.7071, 0.7071, 0, 0))):
+        shoulder.rotation_quaternion = quaternion
+        shoulder.keyframe_insert("rotation_quaternion", frame=frame)
+    assert read_action(bpy.context, shared, rig).samples.location.shape[0] == 30
+    generate("a person walks", seconds=2.0)  # the shared action is stashed
+    (stash,) = [track for track in rig.animation_data.nla_tracks if track.name == "[Action Stash]"]
+    assert stash.strips[0].action == shared and stash.strips[0].action_slot == slot
 
 
 def test_nla_tweak_mode_is_refused_before_anything_is_written(scene: Any) -> None:

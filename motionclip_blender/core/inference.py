@@ -603,11 +603,15 @@ class MotionClip:
         latents = self.faithful_latents([a, b], refine_steps, progress)
         blend = torch.tensor(weights, dtype=latents.dtype, device=self.device)[:, None]
         mixed = torch.lerp(latents[0:1], latents[1:2], blend)
+        frames = [self._clamped_frames(seconds) for seconds in self.blend_seconds(a, b, weights)]
+        return self.decode(mixed, frames=frames)
+
+    def blend_seconds(self, a: Motion, b: Motion, weights: Sequence[float]) -> list[float]:
+        """How long each of interpolate's motions lasts, before the model's frame rate rounds it:
+        a's and b's durations (at most max_seconds each) interpolated by the weights."""
         longest = self.config.max_seconds
         a_seconds, b_seconds = min(a.duration, longest), min(b.duration, longest)
-        durations = [(1 - w) * a_seconds + w * b_seconds for w in weights]
-        frames = [self._clamped_frames(seconds) for seconds in durations]
-        return self.decode(mixed, frames=frames)
+        return [(1 - w) * a_seconds + w * b_seconds for w in weights]
 
     def edit(
         self,

@@ -76,7 +76,12 @@ class MOTIONCLIP_OT_blend(bpy.types.Operator):
             refining = progress.counter(0.2, 0.95, "Refining the latents")
             a, b = sources[0].motion_for(session), sources[1].motion_for(session)
             blends = session.interpolate(a, b, weights, steps, refining)
-            return [motion_to_channels(blend.resample(fps), armature) for blend in blends]
+            # each as many scene frames as its interpolated seconds, which 20 fps would round
+            seconds = session.blend_seconds(a, b, weights)
+            return [
+                motion_to_channels(blend.resample(fps, max(1, round(length * fps))), armature)
+                for blend, length in zip(blends, seconds, strict=True)
+            ]
 
         def apply(channels: "list[PoseChannels]") -> str:
             rig = target_rig(target)

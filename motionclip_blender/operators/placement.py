@@ -7,7 +7,7 @@ import math
 import bpy
 
 from ..core.errors import MotionClipError
-from .actions import assign_action
+from .actions import assign_action, layered_actions
 
 STASH_TRACK = "[Action Stash]"  # Blender's own name for where it keeps replaced actions
 TRACK_NAME = "MotionCLIP"
@@ -119,5 +119,7 @@ def stash_active(animation: bpy.types.AnimData) -> str:
     stash = animation.nla_tracks.new()
     stash.name = STASH_TRACK
     stash.mute = True
-    stash.strips.new(previous.name, int(previous.frame_range[0]), previous)
+    strip = stash.strips.new(previous.name, int(previous.frame_range[0]), previous)
+    if layered_actions():  # the rig's own slot of a shared action (Blender 4.4 and later)
+        strip.action_slot = animation.action_slot
     return previous.name

@@ -81,7 +81,7 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
     assert pose is not None
     bones = sorted(cast(bpy.types.Armature, obj.data).bones, key=_depth)
     names = tuple(bone.name for bone in bones)
-    start, end = action.frame_range[0], action.frame_range[1]
+    start, end = played_range(action, obj)
     frames = [float(frame) for frame in range(round(start), round(end) + 1)]
     curves: dict[tuple[str, str, int], bpy.types.FCurve] = {}
     for curve in action_fcurves(action, obj):
@@ -134,6 +134,18 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         scale=torch.stack([channel(name, "scale")[:, :3] for name in names], dim=1),
         fps=fps,
     )
+
+
+def played_range(action: bpy.types.Action, obj: bpy.types.Object) -> tuple[float, float]:
+    """The frames of `action` that `obj` plays: its manual frame range when set, else the span of
+    the keys of obj's own curves. Action.frame_range spans every slot's keys (Blender 4.4+), so
+    a rig playing a short slot of a shared action would read a held pose after its motion."""
+    if action.use_frame_range:
+        return action.frame_start, action.frame_end
+    spans = [curve.range() for curve in action_fcurves(action, obj)]
+    if not spans:
+        return action.frame_range[0], action.frame_range[1]
+    return min(span[0] for span in spans), max(span[1] for span in spans)
 
 
 def curve_values(curve: bpy.types.FCurve, frames: list[float]) -> torch.Tensor:
