@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionclip_blender.core import bvh, joint_maps, kinematics, mocap, preview, skeleton
+from motionclip_blender.core import bvh, files, joint_maps, kinematics, mocap, preview, skeleton
 from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.errors import MotionDataError, MotionFileError
 from motionclip_blender.core.motion import UPRIGHT_ROOT_AXIS_ANGLE, Motion
@@ -21,6 +21,7 @@ from motionclip_blender.core.retarget import (
     comparison_figures,
     direction_errors,
     retarget,
+    smpl_skeleton_motion,
     upright_source,
 )
 from motionclip_blender.core.source_motion import SourceMotion
@@ -338,3 +339,20 @@ def test_posing_in_chunks_imports_a_long_capture_the_same(
     torch.testing.assert_close(sliced.rotations, whole.rotations, rtol=0, atol=1e-6)
     torch.testing.assert_close(sliced.translation, whole.translation, rtol=0, atol=1e-6)
     torch.testing.assert_close(sliced.joints(), whole.joints(), rtol=0, atol=1e-6)
+
+
+def test_a_bvh_on_smpls_own_skeleton_keeps_its_rotations(tmp_path: Path) -> None:
+    """write_bvh's files are read from their channels: from joint positions alone a bone's twist
+    is lost (15 degrees on the spine of a generated jog, its latent 0.94 cosine off)."""
+    motion = smooth_motion(seed=3).on_floor(quantile=FLOOR_QUANTILE)
+    bvh.write_bvh(motion, tmp_path / "smpl.bvh")
+    read = files.read_motion(tmp_path / "smpl.bvh")
+    turned = rot.angle_between(read.rotation_matrices(), motion.rotation_matrices())
+    assert float(turned.max()) < 1e-4
+    torch.testing.assert_close(read.translation, motion.translation, atol=1e-5, rtol=0)
+    scaled = bvh.read_bvh(tmp_path / "smpl.bvh")  # the same skeleton in centimetres
+    in_cm = replace(scaled, offsets=scaled.offsets * 100, translations=scaled.translations * 100)
+    assert smpl_skeleton_motion(in_cm) is not None
+    twisted = scaled.offsets.clone()
+    twisted[scaled.names.index("spine2")] = torch.tensor([0.0, 0.0, 0.1], dtype=twisted.dtype)
+    assert smpl_skeleton_motion(replace(scaled, offsets=twisted)) is None  # not SMPL's: retarget

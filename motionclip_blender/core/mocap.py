@@ -9,7 +9,7 @@ from pathlib import Path
 from . import bvh, cmu8, deepmimic, joint_maps
 from .errors import MotionDataError, MotionFileError
 from .motion import Motion
-from .retarget import retarget, upright_source
+from .retarget import retarget, smpl_skeleton_motion, upright_source
 from .source_motion import SourceMotion
 
 
@@ -70,7 +70,7 @@ def import_motion(
         _, chosen = joint_maps.resolve(joint_map, source.names)
         detect = up is None and Path(path).suffix.lower() == ".bvh"
         source = upright_source(source, chosen, detect)
-        motion = retarget(source, chosen).motion
+        motion = smpl_skeleton_motion(source) or retarget(source, chosen).motion
         return motion if fps is None else motion.resample(fps)
     except MotionDataError as error:
         raise MotionFileError(f"{path}: {error}") from None
