@@ -49,9 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "run", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    if handler is None:  # no command: a usage error, so that a script missing one stops
+        parser.print_help(sys.stderr)
+        return 2
     if sys.stdout is None:  # started with it closed (`>&-`): the results would be lost
         _report("error: standard output is closed; redirect it to a file or to /dev/null")
         return 2
