@@ -72,3 +72,13 @@ def test_bad_json_maps(tmp_path: Path) -> None:
         joint_maps.read_map(path)
     with pytest.raises(MotionDataError, match="unknown joint map 'nonsense'"):
         joint_maps.resolve("nonsense", ["a"])
+
+
+def test_a_rig_of_no_known_naming_is_told_so_in_a_message_of_readable_length() -> None:
+    """A Rigify rig has 159 bones: listing them all buried the advice (2,400 characters)."""
+    names = [f"DEF-bone.{i:03d}" for i in range(159)]
+    with pytest.raises(MotionDataError) as caught:
+        joint_maps.detect(names)
+    message = str(caught.value)
+    assert "follow none of the built-in maps' namings" in message and "and 147 more" in message
+    assert "bake the action first" in message and len(message) < 800

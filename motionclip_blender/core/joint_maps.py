@@ -28,6 +28,13 @@ REQUIRED: tuple[str, ...] = (
     "neck",
     "head",
 )
+SHOWN_NAMES = 12  # source joint names an error lists
+HOW_TO_MAP = (
+    'On the command line, give a joint map (import --map): a JSON file {"smpl joint": "source '
+    "joint\"} or a built-in map's name. In Blender, read the motion from a rig whose bones are "
+    "named as a built-in map names them (Mixamo's, SMPL's, CMU BVH's); bones that follow others "
+    "by constraints (a Rigify rig's deform bones) are read as keyed, so bake the action first."
+)
 ARM = ("collar", "shoulder", "elbow", "wrist", "hand")
 LEG = ("hip", "knee", "ankle", "foot")
 
@@ -141,6 +148,12 @@ def detect(names: Sequence[str]) -> tuple[str, JointMap]:
         reverse=True,
     )
     best = ranked[0]
+    if not indices(BUILT_IN[best], names):
+        raise MotionDataError(
+            "cannot map this skeleton onto SMPL: its joint names follow none of the built-in "
+            "maps' namings, in which it looks for the pelvis, hips, knees, ankles, shoulders, "
+            f"elbows, wrists, neck and head. {_seen(names)} {HOW_TO_MAP}"
+        )
     _check_covers(f"closest built-in map '{best}'", BUILT_IN[best], names)
     return best, BUILT_IN[best]
 
@@ -209,8 +222,12 @@ def _check_covers(label: str, joint_map: JointMap, names: Sequence[str]) -> None
     if lacking:
         raise MotionDataError(
             f"cannot map this skeleton onto SMPL: the {label} finds no source joint for SMPL "
-            f"joints {', '.join(lacking)}. Source joints seen: {', '.join(names)}. On the "
-            'command line, give a joint map (import --map): a JSON file {"smpl joint": '
-            f'"source joint"}} or one of the built-in maps {", ".join(BUILT_IN)}; in Blender, '
-            "name the rig's bones as one of those maps does (Mixamo's, SMPL's, CMU BVH's)"
+            f"joints {', '.join(lacking)}. {_seen(names)} {HOW_TO_MAP}"
         )
+
+
+def _seen(names: Sequence[str]) -> str:
+    """The source's joint names for an error, the first SHOWN_NAMES of them: a character rig
+    has hundreds of bones (face, fingers, controls), which would bury the rest of the message."""
+    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    return f"Source joints seen: {', '.join(names[:SHOWN_NAMES])}{more}."
