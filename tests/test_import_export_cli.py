@@ -227,10 +227,3 @@ def test_export_help_names_both_output_types(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     assert "the .bvh (or .npz) to write" in " ".join(capsys.readouterr().out.split())
-
-
-def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """A script that forgot its command must not look as if it succeeded."""
-    assert main([]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == "" and "COMMAND" in captured.err

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import motionclip_blender
 from motionclip_blender.cli import main
 
@@ -44,8 +46,13 @@ def test_console_script_help_and_version() -> None:
     assert version.stdout.strip() == f"motionclip {motionclip_blender.__version__}"
 
 
-def test_main_without_a_command_prints_help(capsys: object) -> None:
-    assert main([]) == 0
+def test_main_without_a_command_prints_help_as_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A script that forgot its command must not look as if it succeeded."""
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "usage: motionclip" in captured.err
 
 
 def test_register_and_unregister_in_real_blender() -> None:
