@@ -3,6 +3,8 @@ the Blender operators can report its message without a traceback."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MotionClipError(Exception):
     """A problem the user can fix; the message says what and where."""
@@ -32,3 +34,10 @@ class PromptError(MotionClipError):
 
 class RequestError(MotionClipError):
     """An argument out of its range: a duration, a weight, a strength, a count, an option."""
+
+
+def first_of(items: Sequence[str], shown: int) -> str:
+    """The first `shown` items, comma-separated, and how many more: a message naming every
+    bone of a rig (hundreds, with face, fingers and controls) would bury what it says."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more

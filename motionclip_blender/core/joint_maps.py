@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import skeleton
-from .errors import MotionDataError, MotionFileError
+from .errors import MotionDataError, MotionFileError, first_of
 
 JointMap = dict[str, str]
 
@@ -28,7 +28,7 @@ REQUIRED: tuple[str, ...] = (
     "neck",
     "head",
 )
-SHOWN_NAMES = 12  # source joint names an error lists
+SHOWN_NAMES = 12  # source joint names an error lists (a character rig has hundreds)
 HOW_TO_MAP = (
     'On the command line, give a joint map (import --map): a JSON file {"smpl joint": "source '
     "joint\"} or a built-in map's name. In Blender, read the motion from a rig whose bones are "
@@ -152,7 +152,8 @@ def detect(names: Sequence[str]) -> tuple[str, JointMap]:
         raise MotionDataError(
             "cannot map this skeleton onto SMPL: its joint names follow none of the built-in "
             "maps' namings, in which it looks for the pelvis, hips, knees, ankles, shoulders, "
-            f"elbows, wrists, neck and head. {_seen(names)} {HOW_TO_MAP}"
+            f"elbows, wrists, neck and head. Source joints seen: {first_of(names, SHOWN_NAMES)}. "
+            f"{HOW_TO_MAP}"
         )
     _check_covers(f"closest built-in map '{best}'", BUILT_IN[best], names)
     return best, BUILT_IN[best]
@@ -222,12 +223,6 @@ def _check_covers(label: str, joint_map: JointMap, names: Sequence[str]) -> None
     if lacking:
         raise MotionDataError(
             f"cannot map this skeleton onto SMPL: the {label} finds no source joint for SMPL "
-            f"joints {', '.join(lacking)}. {_seen(names)} {HOW_TO_MAP}"
+            f"joints {', '.join(lacking)}. Source joints seen: {first_of(names, SHOWN_NAMES)}. "
+            f"{HOW_TO_MAP}"
         )
-
-
-def _seen(names: Sequence[str]) -> str:
-    """The source's joint names for an error, the first SHOWN_NAMES of them: a character rig
-    has hundreds of bones (face, fingers, controls), which would bury the rest of the message."""
-    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
-    return f"Source joints seen: {', '.join(names[:SHOWN_NAMES])}{more}."

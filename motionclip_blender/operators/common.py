@@ -9,13 +9,20 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import bpy
 
-from ..core.errors import MotionClipError
+from ..core.errors import MotionClipError, first_of
 from . import jobs
 from .armature import build_armature
 from .body import add_body
 from .placement import check_can_animate
 from .preferences import smpl_model_folder
-from .sampling import bone_names, is_smpl_rig, rig_for_action, sample_action, scene_fps
+from .sampling import (
+    bone_names,
+    bone_relations,
+    is_smpl_rig,
+    rig_for_action,
+    sample_action,
+    scene_fps,
+)
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -241,8 +248,11 @@ def check_smpl_target(obj: bpy.types.Object) -> None:
             f"armature '{obj.name}' was built as an SMPL rig but has no bone {listed(missing)} "
             "(renamed or deleted): name its bones back, or add a new rig with Add SMPL Rig"
         )
+    from ..core.armature_pose import BoneRelations
+
+    defaults = BoneRelations()  # Blender's, which keys from core.rig assume
     bones = cast(bpy.types.Armature, obj.data).bones
-    changed = [name for name in smpl_bone_names() if not follows_parent_fully(bones[name])]
+    changed = [name for name in smpl_bone_names() if bone_relations(bones[name]) != defaults]
     if changed:
         raise MotionClipError(
             f"armature '{obj.name}' has bones that do not follow their parent as built "
@@ -252,15 +262,9 @@ def check_smpl_target(obj: bpy.types.Object) -> None:
         )
 
 
-def follows_parent_fully(bone: bpy.types.Bone) -> bool:
-    """Whether a bone has Blender's default relations, which keys from core.rig assume."""
-    return bone.use_inherit_rotation and bone.use_local_location and bone.inherit_scale == "FULL"
-
-
 def listed(names: list[str]) -> str:
-    """The first three names quoted, and how many more."""
-    shown = ", ".join(f"'{name}'" for name in names[:3])
-    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    """Bone names for a message: the first three, quoted, and how many more."""
+    return first_of([f"'{name}'" for name in names], 3)
 
 
 def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types.Object:

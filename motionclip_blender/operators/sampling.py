@@ -13,7 +13,7 @@ from .armature import RIG_TAG
 if TYPE_CHECKING:
     import torch
 
-    from ..core.armature_pose import PoseSamples
+    from ..core.armature_pose import BoneRelations, PoseSamples
 
 BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
 
@@ -75,7 +75,7 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
     """
     import torch
 
-    from ..core.armature_pose import BoneRelations, ObjectChannels, PoseSamples
+    from ..core.armature_pose import ObjectChannels, PoseSamples
 
     pose = obj.pose
     assert pose is not None
@@ -125,15 +125,19 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         object_now=object_channels(keyed=False),
         object_keyed=object_channels(keyed=True),
         rotation_modes=modes,
-        relations=tuple(
-            BoneRelations(bone.use_inherit_rotation, bone.use_local_location, bone.inherit_scale)
-            for bone in bones
-        ),
+        relations=tuple(bone_relations(bone) for bone in bones),
         location=torch.stack([channel(name, "location")[:, :3] for name in names], dim=1),
         rotation=torch.stack(rotations, dim=1),
         scale=torch.stack([channel(name, "scale")[:, :3] for name in names], dim=1),
         fps=fps,
     )
+
+
+def bone_relations(bone: bpy.types.Bone) -> BoneRelations:
+    """How the bone follows its parent (core.armature_pose reads poses by them)."""
+    from ..core.armature_pose import BoneRelations
+
+    return BoneRelations(bone.use_inherit_rotation, bone.use_local_location, bone.inherit_scale)
 
 
 def played_range(action: bpy.types.Action, obj: bpy.types.Object) -> tuple[float, float]:
