@@ -529,6 +529,56 @@ def test_an_smpl_rig_whose_bones_no_longer_follow_their_parent_is_refused_as_a_t
         generate("a person jumps", seconds=2.0)
 
 
+@pytest.mark.parametrize("change", ["roll", "applied scale"])
+def test_an_smpl_rig_whose_rest_changed_is_refused_as_a_target_and_read_as_any_rig(
+    scene: Any, change: str
+) -> None:
+    """Keys from core.rig assume the rest the extension built: after Recalculate Roll the pose
+    was distorted, and after applying a scale of 0.01 a 1.4 cm body slid 4 m."""
+    rig = generate("a person walks", seconds=2.0)
+    walk = rig.animation_data.action
+    assert read_action(bpy.context, walk, rig).smpl_rig
+    if change == "roll":
+        bpy.ops.object.mode_set(mode="EDIT")
+        bpy.ops.armature.select_all(action="SELECT")
+        bpy.ops.armature.calculate_roll(type="GLOBAL_POS_Z")
+        bpy.ops.object.mode_set(mode="OBJECT")
+    else:
+        rig.scale = (0.01, 0.01, 0.01)
+        bpy.ops.object.transform_apply(location=False, rotation=False, scale=True)
+    with pytest.raises(RuntimeError, match="no longer rests as the SMPL rig was built"):
+        generate("a person jumps", seconds=2.0)
+    assert not read_action(bpy.context, walk, rig).smpl_rig
+
+
+def test_an_action_the_rig_does_not_play_is_read_with_its_unkeyed_bones_at_rest(
+    scene: Any,
+) -> None:
+    """Find Similar reads every other action on the query's rig: bones the action does not key
+    took the pose the rig held at the playhead, so its scores changed with the frame."""
+    from motionclip_blender.operators.sampling import sample_action
+
+    rig = generate("a person walks", seconds=2.0)
+    walk = rig.animation_data.action
+    rig.animation_data.action = bpy.data.actions.new("elbow only")
+    elbow = rig.pose.bones["left_elbow"]
+    for frame, angle in ((1, 0.0), (30, 1.0)):
+        elbow.rotation_quaternion = (math.cos(angle / 2), math.sin(angle / 2), 0.0, 0.0)
+        elbow.keyframe_insert("rotation_quaternion", frame=frame)
+    partial = rig.animation_data.action
+    rig.animation_data.action = walk
+    reads = []
+    for frame in (1, 40):
+        scene.frame_set(frame)
+        reads.append(sample_action(rig, partial, 30.0))
+    torch.testing.assert_close(reads[0].rotation, reads[1].rotation)
+    torch.testing.assert_close(reads[0].location, reads[1].location)
+    others = [i for i, name in enumerate(reads[0].names) if name != "left_elbow"]
+    rest = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(reads[0].rotation[:, others], rest.expand(30, len(others), 4))
+    assert float(reads[0].location.abs().max()) == 0.0
+
+
 def test_an_action_with_a_curve_for_a_deleted_bone_is_read_on_the_rig_that_plays_it(
     scene: Any,
 ) -> None:

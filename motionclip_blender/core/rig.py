@@ -31,6 +31,8 @@ Y_UP_TO_Z_UP = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
 FORWARD = torch.tensor([0.0, -1.0, 0.0])
 UP = torch.tensor([0.0, 0.0, 1.0])
 
+# metres and matrix entries: float32 rounding of the rest of a rig as built is 1e-7
+REST_TOLERANCE = 1e-4
 # Which child a bone points at when a joint has several (the spine continues up the body).
 MAIN_CHILD = {"pelvis": "spine1", "spine3": "neck"}
 # Length and direction of bones at the ends of chains, which have no child to point at.
@@ -98,6 +100,19 @@ def bone_matrices(heads: torch.Tensor, tails: torch.Tensor, z_axes: torch.Tensor
     z = torch.nn.functional.normalize(z, dim=-1)
     x = torch.linalg.cross(y, z, dim=-1)
     return torch.stack([x, y, z], dim=-1)
+
+
+def changed_rest(armature: Armature, rest: torch.Tensor) -> list[str]:
+    """Names of the bones whose rest differs from the armature's: head or orientation.
+
+    rest: (24, 4, 4) Blender's Bone.matrix_local of each bone, in armature.names order. A rig
+    the extension built matches to float32 rounding; edited bones, a recalculated roll or an
+    applied scale or rotation do not, and keys from motion_to_channels would pose them wrong.
+    """
+    heads = (rest[:, :3, 3] - armature.heads.to(rest)).abs().amax(dim=-1)
+    turns = (rest[:, :3, :3] - armature.matrices.to(rest)).abs().amax(dim=(-2, -1))
+    moved = (heads > REST_TOLERANCE) | (turns > REST_TOLERANCE)
+    return [name for name, differs in zip(armature.names, moved.tolist(), strict=True) if differs]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .sampling import (
     bone_names,
     bone_relations,
     is_smpl_rig,
+    matrix_rows,
     rig_for_action,
     sample_action,
     scene_fps,
@@ -113,7 +114,12 @@ def read_action(
     assert context.scene is not None
     samples = sample_action(rig, action, scene_fps(context.scene))
     # else read as any humanoid: by its bone names, and through Blender's full pose rules
-    smpl_rig = is_smpl_rig(rig) and not missing_smpl_bones(rig) and samples.plain_relations
+    smpl_rig = (
+        is_smpl_rig(rig)
+        and not missing_smpl_bones(rig)
+        and samples.plain_relations
+        and not changed_smpl_rest(rig)
+    )
     return ActionMotion(action.name, action.session_uid, samples, smpl_rig)
 
 
@@ -238,9 +244,21 @@ def missing_smpl_bones(obj: bpy.types.Object) -> list[str]:
     return [name for name in smpl_bone_names() if name not in present]
 
 
+def changed_smpl_rest(obj: bpy.types.Object) -> list[str]:
+    """The SMPL bones (all present) whose rest is no longer the one the extension built."""
+    import torch
+
+    from ..core.rig import changed_rest, smpl_armature
+
+    bones = cast(bpy.types.Armature, obj.data).bones
+    rest = torch.tensor([matrix_rows(bones[name].matrix_local) for name in smpl_bone_names()])
+    return changed_rest(smpl_armature(), rest)
+
+
 def check_smpl_target(obj: bpy.types.Object) -> None:
     """A MotionClipError unless the SMPL rig `obj` can take a result: animatable
-    (check_can_animate), with every SMPL bone the keys go on."""
+    (check_can_animate), with every SMPL bone the keys go on, following its parent and
+    resting as built."""
     check_can_animate(obj)
     missing = missing_smpl_bones(obj)
     if missing:
@@ -259,6 +277,14 @@ def check_smpl_target(obj: bpy.types.Object) -> None:
             f"({listed(changed)}: Inherit Rotation, Local Location or Inherit Scale changed), "
             "so SMPL keys would play wrong on them: restore them (Bone Properties > Relations "
             "and Transform), or add a new rig with Add SMPL Rig"
+        )
+    moved = changed_smpl_rest(obj)
+    if moved:
+        raise MotionClipError(
+            f"armature '{obj.name}' no longer rests as the SMPL rig was built ({listed(moved)}: "
+            "bones edited, their roll recalculated, or a scale or rotation applied), so SMPL keys "
+            "would pose it wrong: undo that change (scale the object instead of applying it), "
+            "or add a new rig with Add SMPL Rig"
         )
 
 

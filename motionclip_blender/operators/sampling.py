@@ -71,7 +71,10 @@ def rig_for_action(
 def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -> PoseSamples:
     """The action's channels on every whole frame of its range, for the armature `obj`.
 
-    Channels the action does not key take the pose bone's (or the object's) current value.
+    Bone channels the action does not key take the pose bone's current value when it is `obj`'s
+    active action (the pose the user sees), else their rest value, so that reading an action
+    `obj` does not play (Find Similar's candidates) does not depend on the pose `obj` holds at
+    the playhead. The object's own unkeyed channels take its current value: where it stands.
     """
     import torch
 
@@ -92,12 +95,15 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         else:  # the object's own channels ("location", ...), under the name "" of no bone
             curves[("", curve.data_path, curve.array_index)] = curve
     modes = tuple(pose.bones[name].rotation_mode for name in names)
+    posed = obj.animation_data is not None and obj.animation_data.action == action
 
     def channel(bone: str, prop: str, keyed: bool = True) -> torch.Tensor:
-        """(T, 4) the channel on every frame (its current value where the action has no curve,
-        or with keyed=False); rotations have 3 or 4 values, location and scale 3, padded."""
+        """(T, 4) the channel on every frame (where the action has no curve, or with
+        keyed=False, its current value, or a bone's rest value unless the action is posed);
+        rotations have 3 or 4 values, location and scale 3, padded."""
         owner = pose.bones[bone] if bone else obj
-        current = torch.tensor(list(getattr(owner, prop)), dtype=torch.float64)
+        held = getattr(owner, prop) if posed or not bone else unposed(pose.bones[bone], prop)
+        current = torch.tensor(list(held), dtype=torch.float64)
         values = current.repeat(len(frames) if keyed else 1, 1)
         for index in range(len(current)):
             curve = curves.get((bone, prop, index)) if keyed else None
@@ -131,6 +137,11 @@ def sample_action(obj: bpy.types.Object, action: bpy.types.Action, fps: float) -
         scale=torch.stack([channel(name, "scale")[:, :3] for name in names], dim=1),
         fps=fps,
     )
+
+
+def unposed(bone: bpy.types.PoseBone, prop: str) -> list[float]:
+    """A pose bone channel's rest value (Blender's default: no turn, no offset, unit scale)."""
+    return list(cast(bpy.types.FloatProperty, bone.bl_rna.properties[prop]).default_array)
 
 
 def bone_relations(bone: bpy.types.Bone) -> BoneRelations:
