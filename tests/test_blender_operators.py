@@ -1325,6 +1325,26 @@ def test_the_scene_range_is_widened_to_play_a_new_motion_to_its_end(
     assert scene.frame_end == math.ceil(strips[-1].frame_end)
 
 
+def test_the_report_says_when_the_scene_range_cannot_reach_negative_frames(
+    scene: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """With negative frames allowed a motion may start before frame 0, where no scene range
+    starts: the report said the range was widened to play it, twice."""
+    bpy.context.preferences.edit.use_negative_frames = True
+    try:
+        scene.frame_start, scene.frame_end, scene.frame_current = 1, 250, -20
+        capfd.readouterr()
+        generate("a person walks", seconds=2.0)
+        first = capfd.readouterr().out
+        assert "now plays frames 0 to 250" in first and "cannot play frames -20 to -1" in first
+        generate("a person jumps", seconds=2.0)
+        second = capfd.readouterr().out
+        assert "now plays" not in second and "cannot play frames -20 to -1" in second
+        assert (scene.frame_start, scene.frame_end) == (0, 250)
+    finally:
+        bpy.context.preferences.edit.use_negative_frames = False
+
+
 class RecordingLayout:
     """A stand-in for bpy.types.UILayout that records every property the panel draws."""
 

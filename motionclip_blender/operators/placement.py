@@ -85,16 +85,24 @@ def place_in_sequence(obj: bpy.types.Object, actions: list[bpy.types.Action], st
 def fit_scene_range(obj: bpy.types.Object, first: float, last: float) -> str:
     """Widen the frame range of the scenes holding `obj` to frames first..last, so the new
     motion plays to its end (never narrowed, as Blender's BVH import does with "Update Scene
-    Duration"). Returns words for the report when a range changed, or ''."""
+    Duration"). Returns words for the report when a range changed, or could not cover the
+    motion (a scene starts at frame 0 at the earliest, even with negative frames allowed);
+    else ''."""
     first, last = math.floor(first), math.ceil(last)
-    changed = []
+    notes = []
     for scene in obj.users_scene:
-        if scene.frame_start <= first and last <= scene.frame_end:
-            continue
+        before = (scene.frame_start, scene.frame_end)
         scene.frame_start = min(scene.frame_start, first)
         scene.frame_end = max(scene.frame_end, last)
-        changed.append(f"'{scene.name}' now plays frames {scene.frame_start} to {scene.frame_end}")
-    return "; scene " + ", ".join(changed) if changed else ""
+        if (scene.frame_start, scene.frame_end) != before:
+            start, end = scene.frame_start, scene.frame_end
+            notes.append(f"'{scene.name}' now plays frames {start} to {end}")
+        if scene.frame_start > first:
+            notes.append(
+                f"'{scene.name}' cannot play frames {first} to {scene.frame_start - 1}: "
+                "a scene starts at frame 0 at the earliest"
+            )
+    return "; scene " + ", ".join(notes) if notes else ""
 
 
 def hidden_note(obj: bpy.types.Object) -> str:
