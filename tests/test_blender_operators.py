@@ -185,6 +185,55 @@ def test_find_similar_searches_a_library_folder_and_applies_a_result(
     assert stash and stash[0].strips[0].action.name == "a person walks"
 
 
+def imported_take(path: Path, seed: int, where: tuple[float, float], turn: float) -> Any:
+    """A BVH take imported by Blender, its armature object moved along the floor and turned."""
+    from mathutils import Matrix
+
+    bvh.write_bvh(smooth_motion(seconds=2.0, seed=seed), path)
+    bpy.ops.import_anim.bvh(filepath=str(path))
+    rig = bpy.context.view_layer.objects.active
+    moved = Matrix.Translation((*where, 0.0)) @ Matrix.Rotation(turn, 4, "Z")
+    rig.matrix_world = moved @ rig.matrix_world
+    return rig
+
+
+def pelvis_at(rig: Any, frame: int) -> np.ndarray:
+    """The rig's world pelvis position along the floor (x, y) at a frame."""
+    bpy.context.scene.frame_set(frame)
+    return world_heads(rig, ("pelvis",))[0, :2]
+
+
+def test_an_edit_of_another_rig_s_action_starts_where_that_action_does(
+    scene: Any, tmp_path: Path
+) -> None:
+    """The decoder's output starts at the origin facing -Y, and the new rig went to the 3D
+    cursor: an edit of a take played elsewhere jumped away from it."""
+    source = imported_take(tmp_path / "take.bvh", 3, (4.0, 1.0), math.pi / 2)
+    scene.cursor.location = (-2.0, 3.0, 0.0)
+    start = scene.frame_current = int(source.animation_data.action.frame_range[0])
+    assert bpy.ops.motionclip.edit(from_text="walk", to_text="run", strength=0.0) == {"FINISHED"}
+    edited = bpy.context.view_layer.objects.active
+    assert edited != source and tuple(edited.location) == (0.0, 0.0, 0.0)
+    assert np.abs(pelvis_at(edited, start) - pelvis_at(source, start)).max() < 1e-3
+
+
+def test_applying_another_rig_s_action_plays_it_where_that_rig_does(
+    scene: Any, tmp_path: Path
+) -> None:
+    """The action is read in world space; the new rig at the cursor added the cursor to it."""
+    query = imported_take(tmp_path / "query.bvh", 1, (0.0, 0.0), 0.0)
+    other = imported_take(tmp_path / "other.bvh", 2, (4.0, 1.0), 0.0)
+    scene.cursor.location = (4.0, 1.0, 0.0)
+    bpy.context.view_layer.objects.active = query
+    assert bpy.ops.motionclip.find_similar() == {"FINISHED"}
+    results = bpy.context.window_manager.motionclip.results
+    index = [r.name for r in results].index(other.animation_data.action.name)
+    start = scene.frame_current = int(other.animation_data.action.frame_range[0])
+    assert bpy.ops.motionclip.apply_result(index=index) == {"FINISHED"}
+    applied = bpy.context.view_layer.objects.active
+    assert np.abs(pelvis_at(applied, start) - pelvis_at(other, start)).max() < 0.02
+
+
 def test_a_mocap_rig_imported_by_blender_is_read_as_smpl(scene: Any, tmp_path: Path) -> None:
     motion = smooth_motion(seconds=2.0)
     bvh.write_bvh(motion, tmp_path / "take.bvh")

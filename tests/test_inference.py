@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from motionclip_blender.core import inference
+from motionclip_blender.core import rotations as rot
 from motionclip_blender.core.checkpoint import CaptionLatents, load_checkpoint
 from motionclip_blender.core.errors import (
     CheckpointError,
@@ -321,7 +322,7 @@ def test_edit_moves_the_latent_along_the_text_direction(session: MotionClip) -> 
     for steps in (0, 20):
         unchanged = session.edit(motion, "walk", "run", strength=0.0, refine_steps=steps)
         latent = session.faithful_latents([motion], refine_steps=steps)
-        reconstruction = session.decode(latent, seconds=3.0)[0]
+        reconstruction = session.decode(latent, frames=60)[0].placed_like(motion)
         torch.testing.assert_close(unchanged.rotations, reconstruction.rotations)
         edited = session.edit(motion, "walk", "run", strength=2.0, refine_steps=steps)
         assert edited.num_frames == 60 and not torch.equal(edited.rotations, unchanged.rotations)
@@ -329,11 +330,33 @@ def test_edit_moves_the_latent_along_the_text_direction(session: MotionClip) -> 
         moved = session.edited_latents(latent, "walk", "run", 2.0)
         torch.testing.assert_close(moved, latent + 2.0 * (text[1] - text[0]))
         again = session.decode(moved, seconds=3.0)[0]
-        torch.testing.assert_close(edited.rotations, again.rotations)
+        torch.testing.assert_close(edited.rotations[:, 1:], again.rotations[:, 1:])
     long = smooth_motion(9.0)  # edited over its first 8 s, the part a latent decodes to
     edited = session.edit(long, "walk", "run", strength=2.0, refine_steps=0)
     latent = session.edited_latents(session.faithful_latents([long], 0), "walk", "run", 2.0)
-    torch.testing.assert_close(edited.rotations, session.decode(latent, seconds=8.0)[0].rotations)
+    decoded = session.decode(latent, seconds=8.0)[0]
+    torch.testing.assert_close(edited.rotations[:, 1:], decoded.rotations[:, 1:])
+
+
+def test_an_edit_starts_where_the_motion_starts_facing_its_way(session: MotionClip) -> None:
+    """The decoder makes motions in the canonical frame (frame 0 at the origin, facing -Y): an
+    edit of a walk elsewhere jumped back to the origin and turned."""
+    motion = smooth_motion(3.0, fps=30.0, seed=6)
+    turn = torch.tensor([0.0, 0.0, 2.0])  # about the up axis
+    root = rot.matrix_to_axis_angle(
+        rot.axis_angle_to_matrix(turn) @ rot.axis_angle_to_matrix(motion.rotations[:, 0])
+    )
+    rotations = motion.rotations.clone()
+    rotations[:, 0] = root
+    translation = motion.translation @ rot.axis_angle_to_matrix(turn).T + torch.tensor(
+        [4.0, 1.0, 0.0]
+    )
+    away = Motion(rotations, translation, motion.fps)
+    for strength in (0.0, 1.5):
+        edited = session.edit(away, "walk", "run", strength=strength, refine_steps=0)
+        pelvis = edited.joints()[0, 0, :2]
+        torch.testing.assert_close(pelvis, away.joints()[0, 0, :2], atol=1e-4, rtol=0)
+        torch.testing.assert_close(edited.facing_turn(), away.facing_turn(), atol=1e-4, rtol=0)
     with pytest.raises(MotionDataError, match="too short"):
         session.edit(smooth_motion(0.5), "walk", "run")
     with pytest.raises(PromptError):

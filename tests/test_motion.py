@@ -66,6 +66,14 @@ def test_canonicalize_keeps_the_shape_of_the_motion() -> None:
     torch.testing.assert_close(canonical.rotations[:, 1:], motion.rotations[:, 1:])
 
 
+def test_placed_like_undoes_canonicalize_along_the_floor() -> None:
+    motion = smooth_motion(seed=4)
+    back = motion.canonicalize().placed_like(motion)
+    torch.testing.assert_close(back.joints()[..., :2], motion.joints()[..., :2], atol=1e-4, rtol=0)
+    heights = back.joints()[..., 2] - motion.joints()[..., 2]  # heights kept: the canonical floor
+    torch.testing.assert_close(heights, heights[0, 0].expand_as(heights), atol=1e-5, rtol=0)
+
+
 def test_on_floor_puts_the_lowest_foot_at_zero() -> None:
     motion = Motion(smooth_motion().rotations, smooth_motion().translation + 5.0, 30.0).on_floor()
     assert abs(float(motion.joints()[:, list(skeleton.FOOT_JOINTS), 2].min())) < 1e-5

@@ -625,9 +625,10 @@ class MotionClip:
         """The paper's latent arithmetic: motion latent (faithful_latents, refined by
         `refine_steps`, reporting to `progress`) + strength * (latent(to) - latent(from)).
 
-        The result has the motion's duration; a motion longer than max_seconds is edited over its
-        first max_seconds, the part a latent decodes to (as interpolate does). One shorter than
-        min_seconds raises MotionDataError.
+        The result has the motion's duration and starts where the motion starts, facing its way
+        (Motion.placed_like), so it can replace it; a motion longer than max_seconds is edited
+        over its first max_seconds, the part a latent decodes to (as interpolate does). One
+        shorter than min_seconds raises MotionDataError.
         """
         if not abs(strength) <= MAX_EDIT_STRENGTH:
             raise RequestError(
@@ -637,7 +638,9 @@ class MotionClip:
         direction = self.edit_direction(from_text, to_text)  # bad texts fail before refining
         latent = self.faithful_latents([motion], refine_steps, progress)
         edited = latent + strength * direction
-        return self.decode(edited, frames=self._clamped_frames(motion.duration))[0]
+        return self.decode(edited, frames=self._clamped_frames(motion.duration))[0].placed_like(
+            motion
+        )
 
     def edited_latents(
         self, latents: torch.Tensor, from_text: str, to_text: str, strength: float

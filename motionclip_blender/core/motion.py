@@ -164,18 +164,40 @@ class Motion:
         full turn of the body is a loop that a heading cannot follow continuously); this rule
         puts it at a pose rare at the start of a motion, and it is the one the model learnt.
         """
+        rotations, pelvis = self._turned(self.facing_turn())
+        pelvis = pelvis - torch.stack([pelvis[0, 0], pelvis[0, 1], pelvis.new_zeros(())])
+        rest_root = skeleton.rest_joints(self.translation.dtype)[0]
+        return Motion(rotations, pelvis - rest_root, self.fps).on_floor()
+
+    def placed_like(self, other: Motion) -> Motion:
+        """This motion turned about the up axis and moved along the floor so that its frame 0
+        faces the way `other`'s frame 0 faces (canonicalize's heading) with the pelvis above
+        the same point; heights are kept. So a motion made from `other` in the canonical frame
+        (an edit) goes back where `other` stands."""
+        rotations, pelvis = self._turned(other.facing_turn().T @ self.facing_turn())
+        rest_root = skeleton.rest_joints(self.translation.dtype)[0]
+        shift = other.translation[0] + rest_root - pelvis[0]
+        shift[UP_AXIS] = 0.0
+        return Motion(rotations, pelvis + shift - rest_root, self.fps)
+
+    def facing_turn(self) -> torch.Tensor:
+        """(3, 3) the turn about the up axis that makes frame 0 face -Y (canonicalize)."""
         root = rot.axis_angle_to_matrix(self.rotations[:, 0])
         left = root[0, :, 0]
         yaw = torch.atan2(left[1], left[0])
-        turn = rot.axis_angle_to_matrix(
+        return rot.axis_angle_to_matrix(
             torch.stack([torch.zeros_like(yaw), torch.zeros_like(yaw), -yaw])
         )
+
+    def _turned(self, turn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rotations (T, 24, 3) and pelvis positions (T, 3) of the motion turned by `turn`
+        (3, 3, about the up axis) about the world origin."""
+        root = rot.axis_angle_to_matrix(self.rotations[:, 0])
         rest_root = skeleton.rest_joints(self.translation.dtype)[0]
         pelvis = (self.translation + rest_root) @ turn.T
-        pelvis = pelvis - torch.stack([pelvis[0, 0], pelvis[0, 1], pelvis.new_zeros(())])
         rotations = self.rotations.clone()
         rotations[:, 0] = rot.matrix_to_axis_angle(turn @ root)
-        return Motion(rotations, pelvis - rest_root, self.fps).on_floor()
+        return rotations, pelvis
 
     def in_place(self) -> Motion:
         """The motion with its horizontal root travel removed (height kept)."""

@@ -205,8 +205,10 @@ def holds_animation(obj: bpy.types.Object) -> bool:
     return animation.action is not None or any(track.strips for track in animation.nla_tracks)
 
 
-def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
-    """The SMPL rig a result goes on: the active one, or one added now.
+def ensure_target_rig(context: bpy.types.Context, world_space: bool = False) -> TargetRig:
+    """The SMPL rig a result goes on: the active one, or one added now, at the 3D cursor, or
+    at the world origin for a `world_space` result (one read from another rig's action, which
+    keeps where that rig played it: the cursor would move it).
 
     Added here, in the operator's own context, not later when the result is applied from a timer,
     where operators such as mode_set lack the context they need; the job discards it if it fails.
@@ -215,7 +217,7 @@ def ensure_target_rig(context: bpy.types.Context) -> TargetRig:
     if is_smpl_rig(obj):
         check_smpl_target(obj)
         return TargetRig(obj.session_uid, obj.name)
-    rig = add_smpl_rig(context, smpl_model_folder(context))
+    rig = add_smpl_rig(context, smpl_model_folder(context), at_origin=world_space)
     parts = (rig.session_uid, *(child.session_uid for child in rig.children))
     return TargetRig(rig.session_uid, rig.name, parts)
 
@@ -293,9 +295,11 @@ def listed(names: list[str]) -> str:
     return first_of([f"'{name}'" for name in names], 3)
 
 
-def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types.Object:
-    """A new SMPL armature at the 3D cursor, made active, with the SMPL body from the user's model
-    folder when one is given, the generated mannequin otherwise."""
+def add_smpl_rig(
+    context: bpy.types.Context, smpl_folder: str = "", at_origin: bool = False
+) -> bpy.types.Object:
+    """A new SMPL armature at the 3D cursor (or the world origin), made active, with the SMPL
+    body from the user's model folder when one is given, the generated mannequin otherwise."""
     from ..core.mannequin import mannequin_mesh
     from ..core.rig import smpl_armature
     from ..core.smpl_body import smpl_body
@@ -307,7 +311,8 @@ def add_smpl_rig(context: bpy.types.Context, smpl_folder: str = "") -> bpy.types
     if context.mode != "OBJECT":
         bpy.ops.object.mode_set(mode="OBJECT")
     rig = build_armature(context, armature, "SMPL")
-    rig.location = scene.cursor.location
+    if not at_origin:
+        rig.location = scene.cursor.location
     add_body(context, rig, body, armature.names)
     for obj in context.selected_objects:
         obj.select_set(False)

@@ -63,7 +63,7 @@ class MOTIONCLIP_OT_edit(bpy.types.Operator):
                 raise MotionClipError("give both a 'from' and a 'to' text")
             obj, action = active_action(context)
             source = read_action(context, action, obj)
-            target = ensure_target_rig(context)
+            target = ensure_target_rig(context, world_space=not source.smpl_rig)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}

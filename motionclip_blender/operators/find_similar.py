@@ -195,7 +195,8 @@ class MOTIONCLIP_OT_apply_result(bpy.types.Operator):
         kind, key, name = result.kind, result.key, result.name
         try:
             source = read_action(context, result_action(key, name)) if kind == "ACTION" else None
-            target = ensure_target_rig(context)
+            world_space = source is not None and not source.smpl_rig
+            target = ensure_target_rig(context, world_space)
         except MotionClipError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
